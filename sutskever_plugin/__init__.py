@@ -1,0 +1,10 @@
+"""sutskever-seq2seq: Sutskever, Vinyals & Le (2014) as a fairseq user-dir plugin.
+
+``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) registers the
+``sutskever_lstm`` architectures, the ``translation_reversed`` task and the
+``sutskever_halving`` lr scheduler, and lets torch >= 2.6 load fairseq checkpoints.
+"""
+from . import checkpoint_compat  # noqa: F401  (before any checkpoint is loaded)
+from .models import sutskever_lstm  # noqa: F401
+from .optim import sutskever_halving  # noqa: F401
+from .tasks import translation_reversed  # noqa: F401

@@ -1,0 +1,43 @@
+"""Let torch >= 2.6 load fairseq checkpoints without turning its safety check off.
+
+torch 2.6 made ``torch.load(weights_only=True)`` the default, and fairseq's
+``load_checkpoint_to_cpu`` calls ``torch.load`` without the argument, so stock
+fairseq-generate/-interactive/-validate and ``from_pretrained`` fail on every fairseq
+checkpoint with ``Unsupported global: argparse.Namespace``.  Instead of
+``weights_only=False`` (which runs arbitrary pickled code) we allow-list exactly the
+non-tensor types a fairseq checkpoint holds:
+
+* ``argparse.Namespace``: ``cfg.model`` of every model declared with ``add_args``
+  (ours, fairseq's ``lstm``), and the legacy top-level ``args``;
+* numpy scalars and their dtypes: values fairseq's meters and ``best_*`` metrics can
+  store (``extra_state["metrics"]``) when a metric was computed with numpy.
+
+Everything else (dicts, lists, OrderedDict, tensors, floats) is allowed by torch
+already.  Importing this plugin (``--user-dir sutskever_plugin`` or
+``import sutskever_plugin``) registers the list.
+"""
+import argparse
+
+import numpy as np
+import torch
+
+
+def _numpy_scalar_types():
+    try:  # numpy >= 1.25 / 2.x
+        from numpy._core.multiarray import scalar
+    except ImportError:  # pragma: no cover - older numpy
+        from numpy.core.multiarray import scalar
+    dtypes = [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32", "bool")]
+    return [scalar, np.dtype, *dtypes]
+
+
+FAIRSEQ_CHECKPOINT_GLOBALS = [argparse.Namespace, *_numpy_scalar_types()]
+
+
+def register():
+    add = getattr(torch.serialization, "add_safe_globals", None)
+    if add is not None:  # torch < 2.4 loads everything anyway
+        add(FAIRSEQ_CHECKPOINT_GLOBALS)
+
+
+register()

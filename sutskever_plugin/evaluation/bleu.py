@@ -1,0 +1,57 @@
+"""The one BLEU scorer behind every table and figure of this project.
+
+The paper reports "cased BLEU on tokenized text" (multi-bleu.perl).  sacreBLEU with
+``tokenize="none"`` and case kept computes exactly that on text that is already Moses
+tokenized.  Beside it we report detokenized sacreBLEU (13a) with its signature, the
+number other papers can compare with.
+"""
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import sacrebleu
+from sacrebleu.metrics import BLEU
+
+
+@dataclass
+class BleuResult:
+    score: float
+    signature: str
+    detail: str  # sacreBLEU's one-line summary (n-gram precisions, BP, lengths)
+
+
+def _check_lengths(hyps: Sequence[str], refs: Sequence[str]):
+    if len(hyps) != len(refs):
+        raise ValueError(
+            f"BLEU needs one hypothesis per reference: got {len(hyps)} hypotheses "
+            f"and {len(refs)} references"
+        )
+    if len(hyps) == 0:
+        raise ValueError("BLEU of an empty test set is undefined (0 sentences)")
+
+
+def tokenized_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
+    """Cased BLEU on Moses-tokenized text, as multi-bleu.perl (the paper's metric)."""
+    _check_lengths(hyps, refs)
+    metric = BLEU(tokenize="none", lowercase=False)
+    res = metric.corpus_score(list(hyps), [list(refs)])
+    return BleuResult(res.score, str(metric.get_signature()), str(res))
+
+
+def detok_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
+    """Standard sacreBLEU (13a tokenization, cased) on detokenized text."""
+    _check_lengths(hyps, refs)
+    metric = BLEU()
+    res = metric.corpus_score(list(hyps), [list(refs)])
+    return BleuResult(res.score, str(metric.get_signature()), str(res))
+
+
+def sentence_bleu_tok(hyp: str, ref: str) -> float:
+    """Smoothed sentence-level BLEU on tokenized text (for oracle n-best selection)."""
+    return sacrebleu.sentence_bleu(hyp, [ref], tokenize="none", lowercase=False).score
+
+
+def subset_bleu(hyps: Sequence[str], refs: Sequence[str], indices: List[int]) -> Optional[float]:
+    """Tokenized BLEU of a subset of sentences (buckets of Figure 3); None if empty."""
+    if not indices:
+        return None
+    return tokenized_bleu([hyps[i] for i in indices], [refs[i] for i in indices]).score

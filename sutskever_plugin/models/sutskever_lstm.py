@@ -1,0 +1,315 @@
+"""The deep LSTM encoder-decoder of Sutskever, Vinyals & Le (2014), section 3.
+
+One LSTM reads the (possibly reversed) source; its final hidden and cell states of every
+layer are the whole "fixed-dimensional vector representation" of the sentence; a second
+LSTM with its own weights starts from exactly those states and predicts the target.
+There is no attention and no input feeding: that is what the paper tested.
+"""
+import logging
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from fairseq import utils
+from fairseq.models import (
+    FairseqEncoder,
+    FairseqEncoderDecoderModel,
+    FairseqIncrementalDecoder,
+    register_model,
+    register_model_architecture,
+)
+from fairseq.modules import FairseqDropout
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_POSITIONS = int(1e5)  # an LSTM has no positional limit; as fairseq's lstm
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint that cannot be used with this model, task or dictionary."""
+
+
+def _embedding(num_embeddings, embed_dim, padding_idx):
+    return nn.Embedding(num_embeddings, embed_dim, padding_idx=padding_idx)
+
+
+class SutskeverEncoder(FairseqEncoder):
+    """Embedding -> L-layer unidirectional LSTM; returns the final (h, c) of every layer.
+
+    The state is taken at each sentence's true last token, whichever side the batch is
+    padded on: padding never enters the recurrence (packed sequences), so the vector a
+    sentence gets does not depend on the other sentences in its batch.
+    """
+
+    def __init__(self, dictionary, embed_dim, hidden_size, num_layers, dropout_in,
+                 dropout_out, max_source_positions=DEFAULT_MAX_POSITIONS):
+        super().__init__(dictionary)
+        self.padding_idx = dictionary.pad()
+        self.num_layers = num_layers
+        self.hidden_size = hidden_size
+        self.max_source_positions = max_source_positions
+        self.embed_tokens = _embedding(len(dictionary), embed_dim, self.padding_idx)
+        self.dropout_in_module = FairseqDropout(dropout_in, module_name=self.__class__.__name__)
+        self.lstm = nn.LSTM(
+            input_size=embed_dim,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout_out if num_layers > 1 else 0.0,
+        )
+
+    def forward(self, src_tokens: Tensor, src_lengths: Optional[Tensor] = None, **kwargs):
+        pad_mask = src_tokens.eq(self.padding_idx)
+        has_pad = bool(pad_mask.any())
+        if has_pad and bool(pad_mask[:, 0].any()):
+            # fairseq left-pads sources by default; packing wants the padding on the right
+            src_tokens = utils.convert_padding_direction(
+                src_tokens, self.padding_idx, left_to_right=True
+            )
+        x = self.dropout_in_module(self.embed_tokens(src_tokens)).transpose(0, 1)  # T x B x C
+        if has_pad:
+            lengths = (~pad_mask).sum(dim=1).clamp(min=1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+            _, (final_h, final_c) = self.lstm(packed)
+        else:
+            _, (final_h, final_c) = self.lstm(x)
+        return {"final_hidden": final_h, "final_cell": final_c}  # each L x B x H
+
+    def reorder_encoder_out(self, encoder_out: Dict[str, Tensor], new_order: Tensor):
+        return {k: v.index_select(1, new_order) for k, v in encoder_out.items()}
+
+    def max_positions(self):
+        return self.max_source_positions
+
+
+class SutskeverDecoder(FairseqIncrementalDecoder):
+    """An L-layer LSTM language model of the target, conditioned only through its
+    initial state, which is the encoder's final (h, c) of every layer."""
+
+    def __init__(self, dictionary, embed_dim, hidden_size, num_layers, dropout_in,
+                 dropout_out, share_input_output_embed=False,
+                 max_target_positions=DEFAULT_MAX_POSITIONS):
+        super().__init__(dictionary)
+        self.max_target_positions = max_target_positions
+        self.embed_tokens = _embedding(len(dictionary), embed_dim, dictionary.pad())
+        self.dropout_in_module = FairseqDropout(dropout_in, module_name=self.__class__.__name__)
+        self.dropout_out_module = FairseqDropout(dropout_out, module_name=self.__class__.__name__)
+        self.lstm = nn.LSTM(
+            input_size=embed_dim,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout_out if num_layers > 1 else 0.0,
+        )
+        self.share_input_output_embed = share_input_output_embed
+        if share_input_output_embed:
+            self.output_projection = None
+        else:
+            # the paper's softmax over the whole target vocabulary
+            self.output_projection = nn.Linear(hidden_size, len(dictionary))
+
+    def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None, **kwargs):
+        x = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
+        return self.output_layer(x), None
+
+    def extract_features(self, prev_output_tokens, encoder_out, incremental_state=None, **kwargs):
+        state = None
+        if incremental_state is not None:
+            state = self.get_incremental_state(incremental_state, "lstm_state")
+            if state is not None:
+                # one new token per step; the recurrence carries everything before it
+                prev_output_tokens = prev_output_tokens[:, -1:]
+        if state is None:
+            state = (encoder_out["final_hidden"], encoder_out["final_cell"])
+        x = self.dropout_in_module(self.embed_tokens(prev_output_tokens)).transpose(0, 1)
+        # teacher forcing runs the fused multi-layer LSTM over the whole target at once
+        x, (h, c) = self.lstm(x, (state[0].contiguous(), state[1].contiguous()))
+        if incremental_state is not None:
+            self.set_incremental_state(incremental_state, "lstm_state", (h, c))
+        return self.dropout_out_module(x).transpose(0, 1)  # B x T x H
+
+    def output_layer(self, features):
+        if self.output_projection is None:
+            return nn.functional.linear(features, self.embed_tokens.weight)
+        return self.output_projection(features)
+
+    def reorder_incremental_state(self, incremental_state, new_order):
+        state = self.get_incremental_state(incremental_state, "lstm_state")
+        if state is None:
+            return
+        state = tuple(s.index_select(1, new_order) for s in state)
+        self.set_incremental_state(incremental_state, "lstm_state", state)
+
+    def max_positions(self):
+        return self.max_target_positions
+
+
+@register_model("sutskever_lstm")
+class SutskeverLSTMModel(FairseqEncoderDecoderModel):
+    def __init__(self, encoder, decoder, source_reversed=False):
+        super().__init__(encoder, decoder)
+        # Recorded in every checkpoint so that a model trained on reversed sources is
+        # never silently decoded with forward sources (or the other way round).
+        self.register_buffer("source_reversed", torch.tensor(bool(source_reversed)))
+
+    @staticmethod
+    def add_args(parser):
+        # the same flag names as fairseq's built-in ``lstm``, so users can switch
+        # fmt: off
+        parser.add_argument('--dropout', type=float, metavar='D',
+                            help='dropout probability (paper: 0)')
+        parser.add_argument('--encoder-embed-dim', type=int, metavar='N',
+                            help='encoder embedding dimension')
+        parser.add_argument('--encoder-hidden-size', type=int, metavar='N',
+                            help='encoder hidden size')
+        parser.add_argument('--encoder-layers', type=int, metavar='N',
+                            help='number of encoder layers')
+        parser.add_argument('--encoder-dropout-in', type=float, metavar='D',
+                            help='dropout probability for encoder input embedding')
+        parser.add_argument('--encoder-dropout-out', type=float, metavar='D',
+                            help='dropout probability between encoder layers')
+        parser.add_argument('--decoder-embed-dim', type=int, metavar='N',
+                            help='decoder embedding dimension')
+        parser.add_argument('--decoder-hidden-size', type=int, metavar='N',
+                            help='decoder hidden size')
+        parser.add_argument('--decoder-layers', type=int, metavar='N',
+                            help='number of decoder layers')
+        parser.add_argument('--decoder-dropout-in', type=float, metavar='D',
+                            help='dropout probability for decoder input embedding')
+        parser.add_argument('--decoder-dropout-out', type=float, metavar='D',
+                            help='dropout probability between decoder layers and before the softmax')
+        parser.add_argument('--share-decoder-input-output-embed', action='store_true',
+                            help='share decoder input and output embeddings (not in the paper)')
+        parser.add_argument('--init-range', type=float, metavar='R',
+                            help='initialise every parameter uniformly in [-R, R] (paper: 0.08)')
+        # fmt: on
+
+    @classmethod
+    def build_model(cls, args, task):
+        base_architecture(args)
+        _check_sizes(args)
+        max_src = getattr(args, "max_source_positions", DEFAULT_MAX_POSITIONS)
+        max_tgt = getattr(args, "max_target_positions", DEFAULT_MAX_POSITIONS)
+        encoder = SutskeverEncoder(
+            task.source_dictionary, args.encoder_embed_dim, args.encoder_hidden_size,
+            args.encoder_layers, args.encoder_dropout_in, args.encoder_dropout_out,
+            max_source_positions=max_src,
+        )
+        decoder = SutskeverDecoder(
+            task.target_dictionary, args.decoder_embed_dim, args.decoder_hidden_size,
+            args.decoder_layers, args.decoder_dropout_in, args.decoder_dropout_out,
+            share_input_output_embed=args.share_decoder_input_output_embed,
+            max_target_positions=max_tgt,
+        )
+        model = cls(encoder, decoder, source_reversed=getattr(task, "reverses_source", False))
+        model.init_uniform(args.init_range)
+        return model
+
+    def init_uniform(self, r):
+        """Section 3.4: "We initialized all of the LSTM's parameters with the uniform
+        distribution between -0.08 and 0.08"."""
+        with torch.no_grad():
+            for p in self.parameters():
+                p.uniform_(-r, r)
+            for emb in (self.encoder.embed_tokens, self.decoder.embed_tokens):
+                emb.weight[emb.padding_idx].zero_()
+
+    def encode(self, src_tokens, src_lengths=None):
+        """The sentence vector: final (h, c) of every layer, B x (2 * L * H)."""
+        out = self.encoder(src_tokens, src_lengths)
+        h, c = out["final_hidden"], out["final_cell"]
+        return torch.cat([h, c], dim=0).transpose(0, 1).reshape(h.size(1), -1)
+
+    def load_state_dict(self, state_dict, strict=True, model_cfg=None, args=None):
+        self._check_compatible(state_dict)
+        return super().load_state_dict(state_dict, strict=strict, model_cfg=model_cfg, args=args)
+
+    def _check_compatible(self, state_dict):
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(own))
+        if missing or unexpected:
+            raise CheckpointMismatchError(
+                "checkpoint does not hold a sutskever_lstm model of this shape (was it trained "
+                f"with another --arch or other --*-layers?): missing {missing[:4]}, "
+                f"unexpected {unexpected[:4]}"
+            )
+        for name, what in (("encoder.embed_tokens.weight", "source"),
+                           ("decoder.embed_tokens.weight", "target")):
+            got, want = state_dict[name].size(0), own[name].size(0)
+            if got != want:
+                raise CheckpointMismatchError(
+                    f"the checkpoint's {what} vocabulary has {got} entries but the {what} "
+                    f"dictionary given now has {want}: decode with the data directory "
+                    "(dict.*.txt) the model was trained with"
+                )
+        for name, tensor in state_dict.items():
+            if tensor.shape != own[name].shape:
+                raise CheckpointMismatchError(
+                    f"checkpoint tensor {name} has shape {tuple(tensor.shape)} but the model "
+                    f"built from the given flags has {tuple(own[name].shape)}: use the "
+                    "checkpoint's own --arch and size flags"
+                )
+        trained, now = bool(state_dict["source_reversed"]), bool(self.source_reversed)
+        if trained != now:
+            need = "translation_reversed" if trained else "translation"
+            have = "translation_reversed" if now else "translation"
+            raise CheckpointMismatchError(
+                f"this checkpoint was trained on {'reversed' if trained else 'forward'} "
+                f"source sentences but is being used with --task {have}, which reads them "
+                f"{'reversed' if now else 'forward'}: rerun with --task {need}"
+            )
+
+
+def _check_sizes(args):
+    if args.encoder_layers != args.decoder_layers:
+        raise ValueError(
+            f"--encoder-layers ({args.encoder_layers}) must equal --decoder-layers "
+            f"({args.decoder_layers}): the decoder starts from the encoder's final state "
+            "of every layer"
+        )
+    if args.encoder_hidden_size != args.decoder_hidden_size:
+        raise ValueError(
+            f"--encoder-hidden-size ({args.encoder_hidden_size}) must equal "
+            f"--decoder-hidden-size ({args.decoder_hidden_size}): the decoder starts from "
+            "the encoder's final (h, c)"
+        )
+    if args.share_decoder_input_output_embed and args.decoder_embed_dim != args.decoder_hidden_size:
+        raise ValueError(
+            "--share-decoder-input-output-embed needs --decoder-embed-dim == "
+            f"--decoder-hidden-size (got {args.decoder_embed_dim} and {args.decoder_hidden_size})"
+        )
+
+
+# Architecture functions only set defaults; flags given on the command line win.
+@register_model_architecture("sutskever_lstm", "sutskever_lstm")
+def base_architecture(args):
+    """The paper's model: 4 layers, 1000 cells, 1000-d embeddings, no dropout."""
+    args.dropout = getattr(args, "dropout", 0.0)
+    args.encoder_embed_dim = getattr(args, "encoder_embed_dim", 1000)
+    args.encoder_hidden_size = getattr(args, "encoder_hidden_size", 1000)
+    args.encoder_layers = getattr(args, "encoder_layers", 4)
+    args.encoder_dropout_in = getattr(args, "encoder_dropout_in", args.dropout)
+    args.encoder_dropout_out = getattr(args, "encoder_dropout_out", args.dropout)
+    args.decoder_embed_dim = getattr(args, "decoder_embed_dim", args.encoder_embed_dim)
+    args.decoder_hidden_size = getattr(args, "decoder_hidden_size", args.encoder_hidden_size)
+    args.decoder_layers = getattr(args, "decoder_layers", args.encoder_layers)
+    args.decoder_dropout_in = getattr(args, "decoder_dropout_in", args.dropout)
+    args.decoder_dropout_out = getattr(args, "decoder_dropout_out", args.dropout)
+    args.share_decoder_input_output_embed = getattr(args, "share_decoder_input_output_embed", False)
+    args.init_range = getattr(args, "init_range", 0.08)
+
+
+def _preset(layers, dim):
+    def arch(args):
+        args.encoder_layers = getattr(args, "encoder_layers", layers)
+        args.encoder_embed_dim = getattr(args, "encoder_embed_dim", dim)
+        args.encoder_hidden_size = getattr(args, "encoder_hidden_size", dim)
+        base_architecture(args)
+    return arch
+
+
+# The paper's structure (4 layers, embeddings as wide as the cells) at CPU sizes.
+register_model_architecture("sutskever_lstm", "sutskever_lstm_medium")(_preset(4, 500))
+register_model_architecture("sutskever_lstm", "sutskever_lstm_small")(_preset(4, 256))
+register_model_architecture("sutskever_lstm", "sutskever_lstm_tiny")(_preset(2, 64))

@@ -2,8 +2,10 @@
 
 ``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) registers the
 ``sutskever_lstm`` architectures, the ``translation_reversed`` task and the
-``sutskever_halving`` lr scheduler, and lets torch >= 2.6 load fairseq checkpoints.
+``sutskever_halving`` lr scheduler, lets torch >= 2.6 load fairseq checkpoints, and keeps fairseq from dropping
+the last partial batch (see batching_compat).
 """
+from . import batching_compat  # noqa: F401  (no sentence dropped from batch lists)
 from . import checkpoint_compat  # noqa: F401  (before any checkpoint is loaded)
 from .models import sutskever_lstm  # noqa: F401
 from .optim import sutskever_halving  # noqa: F401

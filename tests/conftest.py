@@ -1,0 +1,78 @@
+"""Shared fixtures: the repo, the CLIs of this interpreter's fairseq, a tiny Multi30k
+slice binarised with fairseq-preprocess, and tiny trained checkpoints."""
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGIN = REPO / "sutskever_plugin"
+SHARED_DATA = REPO.parent / "shared" / "data"
+BIN = Path(sys.executable).parent
+
+
+def cli(name):
+    """Path of a console script (fairseq-train, ...) installed next to this Python."""
+    path = BIN / name
+    if not path.exists():
+        raise RuntimeError(f"{name} not found next to {sys.executable}: is fairseq installed?")
+    return str(path)
+
+
+def run(cmd, cwd=None, check=True, env=None):
+    """Run a CLI; on failure show its output, so a red test says why."""
+    full_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
+            f"--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+def _slice(src_gz, dst, n):
+    with gzip.open(src_gz, "rt", encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
+        for i, line in enumerate(f):
+            if i >= n:
+                break
+            # a crude tokenisation is enough for the CLI tests; data prep has its own tests
+            g.write(line.replace(".", " .").replace(",", " ,"))
+
+
+@pytest.fixture(scope="session")
+def multi30k_bin(tmp_path_factory):
+    """800 train / 100 valid / 100 test pairs of the real Multi30k, binarised."""
+    raw = SHARED_DATA / "multi30k"
+    if not raw.exists():
+        pytest.skip(f"{raw} not present")
+    d = tmp_path_factory.mktemp("m30k")
+    for split, src, n in (("train", "train", 800), ("valid", "val", 100), ("test", "test_2016_flickr", 100)):
+        for lang in ("en", "fr"):
+            _slice(raw / f"{src}.{lang}.gz", d / f"{split}.{lang}", n)
+    run([cli("fairseq-preprocess"), "--source-lang", "en", "--target-lang", "fr",
+         "--trainpref", d / "train", "--validpref", d / "valid", "--testpref", d / "test",
+         "--destdir", d / "bin", "--nwordssrc", "1000", "--nwordstgt", "800", "--workers", "1"])
+    return d
+
+
+TRAIN_TINY = ["--arch", "sutskever_lstm_tiny", "--optimizer", "sgd", "--lr", "0.7",
+              "--lr-scheduler", "sutskever_halving", "--halve-after-epochs", "1",
+              "--batch-size", "128", "--sentence-avg", "--clip-norm", "5",
+              "--max-epoch", "2", "--no-epoch-checkpoints", "--cpu", "--seed", "1",
+              "--log-format", "simple", "--log-interval", "5"]
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(multi30k_bin):
+    """A forward (translation) and a reversed (translation_reversed) tiny model."""
+    out = {}
+    for name, task in (("forward", "translation"), ("reversed", "translation_reversed")):
+        save = multi30k_bin / f"ckpt_{name}"
+        run([cli("fairseq-train"), multi30k_bin / "bin", "--user-dir", PLUGIN, "--task", task,
+             "--save-dir", save, *TRAIN_TINY])
+        out[name] = save / "checkpoint_last.pt"
+    return out

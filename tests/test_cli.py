@@ -1,0 +1,117 @@
+"""fairseq's own command-line tools on a slice of the real Multi30k data."""
+import re
+import subprocess
+import sys
+
+from conftest import PLUGIN, cli, run
+
+
+def generate(data, ckpt, task, *extra, check=True):
+    return run([cli("fairseq-generate"), data / "bin", "--user-dir", PLUGIN, "--task", task,
+                "--path", ckpt, "--batch-size", "32", "--cpu", *extra], check=check)
+
+
+def test_train_logs_the_paper_schedule(tiny_checkpoints, multi30k_bin):
+    # 800 pairs / 128 = 7 updates per epoch; halving starts after epoch 1 (tiny flags)
+    log = (multi30k_bin / "train_log.txt")
+    proc = run([cli("fairseq-train"), multi30k_bin / "bin", "--user-dir", PLUGIN,
+                "--task", "translation_reversed", "--save-dir", multi30k_bin / "ckpt_log",
+                "--arch", "sutskever_lstm_tiny", "--optimizer", "sgd", "--lr", "0.7",
+                "--lr-scheduler", "sutskever_halving", "--halve-after-epochs", "1",
+                "--halve-every-epochs", "0.5", "--batch-size", "128", "--sentence-avg",
+                "--clip-norm", "5", "--max-epoch", "2", "--cpu", "--log-format", "simple",
+                "--no-save", "--disable-validation"])
+    log.write_text(proc.stdout + proc.stderr)
+    lrs = [float(x) for x in re.findall(r"\| epoch \d+ \|.*\| lr ([0-9.e-]+)", proc.stdout + proc.stderr)]
+    # fairseq logs the lr of each epoch's last update.  Epoch 1 (updates 1-7) runs at
+    # 0.7 throughout; from update 8 on the lr halves every round(0.5 * 7) = 4 updates,
+    # so update 14 (the 7th after the first halving) runs at 0.7 / 4.
+    assert lrs[:2] == [0.7, 0.175], lrs
+
+
+def test_generate_beam_12_and_ensemble(tiny_checkpoints, multi30k_bin):
+    out = generate(multi30k_bin, tiny_checkpoints["reversed"], "translation_reversed",
+                   "--beam", "12", "--nbest", "2").stdout
+    assert len(re.findall(r"^H-\d+\t", out, re.M)) == 200  # 100 sentences x nbest 2
+    assert "Generate test with beam=12: BLEU4" in out
+    ens = f"{tiny_checkpoints['reversed']}:{tiny_checkpoints['reversed']}"
+    out2 = generate(multi30k_bin, ens, "translation_reversed", "--beam", "12").stdout
+    # an ensemble of a model with itself is that model
+    first = lambda o: sorted(re.findall(r"^H-(\d+)\t\S+\t(.*)$", o, re.M))
+    assert first(out2) == first(generate(multi30k_bin, tiny_checkpoints["reversed"],
+                                         "translation_reversed", "--beam", "12").stdout)
+
+
+def test_score_reference(tiny_checkpoints, multi30k_bin):
+    out = generate(multi30k_bin, tiny_checkpoints["forward"], "translation",
+                   "--score-reference").stdout
+    scores = [float(s) for s in re.findall(r"^H-\d+\t(\S+)\t", out, re.M)]
+    assert len(scores) == 100 and all(s < 0 for s in scores)
+
+
+def test_wrong_task_fails_with_the_fix(tiny_checkpoints, multi30k_bin):
+    proc = generate(multi30k_bin, tiny_checkpoints["reversed"], "translation", check=False)
+    assert proc.returncode != 0
+    assert "rerun with --task translation_reversed" in proc.stderr
+    proc = generate(multi30k_bin, tiny_checkpoints["forward"], "translation_reversed", check=False)
+    assert proc.returncode != 0 and "rerun with --task translation" in proc.stderr
+
+
+def test_dictionary_mismatch_is_explained(tiny_checkpoints, multi30k_bin, tmp_path):
+    d = multi30k_bin
+    run([cli("fairseq-preprocess"), "--source-lang", "en", "--target-lang", "fr",
+         "--trainpref", d / "train", "--testpref", d / "test", "--destdir", tmp_path / "bin",
+         "--nwordssrc", "500", "--nwordstgt", "800", "--workers", "1"])
+    proc = generate(tmp_path.parent / tmp_path.name, tiny_checkpoints["forward"],
+                    "translation", check=False)
+    assert proc.returncode != 0
+    assert "source vocabulary has" in proc.stderr and "dictionary" in proc.stderr
+
+
+def test_interactive_validate_and_hub(tiny_checkpoints, multi30k_bin):
+    src = "a man in a blue shirt is standing on a ladder .\na dog runs .\n"
+    proc = subprocess.run(
+        [cli("fairseq-interactive"), str(multi30k_bin / "bin"), "--user-dir", str(PLUGIN),
+         "--task", "translation_reversed", "--path", str(tiny_checkpoints["reversed"]),
+         "--beam", "5", "--cpu"], input=src, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # the model reads the source reversed
+    assert re.search(r"^S-1\t\. runs dog a$", proc.stdout, re.M), proc.stdout
+    assert len(re.findall(r"^H-\d+\t", proc.stdout, re.M)) == 2
+
+    proc = run([cli("fairseq-validate"), multi30k_bin / "bin", "--user-dir", PLUGIN,
+                "--task", "translation_reversed", "--path", tiny_checkpoints["reversed"],
+                "--valid-subset", "test", "--batch-size", "32", "--cpu"])
+    assert re.search(r"valid on 'test' subset \| loss [0-9.]+ \| nll_loss [0-9.]+ \| ppl",
+                     proc.stdout + proc.stderr)
+
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from sutskever_plugin.models.sutskever_lstm import SutskeverLSTMModel as M;"
+        "m = M.from_pretrained(sys.argv[2], checkpoint_file='checkpoint_last.pt', data_name_or_path=sys.argv[3]);"
+        "print(type(m.task).__name__); print(m.translate('a dog runs .', beam=4))"
+    )
+    ckpt = tiny_checkpoints["reversed"]
+    proc = run([sys.executable, "-c", code, PLUGIN.parent, ckpt.parent, multi30k_bin / "bin"])
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2] == "TranslationReversedTask" and lines[-1].strip()
+
+
+def test_no_sentence_is_dropped_from_batches(tiny_checkpoints, multi30k_bin):
+    # 100 test sentences in batches of 32: upstream fairseq main drops the last 4
+    for bs in ("32", "7"):
+        out = generate(multi30k_bin, tiny_checkpoints["forward"], "translation",
+                       "--beam", "2", "--batch-size", bs)
+        ids = sorted(int(i) for i in re.findall(r"^H-(\d+)\t", out.stdout, re.M))
+        assert ids == list(range(100)), bs
+
+
+def test_batch_by_size_keeps_the_remainder():
+    import numpy as np
+    from fairseq.data import data_utils
+    import sutskever_plugin  # noqa: F401
+    idx = np.arange(100, dtype=np.int64)
+    batches = data_utils.batch_by_size(idx, lambda i: 5, max_sentences=32,
+                                       required_batch_size_multiple=8)
+    assert np.concatenate(batches).tolist() == idx.tolist()
+    assert [len(b) for b in batches] == [32, 32, 32, 4]

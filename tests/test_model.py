@@ -1,0 +1,166 @@
+"""The sutskever_lstm architecture: size, init, encoder state, incremental decoding."""
+import argparse
+
+import pytest
+import torch
+
+from fairseq.data import Dictionary
+from fairseq.models import ARCH_MODEL_REGISTRY, ARCH_CONFIG_REGISTRY
+
+import sutskever_plugin  # noqa: F401  (registers the plugin)
+from sutskever_plugin.models.sutskever_lstm import CheckpointMismatchError, SutskeverLSTMModel
+
+
+def make_dict(n):
+    d = Dictionary()
+    for i in range(n - len(d)):
+        d.add_symbol(f"w{i}")
+    assert len(d) == n
+    return d
+
+
+class FakeTask:
+    def __init__(self, src_n, tgt_n, reverses=False):
+        self.source_dictionary, self.target_dictionary = make_dict(src_n), make_dict(tgt_n)
+        self.reverses_source = reverses
+
+
+def build(arch="sutskever_lstm_tiny", src_n=50, tgt_n=40, reverses=False, **flags):
+    args = argparse.Namespace(arch=arch, **flags)
+    ARCH_CONFIG_REGISTRY[arch](args)
+    return ARCH_MODEL_REGISTRY[arch].build_model(args, FakeTask(src_n, tgt_n, reverses))
+
+
+def test_paper_size_has_384m_parameters():
+    # 160k source / 80k target words, 4 x 1000 LSTMs, 1000-d embeddings (section 3.4)
+    model = build("sutskever_lstm", 160_000, 80_000)
+    counts = {}
+    for name, p in model.named_parameters():
+        key = ("embed" if "embed_tokens" in name else "softmax" if "output_projection" in name
+               else "lstm")
+        counts[key] = counts.get(key, 0) + p.numel()
+    assert counts["embed"] == 160_000 * 1000 + 80_000 * 1000
+    assert counts["softmax"] == 80_000 * 1000 + 80_000  # weights + bias
+    # 8 layers x 4 gates x (input + recurrent weights + 2 biases of nn.LSTM)
+    assert counts["lstm"] == 8 * 4 * (1000 * 1000 + 1000 * 1000 + 2 * 1000)
+    total = sum(counts.values())
+    assert abs(total - 384e6) / 384e6 < 0.002, total
+    assert model.encoder.lstm.num_layers == 4 and model.decoder.lstm.hidden_size == 1000
+
+
+def test_parameters_uniform_in_008():
+    model = build("sutskever_lstm_small", 300, 200)
+    for name, p in model.named_parameters():
+        assert p.abs().max() <= 0.08 + 1e-7, name
+        if p.numel() > 1000:  # really uniform over the range, not a narrower init
+            assert p.abs().max() > 0.079 and abs(p.mean()) < 0.005, name
+            assert abs(p.std().item() - 0.16 / 12 ** 0.5) < 0.003, name
+
+
+def test_flags_override_presets_like_builtin_lstm():
+    model = build("sutskever_lstm_tiny", encoder_layers=3, encoder_hidden_size=24,
+                  encoder_embed_dim=16, dropout=0.2)
+    assert model.encoder.lstm.num_layers == model.decoder.lstm.num_layers == 3
+    assert model.decoder.lstm.hidden_size == 24 and model.decoder.embed_tokens.embedding_dim == 16
+    assert model.encoder.lstm.dropout == 0.2
+
+
+@pytest.mark.parametrize("flags, message", [
+    (dict(encoder_layers=2, decoder_layers=3), "--encoder-layers"),
+    (dict(encoder_hidden_size=32, decoder_hidden_size=64), "--encoder-hidden-size"),
+    (dict(share_decoder_input_output_embed=True, decoder_embed_dim=16, decoder_hidden_size=32,
+          encoder_hidden_size=32), "--share-decoder-input-output-embed"),
+])
+def test_inconsistent_flags_are_refused(flags, message):
+    with pytest.raises(ValueError, match=message):
+        build(**flags)
+
+
+def padded(seqs, pad, left):
+    width = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), width), pad, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        if left:
+            out[i, width - len(s):] = torch.tensor(s)
+        else:
+            out[i, :len(s)] = torch.tensor(s)
+    return out
+
+
+@pytest.mark.parametrize("left_pad", [True, False])
+def test_encoder_state_is_taken_at_the_true_last_token(left_pad):
+    torch.manual_seed(0)
+    model = build().eval()
+    pad = model.encoder.padding_idx
+    seqs = [[5, 6, 7, 8, 9, 2], [10, 11, 2], [12, 2]]
+    batch = padded(seqs, pad, left_pad)
+    lengths = torch.tensor([len(s) for s in seqs])
+    with torch.no_grad():
+        out = model.encoder(batch, lengths)
+        for i, s in enumerate(seqs):
+            alone = model.encoder(torch.tensor([s]), torch.tensor([len(s)]))
+            torch.testing.assert_close(out["final_hidden"][:, i], alone["final_hidden"][:, 0])
+            torch.testing.assert_close(out["final_cell"][:, i], alone["final_cell"][:, 0])
+    # the sentence vector is 2 x layers x cells numbers
+    assert model.encode(batch, lengths).shape == (3, 2 * 2 * 64)
+
+
+def test_decoder_starts_from_encoder_state():
+    torch.manual_seed(0)
+    model = build().eval()
+    src_a, src_b = torch.tensor([[5, 6, 7, 2]]), torch.tensor([[9, 8, 7, 2]])
+    prev = torch.tensor([[2, 5, 6]])
+    with torch.no_grad():
+        out_a = model(src_a, torch.tensor([4]), prev)[0]
+        out_b = model(src_b, torch.tensor([4]), prev)[0]
+    assert not torch.allclose(out_a, out_b)  # the source reaches the decoder
+
+
+@pytest.mark.parametrize("left_pad", [True, False])
+def test_incremental_decoding_matches_full_forward(left_pad):
+    torch.manual_seed(0)
+    model = build(src_n=60, tgt_n=45).eval()
+    pad, eos = 1, 2
+    src = padded([[5, 6, 7, 8, 2], [9, 10, 2]], pad, left_pad)
+    # targets of different lengths, right padded as fairseq does
+    prev = torch.tensor([[eos, 11, 12, 13, 14], [eos, 15, 16, pad, pad]])
+    with torch.no_grad():
+        enc = model.encoder(src, torch.tensor([5, 3]))
+        full = model.get_normalized_probs(model.decoder(prev, enc), log_probs=True)
+        state = {}
+        steps = []
+        for t in range(prev.size(1)):
+            out = model.decoder(prev[:, : t + 1], enc, incremental_state=state)
+            steps.append(model.get_normalized_probs(out, log_probs=True))
+        inc = torch.cat(steps, dim=1)
+    valid = prev.ne(pad)
+    torch.testing.assert_close(inc[valid], full[valid], atol=1e-5, rtol=1e-5)
+
+
+def test_reorder_incremental_state_follows_beams():
+    torch.manual_seed(0)
+    model = build().eval()
+    src = torch.tensor([[5, 6, 2], [7, 8, 2]])
+    prev = torch.tensor([[2, 9], [2, 10]])
+    with torch.no_grad():
+        enc = model.encoder(src, torch.tensor([3, 3]))
+        state = {}
+        model.decoder(prev[:, :1], enc, incremental_state=state)
+        order = torch.tensor([1, 0])
+        model.decoder.reorder_incremental_state_scripting(state, order)
+        swapped = model.decoder(prev[order], model.encoder.reorder_encoder_out(enc, order),
+                                incremental_state=state)[0]
+        direct = model.decoder(prev[order], model.encoder.reorder_encoder_out(enc, order))[0]
+    torch.testing.assert_close(swapped[:, -1], direct[:, -1], atol=1e-5, rtol=1e-5)
+
+
+def test_state_dict_mismatches_are_explained():
+    fwd = build(reverses=False)
+    rev = build(reverses=True)
+    with pytest.raises(CheckpointMismatchError, match="--task translation_reversed"):
+        fwd.load_state_dict(rev.state_dict())
+    with pytest.raises(CheckpointMismatchError, match="source vocabulary has 50 entries"):
+        build(src_n=70).load_state_dict(fwd.state_dict())
+    with pytest.raises(CheckpointMismatchError, match="another --arch"):
+        build(encoder_layers=3).load_state_dict(fwd.state_dict())
+    fwd.load_state_dict(build().state_dict())  # a matching checkpoint loads

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Table 1 of Sutskever, Vinyals & Le (2014): train one forward and five reversed deep
+# LSTMs (plus fairseq's attention LSTM as the "Bahdanau et al." analogue), decode the
+# test set for every LSTM row of the table, and write results/table1.{csv,md}.
+#
+#   bash scripts/reproduce_table1.sh [--scale tiny|small|paper] [--dry-run]
+#                                    [--work DIR] [--results DIR] [--raw-dir DIR] [--gpus N]
+#
+#   small (default): Multi30k En-Fr, CPU, about two hours on 2 cores.
+#   tiny:            2000 training pairs and tiny models, a few minutes (the tests run it).
+#   paper:           WMT'14 En-Fr (12M pairs), 4x1000 LSTMs, fairseq's data-parallel
+#                    training on --gpus GPUs; --dry-run prints every command.
+# Rerunning skips finished steps; an interrupted training resumes from its last
+# checkpoint (fairseq-train restores SAVE_DIR/checkpoint_last.pt by itself).
+TAG=table1
+source "$(dirname "$0")/lib.sh"
+
+SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --scale) SCALE=$2; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    --work) WORK=$2; shift 2 ;;
+    --results) RESULTS=$2; shift 2 ;;
+    --raw-dir) RAW=$2; shift 2 ;;
+    --gpus) GPUS=$2; shift 2 ;;
+    *) die "unknown argument '$1' (see the header of $0)" ;;
+  esac
+done
+WORK=${WORK:-work/$SCALE}
+# tiny is a smoke test: its table never overwrites the committed results/
+[ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
+DATA=$WORK/data
+
+# ---- the recipe per scale --------------------------------------------------------
+# Paper (section 3.4): SGD without momentum, lr 0.7, batches of 128 sentences, gradient
+# divided by 128 (--sentence-avg) and clipped at norm 5, uniform init in [-0.08, 0.08],
+# lr halved every half epoch after 5 epochs, 7.5 epochs in all, no dropout.
+case $SCALE in
+  tiny)
+    PREP=(--dataset multi30k --scale tiny)
+    ARCH=sutskever_lstm_tiny; LAYERS=2; DIM=64
+    DROPOUT=0.0; LR=0.7; BATCH=32; EPOCHS=3; HALVE_AFTER=2; HALVE_EVERY=0.5
+    JOBS=2; SAVE_EVERY=10 ;;
+  small)
+    PREP=(--dataset multi30k --scale small)
+    # The paper's structure (4 layers, embeddings as wide as the cells) scaled to a
+    # 29k-pair corpus and a 2-core CPU; settings chosen on val (see results/table1.md).
+    ARCH=sutskever_lstm_small; LAYERS=4; DIM=192
+    DROPOUT=0.1; LR=1.0; BATCH=64; EPOCHS=8; HALVE_AFTER=5; HALVE_EVERY=0.5
+    JOBS=2; SAVE_EVERY=200 ;;
+  paper)
+    PREP=(--dataset wmt14 --scale paper)
+    ARCH=sutskever_lstm; LAYERS=4; DIM=1000
+    DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5
+    JOBS=1; SAVE_EVERY=5000 ;;
+  *) die "--scale must be tiny, small or paper (got '$SCALE')" ;;
+esac
+SIZE=(--encoder-layers "$LAYERS" --decoder-layers "$LAYERS" --encoder-embed-dim "$DIM"
+      --decoder-embed-dim "$DIM" --encoder-hidden-size "$DIM" --decoder-hidden-size "$DIM")
+if [ -z "$RAW" ] && [ "$SCALE" != paper ] && [ -d ../shared/data/multi30k ]; then
+  RAW=../shared/data/multi30k   # offline copy beside the repo; else downloaded
+fi
+
+setup_venv
+mkdir -p "$WORK"/{models,logs,decode,ppl}
+
+# ---- 1. data ---------------------------------------------------------------------
+prep=("$PY" -m sutskever_plugin.data.prepare "${PREP[@]}" --out "$DATA")
+[ -n "$RAW" ] && prep+=(--raw-dir "$RAW")
+[ "$DRY_RUN" = 1 ] && prep+=(--dry-run)
+step "prepare data" "$DATA/summary.json" "${prep[@]}"
+
+# Updates for a fractional number of epochs: fairseq makes ceil(N / batch) batches an
+# epoch; under data parallelism each GPU takes batch/GPUS sentences of one update.
+if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); else NTRAIN=12000000; fi
+MAX_UPDATE=$("$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $EPOCHS))" 2>/dev/null || echo "?")
+
+RECIPE=(--optimizer sgd --momentum 0 --lr "$LR" --lr-scheduler sutskever_halving
+        --halve-after-epochs "$HALVE_AFTER" --halve-every-epochs "$HALVE_EVERY"
+        --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$MAX_UPDATE"
+        --criterion cross_entropy --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
+        --no-epoch-checkpoints --log-format simple --log-interval 50)
+[ "$SCALE" = paper ] && RECIPE+=(--distributed-world-size "$GPUS" --ddp-backend pytorch_ddp)
+
+# ---- 2. training -----------------------------------------------------------------
+# NAME TASK SEED: one forward LSTM and five reversed LSTMs differing only in the seed
+# (the paper's ensemble members), and fairseq's attention LSTM at the same size.
+# The attention LSTM is the slowest to train (fairseq's decoder loops over time steps
+# in Python), so it starts first.
+MODELS=("attention translation 1" "forward translation 1" "reversed1 translation_reversed 1"
+        "reversed2 translation_reversed 2" "reversed3 translation_reversed 3"
+        "reversed4 translation_reversed 4" "reversed5 translation_reversed 5")
+
+train_one() {
+  local name=$1 task=$2 seed=$3 arch_flags
+  if [ "$name" = attention ]; then
+    arch_flags=(--arch lstm "${SIZE[@]}" --decoder-out-embed-dim "$DIM" --decoder-attention 1
+                --dropout "$DROPOUT")
+  else
+    arch_flags=(--arch "$ARCH" "${SIZE[@]}" --dropout "$DROPOUT")
+  fi
+  local save=$WORK/checkpoints/$name log=$WORK/logs/train_$name.log t0=$SECONDS
+  local cmd=("$FS/fairseq-train" "$DATA/bin" --user-dir sutskever_plugin --task "$task"
+             "${arch_flags[@]}" "${RECIPE[@]}" --seed "$seed" --save-dir "$save")
+  if [ "$DRY_RUN" = 1 ]; then run "${cmd[@]}"; return 0; fi
+  # fairseq's progress stays visible (prefixed with the model), the full log is kept
+  "${cmd[@]}" 2>&1 | tee -a "$log" \
+    | { grep --line-buffered -E "train_inner|valid on|done training" || true; } \
+    | sed -u "s/^.*| INFO | /  [$name] /"
+  # the model of record is the checkpoint with the best validation loss
+  cp "$save/checkpoint_best.pt" "$WORK/models/$name.pt.tmp"
+  "$PY" -c "import json,sys; json.dump({'train_wall_s': int(sys.argv[1])}, open(sys.argv[2], 'w'))" \
+      $((SECONDS - t0)) "$WORK/models/$name.json"
+  mv "$WORK/models/$name.pt.tmp" "$WORK/models/$name.pt"
+  say "train $name: done in $((SECONDS - t0)) s, $(grep -E 'valid on' "$log" | tail -n 1 | grep -oE 'ppl [0-9.]+' || true) (val)"
+}
+
+# A pool of JOBS trainings, one thread each (in total faster than one model on all
+# cores for these small matrices); the paper scale trains one model on all its GPUs.
+declare -A running=()
+finish_one() {
+  local pid
+  wait -n -p pid "${!running[@]}" || die "step 'train ${running[$pid]}' (see $WORK/logs/train_${running[$pid]}.log); rerun the same command to resume"
+  unset "running[$pid]"
+}
+for spec in "${MODELS[@]}"; do
+  set -- $spec
+  if [ "$DRY_RUN" != 1 ] && [ -e "$WORK/models/$1.pt" ]; then say "train $1: already done, skipped"; continue; fi
+  if [ "$DRY_RUN" = 1 ]; then train_one "$@"; continue; fi
+  while [ ${#running[@]} -ge "$JOBS" ]; do finish_one; done
+  OMP_NUM_THREADS=$(( $(nproc) / JOBS > 0 ? $(nproc) / JOBS : 1 )) train_one "$@" &
+  running[$!]=$1
+done
+while [ ${#running[@]} -gt 0 ]; do finish_one; done
+
+# ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
+perplexity() {
+  local name=$1 task=$2 log=$WORK/ppl/$1.log
+  run "$FS/fairseq-validate" "$DATA/bin" --user-dir sutskever_plugin --task "$task" \
+      --path "$WORK/models/$name.pt" --valid-subset test --batch-size 64 > "$log" 2>&1 || { tail -n 5 "$log"; return 1; }
+  [ "$DRY_RUN" = 1 ] && return 0
+  "$PY" -m sutskever_plugin.reporting.perplexity --log "$log" --out "$WORK/ppl/$name.json"
+}
+step "test perplexity forward" "$WORK/ppl/forward.json" perplexity forward translation
+step "test perplexity reversed1" "$WORK/ppl/reversed1.json" perplexity reversed1 translation_reversed
+
+# ---- 4. decoding: every LSTM row of Table 1 ---------------------------------------
+# Left-to-right beam search without length normalisation (--unnormalized), as the paper.
+models() { local out="" m; for m in "$@"; do out+="${out:+:}$WORK/models/$m.pt"; done; echo "$out"; }
+decode() {
+  local id=$1 task=$2 beam=$3; shift 3
+  local gen=$WORK/decode/$id.gen t0=$SECONDS
+  run "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task "$task" \
+      --path "$(models "$@")" --beam "$beam" --nbest 1 --unnormalized --batch-size 64 \
+      --gen-subset test > "$gen.tmp" 2> "$WORK/logs/decode_$id.log" || { tail -n 5 "$WORK/logs/decode_$id.log"; return 1; }
+  [ "$DRY_RUN" = 1 ] && return 0
+  mv "$gen.tmp" "$gen"
+  "$PY" -m sutskever_plugin.reporting.score --generate-output "$gen" --data-dir "$DATA" \
+      --out "$WORK/decode/$id.json" \
+      --extra "{\"beam\": $beam, \"models\": \"$*\", \"wall_s\": $((SECONDS - t0))}"
+}
+R="reversed1 reversed2 reversed3 reversed4 reversed5"
+step "decode forward beam 12"    "$WORK/decode/forward_beam12.json"   decode forward_beam12 translation 12 forward
+step "decode reversed beam 12"   "$WORK/decode/reversed_beam12.json"  decode reversed_beam12 translation_reversed 12 reversed1
+step "decode ensemble 5 beam 1"  "$WORK/decode/ens5_beam1.json"       decode ens5_beam1 translation_reversed 1 $R
+step "decode ensemble 2 beam 12" "$WORK/decode/ens2_beam12.json"      decode ens2_beam12 translation_reversed 12 reversed1 reversed2
+step "decode ensemble 5 beam 2"  "$WORK/decode/ens5_beam2.json"       decode ens5_beam2 translation_reversed 2 $R
+step "decode ensemble 5 beam 12" "$WORK/decode/ens5_beam12.json"      decode ens5_beam12 translation_reversed 12 $R
+step "decode attention beam 12"  "$WORK/decode/attention_beam12.json" decode attention_beam12 translation 12 attention
+
+# ---- 5. the table -----------------------------------------------------------------
+[ "$DRY_RUN" = 1 ] && { say "dry run: table not written"; exit 0; }
+"$PY" -m sutskever_plugin.reporting.table1 --work "$WORK" --scale "$SCALE" --out "$RESULTS" \
+    --model "$ARCH ($LAYERS layers x $DIM cells, $DIM-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size" \
+    --recipe "SGD lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5, lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $EPOCHS epochs ($MAX_UPDATE updates), best checkpoint on val" \
+    --epochs "$EPOCHS" --decoding "beam search, no length normalisation (fairseq-generate --unnormalized)" \
+    --notes "$ROOT/results/table1_notes_$SCALE.md"
+say "all done: $RESULTS/table1.md"

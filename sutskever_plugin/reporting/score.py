@@ -1,0 +1,80 @@
+"""Score one fairseq-generate output against a prepared test set.
+
+    python -m sutskever_plugin.reporting.score --generate-output W/decode/x.gen \\
+        --data-dir W/data [--subset test] --out W/decode/x.json
+
+Writes the 1-best hypotheses (Moses-tokenized; ``.tok``) and their detokenized form
+(``.detok``) next to the JSON, and the JSON with both BLEU scores: cased BLEU on
+tokenized text (the paper's metric) and detokenized sacreBLEU with its signature.
+The references are the prepared test set's own files (tok/ and raw/), never fairseq's
+``T-`` lines, which carry <unk> in place of rare words.
+"""
+import argparse
+import json
+import os
+import sys
+
+from sutskever_plugin.data.evalset import postprocess_hypotheses
+from sutskever_plugin.data.moses import detokenize
+from sutskever_plugin.data.pipeline import load_summary
+from sutskever_plugin.evaluation.bleu import detok_bleu, tokenized_bleu
+from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_hypotheses
+
+
+def read_lines(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f]
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def score(generate_output, data_dir, subset="test", ref_dir=None):
+    summary = load_summary(data_dir)
+    tgt = summary["tgt"]
+    ref_dir = ref_dir or data_dir
+    ref_tok = read_lines(os.path.join(ref_dir, "tok", f"{subset}.{tgt}"))
+    ref_raw = read_lines(os.path.join(ref_dir, "raw", f"{subset}.{tgt}"))
+    hyps = postprocess_hypotheses(read_hypotheses(generate_output, len(ref_tok)), data_dir)
+    hyps_detok = detokenize(hyps, tgt)
+    tok = tokenized_bleu(hyps, ref_tok)
+    det = detok_bleu(hyps_detok, ref_raw)
+    return hyps, hyps_detok, {
+        "bleu_tokenized": round(tok.score, 2), "bleu_tokenized_detail": tok.detail,
+        "bleu_tokenized_signature": tok.signature,
+        "sacrebleu_detok": round(det.score, 2), "sacrebleu_signature": det.signature,
+        "sentences": len(hyps),
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.reporting.score", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--generate-output", required=True, help="fairseq-generate's stdout")
+    p.add_argument("--data-dir", required=True, help="the prepared data directory the models were trained on")
+    p.add_argument("--ref-dir", default=None, help="prepared test set directory (default: --data-dir)")
+    p.add_argument("--subset", default="test")
+    p.add_argument("--out", required=True, help="JSON to write (hypotheses go beside it)")
+    p.add_argument("--extra", default="{}", help="JSON object merged into the output (beam, models, ...)")
+    args = p.parse_args(argv)
+    try:
+        hyps, detok, result = score(args.generate_output, args.data_dir, args.subset, args.ref_dir)
+    except (FairseqOutputError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    result.update(json.loads(args.extra))
+    stem = os.path.splitext(args.out)[0]
+    write_atomic(stem + ".tok", "".join(h + "\n" for h in hyps))
+    write_atomic(stem + ".detok", "".join(h + "\n" for h in detok))
+    write_atomic(args.out, json.dumps(result, indent=1))  # last: its presence means done
+    print(f"| score {os.path.basename(stem)}: BLEU {result['bleu_tokenized']:.2f} (tokenized, cased), "
+          f"sacreBLEU {result['sacrebleu_detok']:.2f} on {result['sentences']} sentences")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Binarization with fairseq's own ``fairseq-preprocess`` (run as a subprocess)."""
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from typing import List, Optional
+
+from .textio import DataPrepError, atomic_dir
+
+logger = logging.getLogger(__name__)
+
+
+def fairseq_preprocess_exe() -> List[str]:
+    """The ``fairseq-preprocess`` console script of this interpreter's environment."""
+    here = os.path.join(os.path.dirname(sys.executable), "fairseq-preprocess")
+    if os.path.exists(here):
+        return [here]
+    found = shutil.which("fairseq-preprocess")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "fairseq_cli.preprocess"]
+
+
+def preprocess_args(
+    destdir: str,
+    src: str = "en",
+    tgt: str = "fr",
+    trainpref: Optional[str] = None,
+    validpref: Optional[str] = None,
+    testpref: Optional[str] = None,
+    nwordssrc: Optional[int] = None,
+    nwordstgt: Optional[int] = None,
+    srcdict: Optional[str] = None,
+    tgtdict: Optional[str] = None,
+    only_source: bool = False,
+    workers: int = 2,
+) -> List[str]:
+    """fairseq-preprocess arguments (without the executable)."""
+    args = ["--source-lang", src, "--target-lang", tgt]
+    for flag, value in (
+        ("--trainpref", trainpref),
+        ("--validpref", validpref),
+        ("--testpref", testpref),
+        ("--srcdict", srcdict),
+        ("--tgtdict", tgtdict),
+    ):
+        if value:
+            args += [flag, value]
+    args += ["--destdir", destdir]
+    if nwordssrc:
+        args += ["--nwordssrc", str(nwordssrc)]
+    if nwordstgt:
+        args += ["--nwordstgt", str(nwordstgt)]
+    if only_source:
+        args += ["--only-source"]
+    args += ["--workers", str(workers)]
+    return args
+
+
+def format_command(args: List[str], exe: str = "fairseq-preprocess") -> str:
+    return " ".join(shlex.quote(a) for a in [exe] + args)
+
+
+def run_preprocess(destdir: str, quiet: bool = False, **kwargs) -> None:
+    """Run fairseq-preprocess into ``destdir`` (built in a temp dir, renamed when complete).
+
+    fairseq's own progress output stays visible unless ``quiet``; on failure the error
+    names the command and shows the end of fairseq's output.
+    """
+    with atomic_dir(destdir) as tmp:
+        args = preprocess_args(tmp, **kwargs)
+        cmd = fairseq_preprocess_exe() + args
+        logger.info("running: " + format_command(preprocess_args(destdir, **kwargs)))
+        proc = subprocess.run(
+            cmd,
+            stdout=subprocess.PIPE if quiet else None,
+            stderr=subprocess.STDOUT if quiet else None,
+            text=True,
+        )
+        if proc.returncode != 0:
+            tail = (proc.stdout or "")[-3000:]
+            raise DataPrepError(
+                f"fairseq-preprocess failed (exit {proc.returncode}): "
+                f"{format_command(args)}\n{tail}"
+            )
+        log = os.path.join(tmp, "preprocess.log")
+        if os.path.exists(log):  # the log names the temp dir; keep it but say so
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(f"(written to {tmp}, renamed to {destdir})\n")

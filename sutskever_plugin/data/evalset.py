@@ -1,0 +1,145 @@
+"""A user's test set, "prepared exactly as the training data were prepared".
+
+:func:`prepare_eval_set` reads the preparation recorded in a data directory's
+``summary.json`` (tokenizer, SentencePiece models if any), applies it to a raw source
+file (and its reference, if given) and binarizes them with that directory's existing
+dictionaries, so ``fairseq-generate OUT/bin --gen-subset test`` decodes them with models
+trained on the data directory.  Words outside the training dictionaries become <unk>,
+as for the paper's test set.
+
+Layout of ``out_dir`` (same names as a data directory)::
+
+    OUT/raw/test.{en,fr}    whitespace-normalised raw text (detokenized sacreBLEU refs)
+    OUT/tok/test.{en,fr}    Moses-tokenized (tokenized BLEU refs: use tok/test.fr, not
+                            fairseq's T- lines, which carry <unk>)
+    OUT/spm/test.{en,fr}    SentencePiece pieces (SentencePiece data dirs only)
+    OUT/bin/                dict.{en,fr}.txt + test.en-fr.{en,fr}.{bin,idx}
+    OUT/summary.json
+"""
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Iterable, List, Optional
+
+from . import spm, vocab
+from .binarize import run_preprocess
+from .pipeline import SplitSpec, load_summary, tokenize_split
+from .stamps import Stamp
+from .textio import DataPrepError, atomic_open
+
+
+@dataclass
+class EvalSet:
+    out_dir: str
+    bin_dir: str  # give this to fairseq-generate, with --gen-subset <subset>
+    subset: str
+    lines: int
+    raw_src: str
+    tok_src: str
+    raw_ref: Optional[str]
+    tok_ref: Optional[str]
+    data_dir: str
+    summary: dict
+
+
+def _src_tgt(summary: dict):
+    return summary["src"], summary["tgt"]
+
+
+def prepare_eval_set(
+    src_path: str,
+    ref_path: Optional[str],
+    data_dir: str,
+    out_dir: str,
+    subset: str = "test",
+    quiet: bool = True,
+) -> EvalSet:
+    """Tokenize (+ SentencePiece-encode) and binarize a raw test set with ``data_dir``'s
+    preparation and dictionaries.  ``ref_path=None`` prepares the source only.
+
+    Files may be plain text or .gz, UTF-8, one sentence per line; source and reference
+    must have the same number of lines.  Reruns with the same inputs are skipped.
+    """
+    t0 = time.time()
+    data_dir, out_dir = os.path.abspath(data_dir), os.path.abspath(out_dir)
+    summary = load_summary(data_dir)
+    src, tgt = _src_tgt(summary)
+    if os.path.abspath(out_dir) == data_dir:
+        raise DataPrepError("out_dir must differ from data_dir (it would overwrite its test split)")
+    data_stamp = Stamp(data_dir, "binarize", {}).run_id
+    split = SplitSpec(subset, [src_path], [ref_path] if ref_path else [], keep_raw=True)
+    cfg = {"data_dir": data_dir, "data_run": data_stamp, "split": split.config(),
+           "src_path": os.path.abspath(src_path), "ref_path": ref_path and os.path.abspath(ref_path)}
+    st = Stamp(out_dir, "eval", cfg)
+    langs = [src, tgt] if ref_path else [src]
+    if not st.done():
+        st.start()
+        stats = tokenize_split(split, out_dir, src, tgt, workers=1)
+        text_dir = os.path.join(out_dir, "tok")
+        if summary.get("bpe"):
+            models = spm.models_of(summary, data_dir)
+            for lang in langs:
+                spm.encode_file(models[lang], os.path.join(out_dir, "tok", f"{subset}.{lang}"),
+                                os.path.join(out_dir, "spm", f"{subset}.{lang}"))
+            text_dir = os.path.join(out_dir, "spm")
+        dicts = {l: os.path.join(data_dir, "bin", f"dict.{l}.txt") for l in (src, tgt)}
+        bin_dir = os.path.join(out_dir, "bin")
+        run_preprocess(
+            bin_dir, quiet=quiet, src=src, tgt=tgt, testpref=os.path.join(text_dir, subset),
+            srcdict=dicts[src], tgtdict=dicts[tgt] if ref_path else None,
+            only_source=not ref_path, workers=1,
+        )
+        if not ref_path:  # fairseq-generate still needs the target dictionary
+            shutil.copyfile(dicts[tgt], os.path.join(bin_dir, f"dict.{tgt}.txt"))
+        if subset != "test":  # fairseq-preprocess names it "test"; rename
+            for name in os.listdir(bin_dir):
+                if name.startswith("test."):
+                    os.replace(os.path.join(bin_dir, name), os.path.join(bin_dir, subset + name[4:]))
+        oov = {}
+        for lang in langs:
+            words = vocab.read_fairseq_dict(dicts[lang])
+            c = vocab.count_words(os.path.join(text_dir, f"{subset}.{lang}"))
+            oov[f"oov_{lang}"] = round(vocab.oov_rate(c, words), 5)
+        info = {"lines": stats["lines"], "empty_lines_kept": stats["empty_lines_kept"], **oov}
+        with atomic_open(os.path.join(out_dir, "summary.json")) as f:
+            json.dump({"kind": "eval_set", "subset": subset, "data_dir": data_dir, "src": src,
+                       "tgt": tgt, "source": os.path.abspath(src_path),
+                       "reference": ref_path and os.path.abspath(ref_path), "bpe": summary.get("bpe"),
+                       "tokenizer": summary.get("tokenizer"), **info,
+                       "seconds": round(time.time() - t0, 1)}, f, indent=1, ensure_ascii=False)
+        st.finish(info)
+        done = ""
+    else:
+        done = " already done, skipped;"
+    info = st.info
+    oovs = " ".join(f"{l} {100 * info[f'oov_{l}']:.2f}%" for l in langs)
+    print(f"| eval set {subset}:{done} {info['lines']} lines | OOV {oovs} | "
+          f"{round(time.time() - t0, 1)}s -> {os.path.join(out_dir, 'bin')}", flush=True)
+    return EvalSet(
+        out_dir=out_dir,
+        bin_dir=os.path.join(out_dir, "bin"),
+        subset=subset,
+        lines=info["lines"],
+        raw_src=os.path.join(out_dir, "raw", f"{subset}.{src}"),
+        tok_src=os.path.join(out_dir, "tok", f"{subset}.{src}"),
+        raw_ref=os.path.join(out_dir, "raw", f"{subset}.{tgt}") if ref_path else None,
+        tok_ref=os.path.join(out_dir, "tok", f"{subset}.{tgt}") if ref_path else None,
+        data_dir=data_dir,
+        summary=summary,
+    )
+
+
+def postprocess_hypotheses(lines: Iterable[str], data_dir: str, lang: Optional[str] = None) -> List[str]:
+    """fairseq-generate hypotheses (``H-`` text, no ``--post-process``) -> Moses-tokenized
+    text, the paper's BLEU input: identity for word-level data, SentencePiece decoding
+    (byte pieces included) for SentencePiece data.  Then :func:`detokenize` for sacreBLEU.
+    """
+    summary = load_summary(data_dir)
+    lang = lang or summary["tgt"]
+    lines = list(lines)
+    if summary.get("bpe"):
+        return spm.decode_pieces(lines, spm.models_of(summary, data_dir)[lang])
+    return [" ".join(line.split()) for line in lines]
+

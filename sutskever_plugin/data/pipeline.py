@@ -1,0 +1,393 @@
+"""The preparation pipeline shared by every corpus (Multi30k, WMT'14, a user's test set).
+
+Steps, each skipped on a rerun when its stamp says it finished with the same settings:
+
+1. ``tokenize``  raw text -> ``tok/{split}.{lang}`` (Moses), plus whitespace-normalised
+   raw copies ``raw/{split}.{lang}`` of the dev/test sets for detokenized sacreBLEU.
+   Training pairs with an empty side are skipped and counted; dev/test lines are never
+   dropped (line i must stay aligned with reference line i).
+2. ``spm``       (SentencePiece variant only) models + encoded text in ``spm/``.
+3. ``binarize``  fairseq-preprocess -> ``bin/`` (dictionaries + binarized splits).
+4. ``summary.json`` (written last) and one summary line.
+
+Layout of a data directory::
+
+    DATA/raw/{valid,test}.{en,fr}       raw text, whitespace normalised
+    DATA/tok/{train,valid,test}.{en,fr} Moses-tokenized text (the BLEU references)
+    DATA/spm/spm.{en,fr}.model, spm/{train,valid,test}.{en,fr}, spm/dict.{en,fr}.txt
+    DATA/bin/dict.{en,fr}.txt, bin/{train,valid,test}.en-fr.{en,fr}.{bin,idx}
+    DATA/summary.json
+"""
+import contextlib
+import itertools
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from . import moses, spm, vocab
+from .binarize import format_command, preprocess_args, run_preprocess
+from .sgml import xml_unescape
+from .stamps import Stamp
+from .textio import (
+    DataPrepError,
+    atomic_open,
+    check_parallel,
+    count_lines,
+    normalize_space,
+    read_lines,
+)
+
+logger = logging.getLogger(__name__)
+
+SUMMARY = "summary.json"
+SPLITS = ("train", "valid", "test")
+# Below this much input, tokenizing in one process beats starting a pool.
+_PARALLEL_MIN_BYTES = 8 << 20
+_OOV_MAX_BYTES = 200 << 20
+
+
+@dataclass
+class SplitSpec:
+    """Where one split comes from.  Several files are concatenated in order."""
+
+    name: str
+    src_files: List[str]
+    tgt_files: List[str]  # empty: source only (a test set without reference)
+    limit: Optional[int] = None  # first N lines only (tiny scale)
+    skip_empty: bool = False  # drop pairs with an empty side (training data only)
+    keep_raw: bool = False  # keep raw/{name}.{lang} for detokenized BLEU
+    # Moses-tokenized, escaped input (Schwenk's files): undo the escaping (&apos; ...) and
+    # detokenize before our tokenizer.  Tokenizing tokenized text again is not a no-op
+    # (Moses turns "man 's" into "man ' s"), and the test sets are tokenized from raw text.
+    pretokenized: bool = False
+
+    def config(self) -> dict:
+        def files(paths):
+            return [(os.path.basename(p), os.path.getsize(p) if os.path.exists(p) else None) for p in paths]
+
+        return {
+            "src": files(self.src_files),
+            "tgt": files(self.tgt_files),
+            "limit": self.limit,
+            "skip_empty": self.skip_empty,
+            "keep_raw": self.keep_raw,
+            "pretokenized": self.pretokenized,
+        }
+
+
+@dataclass
+class CorpusSpec:
+    dataset: str
+    scale: str
+    splits: List[SplitSpec]
+    src: str = "en"
+    tgt: str = "fr"
+    min_count: Optional[int] = 2  # word-level: keep words seen >= min_count times ...
+    nwordssrc: Optional[int] = None  # ... unless sizes are given (paper: 160k / 80k)
+    nwordstgt: Optional[int] = None
+    bpe: Optional[str] = None  # None or "sentencepiece"
+    sp_vocab: int = 8000
+    sp_model_type: str = "bpe"
+    workers: int = 2
+    notes: Dict[str, str] = field(default_factory=dict)
+
+    def split(self, name: str) -> Optional[SplitSpec]:
+        return next((s for s in self.splits if s.name == name), None)
+
+
+# --------------------------------------------------------------------------- tokenize
+
+
+def _iter_pairs(split: SplitSpec) -> Iterator[Tuple[str, Optional[str]]]:
+    """Lines of source and target files side by side; a length mismatch is an error."""
+    tgt_files = split.tgt_files or [None] * len(split.src_files)
+    for sf, tf in zip(split.src_files, tgt_files):
+        src_it = read_lines(sf)
+        tgt_it = read_lines(tf) if tf else None
+        for s in src_it:
+            t = None
+            if tgt_it is not None:
+                t = next(tgt_it, None)
+                if t is None:
+                    check_parallel(sf, tf)  # raises, naming both files and counts
+            yield s, t
+        if tgt_it is not None and next(tgt_it, None) is not None:
+            check_parallel(sf, tf)
+
+
+def _tokenize_chunk(job):
+    src, tgt, pretokenized, pairs = job
+    out = []
+    for s, t in pairs:
+        if pretokenized:
+            s = moses.detokenize([xml_unescape(s)], src)[0]
+            t = moses.detokenize([xml_unescape(t)], tgt)[0] if t is not None else None
+        s = normalize_space(s)
+        t = normalize_space(t) if t is not None else None
+        out.append(
+            (s, t, moses.tokenize_line(s, src), moses.tokenize_line(t, tgt) if t is not None else None)
+        )
+    return out
+
+
+def _tokenized_pairs(split: SplitSpec, src: str, tgt: str, workers: int):
+    pairs = _iter_pairs(split)
+    if split.limit is not None:
+        pairs = itertools.islice(pairs, split.limit)
+    size = sum(os.path.getsize(p) for p in split.src_files + split.tgt_files)
+    chunks = moses._chunks(pairs, 2000)
+    jobs = ((src, tgt, split.pretokenized, c) for c in chunks)
+    if workers <= 1 or split.limit is not None or size < _PARALLEL_MIN_BYTES:
+        for job in jobs:
+            yield from _tokenize_chunk(job)
+    else:
+        import multiprocessing
+
+        with multiprocessing.Pool(workers) as pool:
+            for out in pool.imap(_tokenize_chunk, jobs):
+                yield from out
+
+
+def tokenize_split(split: SplitSpec, data_dir: str, src: str, tgt: str, workers: int) -> dict:
+    """Write tok/ (and raw/) files of one split; returns its line statistics."""
+    if split.limit is not None:  # the whole files are still checked (counts, UTF-8)
+        for sf, tf in zip(split.src_files, split.tgt_files or []):
+            check_parallel(sf, tf)
+        if not split.tgt_files:
+            for sf in split.src_files:
+                count_lines(sf)
+    has_tgt = bool(split.tgt_files)
+    langs = [src, tgt] if has_tgt else [src]
+    stats = {"lines_read": 0, "lines": 0, "skipped_empty_pairs": 0, "empty_lines_kept": 0}
+    with contextlib.ExitStack() as stack:
+        tok = {l: stack.enter_context(atomic_open(os.path.join(data_dir, "tok", f"{split.name}.{l}"))) for l in langs}
+        raw = {}
+        if split.keep_raw:
+            raw = {l: stack.enter_context(atomic_open(os.path.join(data_dir, "raw", f"{split.name}.{l}"))) for l in langs}
+        for rs, rt, ts, tt in _tokenized_pairs(split, src, tgt, workers):
+            stats["lines_read"] += 1
+            empty = not ts or (has_tgt and not tt)
+            if empty and split.skip_empty:
+                stats["skipped_empty_pairs"] += 1
+                continue
+            if empty:
+                stats["empty_lines_kept"] += 1
+            stats["lines"] += 1
+            tok[src].write(ts + "\n")
+            if raw:
+                raw[src].write(rs + "\n")
+            if has_tgt:
+                tok[tgt].write(tt + "\n")
+                if raw:
+                    raw[tgt].write(rt + "\n")
+    if stats["lines"] == 0:
+        raise DataPrepError(f"split {split.name!r} is empty after reading {split.src_files}")
+    if stats["empty_lines_kept"]:
+        logger.warning(
+            f"{split.name}: {stats['empty_lines_kept']} line(s) with an empty side kept "
+            f"(dev/test lines are never dropped, to stay aligned with the references)"
+        )
+    return stats
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _paths(data_dir: str, spec: CorpusSpec, sub: str) -> Dict[str, str]:
+    return {s.name: os.path.join(data_dir, sub, s.name) for s in spec.splits}
+
+
+def binarize_args(spec: CorpusSpec, data_dir: str, sizes: Optional[dict] = None) -> dict:
+    """Keyword arguments of :func:`preprocess_args` for a corpus (also used by dry runs)."""
+    sub = "spm" if spec.bpe else "tok"
+    prefs = _paths(data_dir, spec, sub)
+    kwargs = dict(
+        src=spec.src,
+        tgt=spec.tgt,
+        trainpref=prefs.get("train"),
+        validpref=prefs.get("valid"),
+        testpref=prefs.get("test"),
+        workers=spec.workers,
+    )
+    if spec.bpe:
+        kwargs["srcdict"] = os.path.join(data_dir, "spm", f"dict.{spec.src}.txt")
+        kwargs["tgtdict"] = os.path.join(data_dir, "spm", f"dict.{spec.tgt}.txt")
+    else:
+        sizes = sizes or {}
+        kwargs["nwordssrc"] = sizes.get("nwordssrc", spec.nwordssrc)
+        kwargs["nwordstgt"] = sizes.get("nwordstgt", spec.nwordstgt)
+    return kwargs
+
+
+def _choose_vocab(spec: CorpusSpec, data_dir: str) -> dict:
+    if spec.nwordssrc and spec.nwordstgt:
+        return {
+            "rule": "fixed sizes (the paper's: 160,000 source / 80,000 target words, "
+            "specials included); other words -> <unk>",
+            "nwordssrc": spec.nwordssrc,
+            "nwordstgt": spec.nwordstgt,
+        }
+    tok = os.path.join(data_dir, "tok")
+    c = {
+        (split, lang): vocab.count_words(os.path.join(tok, f"{split}.{lang}"))
+        for split in ("train", "valid")
+        for lang in (spec.src, spec.tgt)
+    }
+    return vocab.choose_vocab_sizes(
+        c["train", spec.src], c["train", spec.tgt], c["valid", spec.src], c["valid", spec.tgt], spec.min_count
+    )
+
+
+def _train_spm(spec: CorpusSpec, data_dir: str) -> dict:
+    out = {"type": "sentencepiece", "vocab_size": spec.sp_vocab, **spm.SP_DEFAULTS,
+           "model_type": spec.sp_model_type, "models": {}, "dict_size": {}}
+    for lang in (spec.src, spec.tgt):
+        prefix = os.path.join(data_dir, "spm", f"spm.{lang}")
+        os.makedirs(os.path.dirname(prefix), exist_ok=True)
+        model = spm.train_model(
+            os.path.join(data_dir, "tok", f"train.{lang}"), prefix, spec.sp_vocab,
+            spec.sp_model_type, threads=spec.workers,
+        )
+        counts = None
+        for s in spec.splits:
+            tok = os.path.join(data_dir, "tok", f"{s.name}.{lang}")
+            c = spm.encode_file(model, tok, os.path.join(data_dir, "spm", f"{s.name}.{lang}"))
+            if s.name == "train":
+                counts = c
+            if s.name == "valid":  # how much longer the sequences get
+                words = sum(vocab.count_words(tok).values())
+                out.setdefault("valid_pieces_per_word", {})[lang] = round(sum(c.values()) / max(words, 1), 3)
+        n = spm.write_fairseq_dict(model, os.path.join(data_dir, "spm", f"dict.{lang}.txt"), counts)
+        out["models"][lang] = os.path.relpath(model, data_dir)
+        out["dict_size"][lang] = n + vocab.FAIRSEQ_SPECIALS
+    return out
+
+
+def _measure_oov(spec: CorpusSpec, data_dir: str) -> dict:
+    """OOV token rates of the finished dictionaries (after BPE, if any)."""
+    sub = "spm" if spec.bpe else "tok"
+    res = {}
+    for lang in (spec.src, spec.tgt):
+        words = vocab.read_fairseq_dict(os.path.join(data_dir, "bin", f"dict.{lang}.txt"))
+        res[f"dict_size_{lang}"] = len(words) + vocab.FAIRSEQ_SPECIALS
+        for split in ("train", "valid"):
+            path = os.path.join(data_dir, sub, f"{split}.{lang}")
+            # (counting a 12M-sentence training text in Python would take long)
+            if spec.split(split) and os.path.getsize(path) < _OOV_MAX_BYTES:
+                c = vocab.count_words(path)
+                res[f"{split}_oov_{lang}"] = round(vocab.oov_rate(c, words), 5)
+    return res
+
+
+def prepare_corpus(spec: CorpusSpec, data_dir: str, quiet: bool = False) -> dict:
+    """Run (or resume) the whole pipeline; returns the summary (also in summary.json)."""
+    t0 = time.time()
+    data_dir = os.path.abspath(data_dir)
+    os.makedirs(data_dir, exist_ok=True)
+    base = {"dataset": spec.dataset, "scale": spec.scale, "src": spec.src, "tgt": spec.tgt,
+            "tokenizer": moses.TOKENIZER_SETTINGS}
+    ran = []
+
+    # 1. tokenize
+    st = Stamp(data_dir, "tokenize", dict(base, splits={s.name: s.config() for s in spec.splits}))
+    if not st.done():
+        st.start()
+        stats = {}
+        for s in spec.splits:
+            logger.info(f"tokenizing {spec.dataset} {s.name}")
+            stats[s.name] = tokenize_split(s, data_dir, spec.src, spec.tgt, spec.workers)
+        st.finish({"splits": stats})
+        ran.append("tokenize")
+    split_stats = st.info["splits"]
+    upstream = st.run_id
+
+    # 2. vocabulary choice / SentencePiece
+    if spec.bpe:
+        cfg = {"upstream": upstream, "vocab_size": spec.sp_vocab, "model_type": spec.sp_model_type,
+               "defaults": spm.SP_DEFAULTS}
+        st = Stamp(data_dir, "spm", cfg)
+        if not st.done():
+            st.start()
+            st.finish({"bpe": _train_spm(spec, data_dir)})
+            ran.append("spm")
+        bpe_info, vocab_info, upstream = st.info["bpe"], None, st.run_id
+    else:
+        bpe_info = None
+        st = Stamp(data_dir, "vocab", {"upstream": upstream, "min_count": spec.min_count,
+                                       "nwordssrc": spec.nwordssrc, "nwordstgt": spec.nwordstgt})
+        if not st.done():
+            st.start()
+            st.finish({"vocab": _choose_vocab(spec, data_dir)})
+            ran.append("vocab")
+        vocab_info, upstream = st.info["vocab"], st.run_id
+
+    # 3. binarize
+    kwargs = binarize_args(spec, data_dir, vocab_info)
+    st = Stamp(data_dir, "binarize", {"upstream": upstream, "args": preprocess_args("bin", **kwargs)})
+    if not st.done():
+        st.start()
+        run_preprocess(os.path.join(data_dir, "bin"), quiet=quiet, **kwargs)
+        st.finish({"oov": _measure_oov(spec, data_dir)})
+        ran.append("binarize")
+    oov = st.info["oov"]
+
+    # 4. summary (last)
+    summary = dict(
+        base,
+        tokenizer=moses.tokenizer_settings(),
+        splits=split_stats,
+        vocab=vocab_info,
+        bpe=bpe_info,
+        dictionaries=oov,
+        fairseq_preprocess=format_command(preprocess_args(os.path.join(data_dir, "bin"), **kwargs)),
+        layout={"raw": "raw", "tok": "tok", "spm": "spm" if spec.bpe else None, "bin": "bin"},
+        notes=spec.notes,
+        steps_run=ran,
+        seconds=round(time.time() - t0, 1),
+    )
+    path = os.path.join(data_dir, SUMMARY)
+    if ran or not os.path.exists(path):
+        with atomic_open(path) as f:
+            json.dump(summary, f, indent=1, ensure_ascii=False)
+    else:
+        summary = load_summary(data_dir)
+        summary["steps_run"] = []
+        summary["seconds"] = round(time.time() - t0, 1)
+    print(summary_line(summary, data_dir), flush=True)
+    return summary
+
+
+def load_summary(data_dir: str) -> dict:
+    path = os.path.join(data_dir, SUMMARY)
+    if not os.path.exists(path):
+        raise DataPrepError(
+            f"{path} not found: {data_dir} is not a prepared data directory "
+            f"(run python -m sutskever_plugin.data.prepare first)"
+        )
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def summary_line(summary: dict, data_dir: str) -> str:
+    s, t = summary["src"], summary["tgt"]
+    sp = summary["splits"]
+    parts = [f"| prepare {summary['dataset']} ({summary['scale']})"]
+    if not summary.get("steps_run"):
+        parts[0] += " already done, skipped"
+    tr = sp.get("train")
+    if tr:
+        parts.append(f"train {tr['lines']} pairs ({tr['skipped_empty_pairs']} skipped: empty side)")
+    others = sorted((k for k in sp if k != "train"), key=lambda k: (k not in SPLITS, SPLITS.index(k) if k in SPLITS else 0, k))
+    parts.append(", ".join(f"{k} {sp[k]['lines']}" for k in others))
+    d = summary["dictionaries"]
+    if summary.get("bpe"):
+        parts.append(f"sentencepiece {summary['bpe']['model_type']} dict {s} {d[f'dict_size_{s}']} / {t} {d[f'dict_size_{t}']}")
+    else:
+        parts.append(f"dict {s} {d[f'dict_size_{s}']} / {t} {d[f'dict_size_{t}']}")
+    if f"valid_oov_{s}" in d:
+        parts.append(f"valid OOV {s} {100 * d[f'valid_oov_{s}']:.2f}% {t} {100 * d[f'valid_oov_{t}']:.2f}%")
+    parts.append(f"{summary['seconds']}s -> {os.path.join(data_dir, 'bin')}")
+    return " | ".join(parts)

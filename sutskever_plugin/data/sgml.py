@@ -1,0 +1,156 @@
+"""Reader for the official WMT test-set SGML (e.g. newstest2014-fren-src.en.sgm).
+
+The format, as distributed in WMT'14's ``test-full.tgz``::
+
+    <srcset setid="newstest2014" srclang="any">
+    <doc docid="1009-lemondefr" genre="news" origlang="fr">
+    <seg id="1">Spectacular Wingsuit Jump Over Bogota</seg>
+    ...
+    </doc>
+    </srcset>
+
+One ``<seg>`` per line inside a ``<doc>``; ``<p>``/``<hl>`` wrappers (used by other WMT
+years) are accepted and ignored.  Anything else is reported with file and line, so a
+damaged test set never silently shifts hypotheses against references.
+
+Command line: ``python -m sutskever_plugin.data.sgml FILE.sgm > FILE.txt``.
+"""
+import re
+import sys
+from typing import List, NamedTuple, Sequence
+
+from .textio import DataPrepError, read_lines
+
+
+class SgmlError(DataPrepError):
+    pass
+
+
+class Segment(NamedTuple):
+    docid: str
+    segid: str
+    text: str
+    line: int  # line number in the .sgm file (1-based)
+
+
+_SET_OPEN = re.compile(r"^<(srcset|refset|tstset)\b[^>]*>$", re.I)
+_SET_CLOSE = re.compile(r"^</(srcset|refset|tstset)>$", re.I)
+_DOC_OPEN = re.compile(r"^<doc\b([^>]*)>$", re.I)
+_DOC_CLOSE = re.compile(r"^</doc>$", re.I)
+_SEG = re.compile(r"^<seg\b([^>]*)>(.*?)</seg>$", re.I | re.S)
+_IGNORED = re.compile(r"^</?(p|hl)>$", re.I)
+_ATTR = re.compile(r'([A-Za-z_:][-\w:.]*)\s*=\s*"([^"]*)"')
+# Only the XML entities (WMT files may carry them); a bare "&" stays as it is.
+_ENTITY = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
+_ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _unescape_entity(m) -> str:
+    name = m.group(1)
+    if name.startswith("#x"):
+        return chr(int(name[2:], 16))
+    if name.startswith("#"):
+        return chr(int(name[1:]))
+    return _ENTITY_CHARS[name]
+
+
+def xml_unescape(text: str) -> str:
+    return _ENTITY.sub(_unescape_entity, text)
+
+
+def parse_sgml(path: str) -> List[Segment]:
+    """Segments of a WMT SGML file in file order, with their (docid, segid).
+
+    Raises :class:`SgmlError` ("FILE:LINE: what is wrong") on malformed input: a
+    ``<seg>`` without ``</seg>`` on its line, a ``<seg>`` without ``id``, a segment
+    outside a ``<doc>``, a ``<doc>`` without ``docid`` or not closed, nested documents,
+    duplicate ids within a document, or any unexpected line.
+    """
+    segments: List[Segment] = []
+    doc = None  # (docid, line)
+    seen_ids = set()
+    set_open = False
+    for lineno, raw in enumerate(read_lines(path), start=1):
+        line = raw.strip()
+        where = f"{path}:{lineno}"
+        if not line or _IGNORED.match(line):
+            continue
+        if _SET_OPEN.match(line):
+            if set_open:
+                raise SgmlError(f"{where}: a second <srcset>/<refset> opened before the first closed")
+            set_open = True
+            continue
+        if _SET_CLOSE.match(line):
+            if doc is not None:
+                raise SgmlError(f"{where}: set closed while <doc> from line {doc[1]} is still open")
+            set_open = False
+            continue
+        m = _DOC_OPEN.match(line)
+        if m:
+            if doc is not None:
+                raise SgmlError(f"{where}: <doc> opened inside the <doc> of line {doc[1]} (missing </doc>?)")
+            attrs = dict(_ATTR.findall(m.group(1)))
+            if not attrs.get("docid"):
+                raise SgmlError(f"{where}: <doc> without a docid attribute")
+            doc = (attrs["docid"], lineno)
+            seen_ids = set()
+            continue
+        if _DOC_CLOSE.match(line):
+            if doc is None:
+                raise SgmlError(f"{where}: </doc> without an open <doc>")
+            doc = None
+            continue
+        if line.lower().startswith("<seg"):
+            m = _SEG.match(line)
+            if not m:
+                if "</seg>" not in line.lower():
+                    raise SgmlError(f"{where}: unclosed <seg> (no </seg> on the same line)")
+                raise SgmlError(f"{where}: malformed <seg> line: {line[:80]!r}")
+            if doc is None:
+                raise SgmlError(f"{where}: <seg> outside any <doc>")
+            attrs = dict(_ATTR.findall(m.group(1)))
+            segid = attrs.get("id")
+            if not segid:
+                raise SgmlError(f"{where}: <seg> without an id attribute")
+            if segid in seen_ids:
+                raise SgmlError(f"{where}: duplicate <seg id=\"{segid}\"> in document {doc[0]}")
+            seen_ids.add(segid)
+            text = m.group(2)
+            if re.search(r"</?seg\b", text, re.I):
+                raise SgmlError(f"{where}: nested or repeated <seg> on one line")
+            segments.append(Segment(doc[0], segid, xml_unescape(text).strip(), lineno))
+            continue
+        raise SgmlError(f"{where}: unexpected line in SGML test set: {line[:80]!r}")
+    if doc is not None:
+        raise SgmlError(f"{path}: <doc docid=\"{doc[0]}\"> opened at line {doc[1]} is never closed")
+    if not segments:
+        raise SgmlError(f"{path}: no <seg> found; is this a WMT SGML file?")
+    return segments
+
+
+def parse_sgml_pair(src_path: str, ref_path: str):
+    """Source and reference segments, checked to carry the same (docid, segid) order."""
+    src, ref = parse_sgml(src_path), parse_sgml(ref_path)
+    if len(src) != len(ref):
+        raise SgmlError(
+            f"segment counts differ: {src_path} has {len(src)} segments, {ref_path} has {len(ref)}"
+        )
+    for s, r in zip(src, ref):
+        if (s.docid, s.segid) != (r.docid, r.segid):
+            raise SgmlError(
+                f"segment order differs: {src_path}:{s.line} is {s.docid}/{s.segid} but "
+                f"{ref_path}:{r.line} is {r.docid}/{r.segid}"
+            )
+    return src, ref
+
+
+def main(argv: Sequence[str] = None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.exit("usage: python -m sutskever_plugin.data.sgml FILE.sgm > FILE.txt")
+    for seg in parse_sgml(argv[0]):
+        sys.stdout.write(seg.text + "\n")
+
+
+if __name__ == "__main__":
+    main()

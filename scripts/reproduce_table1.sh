@@ -47,7 +47,7 @@ case $SCALE in
     # The paper's structure (4 layers, embeddings as wide as the cells) scaled to a
     # 29k-pair corpus and a 2-core CPU; settings chosen on val (see results/table1.md).
     ARCH=sutskever_lstm_small; LAYERS=4; DIM=192
-    DROPOUT=0.1; LR=1.0; BATCH=64; EPOCHS=8; HALVE_AFTER=5; HALVE_EVERY=0.5
+    DROPOUT=0.1; LR=1.0; BATCH=64; EPOCHS=6; HALVE_AFTER=4; HALVE_EVERY=0.5
     JOBS=2; SAVE_EVERY=200 ;;
   paper)
     PREP=(--dataset wmt14 --scale paper)

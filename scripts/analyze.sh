@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The paper's model analysis (section 3.7-3.8) from the Table 1 models and decodes:
+# Figure 2 (PCA of sentence vectors), Figure 3 (BLEU by sentence length and by word
+# rarity, LSTM ensemble vs the baseline), Table 3 (long translations), analysis.md.
+#
+#   bash scripts/analyze.sh [--scale tiny|small|paper] [--work DIR] [--results DIR]
+#                           [-- extra options of python -m sutskever_plugin.analysis]
+#
+# Reads WORK=work/<scale> as left by scripts/reproduce_table1.sh (models/, decode/, data/)
+# and, when there, scripts/reproduce_table2.sh (smt/test.1best). Writes to results/
+# (tiny: to WORK/results, so a smoke test never overwrites the committed results).
+# Inputs that are missing are reported as pending in analysis.md.
+TAG=analysis
+source "$(dirname "$0")/lib.sh"
+
+SCALE=small WORK="" RESULTS="" EXTRA=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --scale) SCALE=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --results) RESULTS=$2; shift 2 ;;
+    --) shift; EXTRA=("$@"); break ;;
+    *) die "unknown argument '$1' (see the header of $0)" ;;
+  esac
+done
+WORK=${WORK:-work/$SCALE}
+[ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
+[ -f "$WORK/data/summary.json" ] || die "$WORK/data/summary.json not found: run bash scripts/reproduce_table1.sh --scale $SCALE first"
+
+setup_venv
+t0=$SECONDS
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$PY" -m sutskever_plugin.analysis \
+    --work "$WORK" --out "$RESULTS" ${EXTRA[@]+"${EXTRA[@]}"} \
+    || die "python -m sutskever_plugin.analysis (exit $?)"
+say "done in $((SECONDS - t0)) s: $RESULTS/analysis.md"

@@ -1,0 +1,50 @@
+"""Table 3: the longest test sentences with our translation and the reference."""
+from typing import List, Optional, Sequence
+
+from ..evaluation.bleu import sentence_bleu_tok
+
+
+def longest(src_tok: Sequence[str], k: int) -> List[int]:
+    """Indices of the ``k`` longest source sentences (Moses tokens), longest first; ties
+    in test-set order."""
+    order = sorted(range(len(src_tok)), key=lambda i: (-len(src_tok[i].split()), i))
+    return order[:k]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table3_rows(indices: Sequence[int], src_tok: Sequence[str], hyp_tok: Sequence[str],
+                ref_tok: Sequence[str], src_show: Sequence[str], hyp_show: Sequence[str],
+                ref_show: Sequence[str]) -> List[dict]:
+    rows = []
+    for i in indices:
+        rows.append({
+            "line": i + 1, "source_tokens": len(src_tok[i].split()),
+            "source": src_show[i], "ours": hyp_show[i], "truth": ref_show[i],
+            "sentence_bleu": round(sentence_bleu_tok(hyp_tok[i], ref_tok[i]), 1),
+        })
+    return rows
+
+
+def table3_markdown(rows: Sequence[dict], system: str, note: Optional[str] = None) -> str:
+    lines = [
+        "# Table 3: long translations",
+        "",
+        f"The {len(rows)} longest source sentences of the test set (by Moses tokens) with "
+        f"the translation of **{system}** and the reference, as in the paper's Table 3. "
+        "Sentence BLEU is smoothed sacreBLEU on tokenized text, a rough guide only.",
+        "",
+    ]
+    if note:
+        lines += [note, ""]
+    lines += ["| Type | Sentence |", "|---|---|"]
+    for r in rows:
+        lines.append(f"| Source (line {r['line']}, {r['source_tokens']} tokens) | {_cell(r['source'])} |")
+        lines.append(f"| Our model (sentence BLEU {r['sentence_bleu']:.1f}) | {_cell(r['ours'])} |")
+        lines.append(f"| Truth | {_cell(r['truth'])} |")
+        lines.append("| | |")
+    if rows:
+        lines.pop()
+    return "\n".join(lines) + "\n"

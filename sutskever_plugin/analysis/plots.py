@@ -1,0 +1,93 @@
+"""PNG figures (matplotlib, Agg backend: no display needed)."""
+import os
+from typing import Dict, List, Optional, Sequence
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+COLORS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
+
+
+def _save(fig, path: str):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _label_offsets(coords, near: float = 0.06, step: float = 9.0):
+    """Vertical label offsets (points) so that labels of (nearly) coinciding points do
+    not print over each other: the k-th point close to an earlier one moves down k steps."""
+    span = np.ptp(coords, axis=0)
+    span[span == 0] = 1.0
+    scaled = coords / span
+    offsets = []
+    for i in range(len(coords)):
+        k = sum(1 for j in range(i) if np.all(np.abs(scaled[i] - scaled[j]) < near))
+        offsets.append(-step * k)
+    return offsets
+
+
+def pca_figure(panels: Sequence[dict], path: str, suptitle: str = ""):
+    """One scatter per panel; each dict has title, coords (n x 2), phrases, meanings,
+    explained (2 shares of variance).  Points are coloured by meaning and labelled."""
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(6.2 * n, 5.2), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        coords = panel["coords"]
+        meanings = list(dict.fromkeys(panel["meanings"]))
+        for k, meaning in enumerate(meanings):
+            idx = [i for i, m in enumerate(panel["meanings"]) if m == meaning]
+            ax.scatter(coords[idx, 0], coords[idx, 1], s=40, marker=MARKERS[k % len(MARKERS)],
+                       color=COLORS[k % len(COLORS)], label=meaning, zorder=3)
+        for (x, y), text, dy in zip(coords, panel["phrases"], _label_offsets(coords)):
+            ax.annotate(text, (x, y), fontsize=7, xytext=(4, 3 + dy), textcoords="offset points",
+                        arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if dy else None)
+        ev = panel["explained"]
+        ax.set_xlabel(f"PC1 ({100 * ev[0]:.0f}% of variance)")
+        ax.set_ylabel(f"PC2 ({100 * ev[1]:.0f}% of variance)")
+        ax.set_title(panel["title"], fontsize=10)
+        ax.legend(fontsize=8, loc="best")
+        ax.grid(alpha=0.3)
+        # room for the labels on the right
+        x0, x1 = ax.get_xlim()
+        ax.set_xlim(x0, x1 + 0.35 * (x1 - x0))
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    _save(fig, path)
+
+
+def _bucket_axis(ax, rows: List[dict], systems: Sequence[str], xlabel: str, title: str):
+    xs = list(range(len(rows)))
+    for k, name in enumerate(systems):
+        ys = [r.get(name) for r in rows]
+        pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=MARKERS[k % len(MARKERS)],
+                    color=COLORS[k % len(COLORS)], label=name)
+    ax.set_xticks(xs)
+    many = len(rows) > 6
+    ax.set_xticklabels([f"{r['bucket']}\n(n={r['sentences']})" for r in rows], fontsize=7,
+                       rotation=35 if many else 0, ha="right" if many else "center")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("BLEU (cased, tokenized)")
+    ax.set_title(title, fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def bucket_figure(views: Sequence[dict], systems: Sequence[str], path: str, suptitle: str = ""):
+    """Side-by-side BLEU-per-bucket plots; each view has rows, xlabel, title."""
+    n = len(views)
+    fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 4.6), squeeze=False)
+    for ax, view in zip(axes[0], views):
+        _bucket_axis(ax, view["rows"], systems, view["xlabel"], view["title"])
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    _save(fig, path)

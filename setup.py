@@ -23,6 +23,7 @@ setup(
         "sentencepiece",
         "sacremoses",
         "pandas",
+        "tabulate",  # pandas.DataFrame.to_markdown
         "matplotlib",
     ],
     extras_require={"test": ["pytest", "hypothesis"]},

@@ -63,18 +63,55 @@ class SutskeverEncoder(FairseqEncoder):
         pad_mask = src_tokens.eq(self.padding_idx)
         has_pad = bool(pad_mask.any())
         if has_pad and bool(pad_mask[:, 0].any()):
-            # fairseq left-pads sources by default; packing wants the padding on the right
+            # fairseq left-pads sources by default; the runs below want the padding on the right
             src_tokens = utils.convert_padding_direction(
                 src_tokens, self.padding_idx, left_to_right=True
             )
-        x = self.dropout_in_module(self.embed_tokens(src_tokens)).transpose(0, 1)  # T x B x C
-        if has_pad:
-            lengths = (~pad_mask).sum(dim=1).clamp(min=1).cpu()
-            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
-            _, (final_h, final_c) = self.lstm(packed)
-        else:
+        if not has_pad:
+            # embedding the transposed tokens gives a contiguous T x B x C input directly
+            x = self.dropout_in_module(self.embed_tokens(src_tokens.t()))
             _, (final_h, final_c) = self.lstm(x)
+        else:
+            lengths = (~pad_mask).sum(dim=1).clamp(min=1)
+            final_h, final_c = self._run_by_length(src_tokens, lengths)
         return {"final_hidden": final_h, "final_cell": final_c}  # each L x B x H
+
+    def _run_by_length(self, src_tokens: Tensor, lengths: Tensor):
+        """The multi-layer LSTM over a right-padded batch without ever feeding it padding.
+
+        Sentences are sorted longest first. Up to the shortest sentence's length there is no
+        padding, so that head runs through the fused ``nn.LSTM`` (oneDNN on CPU, cuDNN on
+        GPU) for the whole batch at once; only the few steps after it (the sentences still
+        running) go through a packed sequence, starting from the head's final state. A batch
+        of similar lengths (fairseq's and the paper's batching) so runs almost all of its
+        steps fused: on CPU a packed sequence costs a per-step loop whose backward zeroes
+        and accumulates a whole-batch gradient buffer at every step.
+        """
+        lengths_sorted, order = lengths.sort(descending=True, stable=True)
+        longest, shortest = int(lengths_sorted[0]), int(lengths_sorted[-1])
+        bsz = lengths_sorted.numel()
+        if order.equal(torch.arange(bsz, device=order.device)):
+            order = None  # fairseq's collater already sorts by source length
+        else:
+            src_tokens = src_tokens.index_select(0, order)
+        x = self.dropout_in_module(self.embed_tokens(src_tokens[:, :longest].t()))  # T x B x C
+        head, tail = x.split([shortest, longest - shortest], dim=0)
+        _, (final_h, final_c) = self.lstm(head)
+        running = int((lengths_sorted > shortest).sum())  # a prefix of the sorted batch
+        if running:
+            tail_lengths = (lengths_sorted[:running] - shortest).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(
+                tail.narrow(1, 0, running), tail_lengths, enforce_sorted=True
+            )
+            state = (final_h[:, :running].contiguous(), final_c[:, :running].contiguous())
+            _, (tail_h, tail_c) = self.lstm(packed, state)
+            final_h = torch.cat([tail_h, final_h[:, running:]], dim=1)
+            final_c = torch.cat([tail_c, final_c[:, running:]], dim=1)
+        if order is not None:
+            inverse = torch.empty_like(order)
+            inverse[order] = torch.arange(bsz, device=order.device)
+            final_h, final_c = final_h.index_select(1, inverse), final_c.index_select(1, inverse)
+        return final_h, final_c
 
     def reorder_encoder_out(self, encoder_out: Dict[str, Tensor], new_order: Tensor):
         return {k: v.index_select(1, new_order) for k, v in encoder_out.items()}
@@ -121,7 +158,8 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
                 prev_output_tokens = prev_output_tokens[:, -1:]
         if state is None:
             state = (encoder_out["final_hidden"], encoder_out["final_cell"])
-        x = self.dropout_in_module(self.embed_tokens(prev_output_tokens)).transpose(0, 1)
+        # embedding the transposed tokens gives the LSTM a contiguous T x B x C input
+        x = self.dropout_in_module(self.embed_tokens(prev_output_tokens.t()))
         # teacher forcing runs the fused multi-layer LSTM over the whole target at once
         x, (h, c) = self.lstm(x, (state[0].contiguous(), state[1].contiguous()))
         if incremental_state is not None:
@@ -131,7 +169,14 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
     def output_layer(self, features):
         if self.output_projection is None:
             return nn.functional.linear(features, self.embed_tokens.weight)
-        return self.output_projection(features)
+        proj = self.output_projection
+        if features.dim() == 3:
+            # one (B*T) x H matmul with the bias folded in (addmm) instead of a 3-D linear,
+            # which adds the bias in a second pass over the B x T x V logits
+            bsz, tgt_len, _ = features.shape
+            logits = torch.addmm(proj.bias, features.reshape(bsz * tgt_len, -1), proj.weight.t())
+            return logits.view(bsz, tgt_len, -1)
+        return proj(features)
 
     def reorder_incremental_state(self, incremental_state, new_order):
         state = self.get_incremental_state(incremental_state, "lstm_state")
@@ -311,5 +356,5 @@ def _preset(layers, dim):
 
 # The paper's structure (4 layers, embeddings as wide as the cells) at CPU sizes.
 register_model_architecture("sutskever_lstm", "sutskever_lstm_medium")(_preset(4, 500))
-register_model_architecture("sutskever_lstm", "sutskever_lstm_small")(_preset(4, 256))
+register_model_architecture("sutskever_lstm", "sutskever_lstm_small")(_preset(4, 128))
 register_model_architecture("sutskever_lstm", "sutskever_lstm_tiny")(_preset(2, 64))

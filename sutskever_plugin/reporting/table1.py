@@ -54,16 +54,22 @@ def describe_run(work, scale, model, recipe, epochs, decoding):
             "train_wall_s": sum(walls), "hardware": describe(), "decoding": decoding}
 
 
-def build_table(work, run):
+def build_table(work, run, decode_dir=None):
+    """``decode_dir``: decodes of another test set (scripts/evaluate.sh); then the rows
+    that only exist for the main test set (baseline, perplexities) are left out."""
     scale = run["scale"]
+    own_test_set = decode_dir is None
+    decode_dir = decode_dir or os.path.join(work, "decode")
     rows = []
     for key, name, paper, note in BLEU_ROWS:
+        if key == "baseline" and not own_test_set:
+            continue
         if key == "baseline":
             res = _load(os.path.join(work, "smt", "baseline_bleu.json"))
             if res is None:
                 note = "pending: run bash scripts/reproduce_table2.sh --scale " + scale
         else:
-            res = _load(os.path.join(work, "decode", key + ".json"))
+            res = _load(os.path.join(decode_dir, key + ".json"))
             if res is None:
                 note = "pending: decode not run"
         rows.append({
@@ -76,7 +82,7 @@ def build_table(work, run):
             "decode_wall_s": res.get("wall_s") if res else None,
             "note": note,
         })
-    for key, name, paper in PPL_ROWS:
+    for key, name, paper in PPL_ROWS if own_test_set else []:
         res = _load(os.path.join(work, "ppl", key + ".json"))
         rows.append({
             "method": name, "metric": "perplexity", "paper": paper,
@@ -101,6 +107,7 @@ def to_markdown(df, run):
         + (f" --scale {run['scale']}" if run.get("scale") else "") + "`; do not edit by hand.",
         "",
         f"- Scale: **{run.get('scale', '?')}**; data: {run.get('data', '?')}",
+        f"- Test set: {run.get('test_set') or 'the prepared data set test split'}",
         f"- Models: {run.get('model', '?')}; training: {run.get('recipe', '?')}",
         f"- Epochs: {run.get('epochs', '?')}; total training wall time: {run.get('train_wall_s', '?')} s; "
         f"hardware: {run.get('hardware', '?')}",
@@ -133,9 +140,12 @@ def main(argv=None):
     p.add_argument("--epochs", default="?")
     p.add_argument("--decoding", default="?")
     p.add_argument("--notes", default=None, help="markdown file appended to table1.md (findings)")
+    p.add_argument("--decode-dir", default=None, help="decodes of another test set (evaluate.sh)")
+    p.add_argument("--test-set", default=None, help="its description")
     args = p.parse_args(argv)
     run = describe_run(args.work, args.scale, args.model, args.recipe, args.epochs, args.decoding)
-    df = build_table(args.work, run)
+    run["test_set"] = args.test_set
+    df = build_table(args.work, run, args.decode_dir)
     os.makedirs(args.out, exist_ok=True)
     write_atomic(os.path.join(args.out, "table1.csv"), df.to_csv(index=False))
     md = to_markdown(df, run)

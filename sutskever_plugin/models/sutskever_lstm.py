@@ -160,11 +160,31 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
             state = (encoder_out["final_hidden"], encoder_out["final_cell"])
         # embedding the transposed tokens gives the LSTM a contiguous T x B x C input
         x = self.dropout_in_module(self.embed_tokens(prev_output_tokens.t()))
-        # teacher forcing runs the fused multi-layer LSTM over the whole target at once
-        x, (h, c) = self.lstm(x, (state[0].contiguous(), state[1].contiguous()))
+        if x.size(0) == 1 and not self.training and x.device.type == "cpu":
+            x, (h, c) = self._one_step(x, state)
+        else:
+            # teacher forcing runs the fused multi-layer LSTM over the whole target at once
+            x, (h, c) = self.lstm(x, (state[0].contiguous(), state[1].contiguous()))
         if incremental_state is not None:
             self.set_incremental_state(incremental_state, "lstm_state", (h, c))
         return self.dropout_out_module(x).transpose(0, 1)  # B x T x H
+
+    def _one_step(self, x, state):
+        """One decoder step (beam search) as a cell per layer, with the LSTM's own weights.
+
+        Same function as ``self.lstm`` on a length-1 input; on CPU the fused oneDNN LSTM
+        re-lays out every weight matrix on each call, which for a single time step costs
+        about as much as the step itself at the paper's size (4 x 1000).
+        """
+        inp, hs, cs = x[0], [], []
+        weights = self.lstm._flat_weights
+        for layer in range(self.lstm.num_layers):
+            w_ih, w_hh, b_ih, b_hh = weights[4 * layer: 4 * layer + 4]
+            h, c = torch.lstm_cell(inp, (state[0][layer], state[1][layer]), w_ih, w_hh, b_ih, b_hh)
+            hs.append(h)
+            cs.append(c)
+            inp = h  # no inter-layer dropout in eval mode
+        return inp.unsqueeze(0), (torch.stack(hs), torch.stack(cs))
 
     def output_layer(self, features):
         if self.output_projection is None:

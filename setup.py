@@ -22,6 +22,7 @@ setup(
         "sacrebleu>=2.3",
         "sentencepiece",
         "sacremoses",
+        "eflomal",  # word alignment for the SMT baseline (Table 2)
         "pandas",
         "tabulate",  # pandas.DataFrame.to_markdown
         "matplotlib",

@@ -32,7 +32,8 @@ def _check_lengths(hyps: Sequence[str], refs: Sequence[str]):
 def tokenized_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
     """Cased BLEU on Moses-tokenized text, as multi-bleu.perl (the paper's metric)."""
     _check_lengths(hyps, refs)
-    metric = BLEU(tokenize="none", lowercase=False)
+    # force: the text is tokenized on purpose (the paper's metric); no warning about it
+    metric = BLEU(tokenize="none", lowercase=False, force=True)
     res = metric.corpus_score(list(hyps), [list(refs)])
     return BleuResult(res.score, str(metric.get_signature()), str(res))
 

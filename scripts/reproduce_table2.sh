@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Table 2 of Sutskever, Vinyals & Le (2014): rescore the baseline's n-best lists with the
+# single forward LSTM, the single reversed LSTM and the ensemble of 5 reversed LSTMs that
+# scripts/reproduce_table1.sh trained (reused, never retrained), add the oracle, and
+# write results/table2.{csv,md}.
+#
+#   bash scripts/reproduce_table2.sh [--scale tiny|small|paper] [--work DIR] [--results DIR]
+#                                    [--nbest N] [--nbest-test FILE --nbest-dev FILE]
+#
+#   small (default): our phrase-based baseline (sutskever_plugin.smt) on Multi30k writes
+#                    100-best lists of valid and test (about 9 CPU-minutes: 10-25 min on 2
+#                    cores), then 7 model passes over the 100k test hypotheses (+300 dev
+#                    sentences) with the Table 1 models: roughly 30-60 min on 2 cores.
+#   tiny:            2000 training pairs and tiny models: about 6 CPU-minutes; its table
+#                    goes to WORK/results, never over the committed results/.
+#   paper:           the real baseline 1000-best lists, given as Moses n-best files of the
+#                    test set (--nbest-test) and of the dev set (--nbest-dev); no baseline
+#                    is built.
+# Rerunning skips finished steps (each writes its outputs atomically, its marker last).
+TAG=table2
+source "$(dirname "$0")/lib.sh"
+
+SCALE=small WORK="" RESULTS="" NBEST="" NBEST_TEST="" NBEST_DEV=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --scale) SCALE=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --results) RESULTS=$2; shift 2 ;;
+    --nbest) NBEST=$2; shift 2 ;;
+    --nbest-test) NBEST_TEST=$2; shift 2 ;;
+    --nbest-dev) NBEST_DEV=$2; shift 2 ;;
+    *) die "unknown argument '$1' (see the header of $0)" ;;
+  esac
+done
+# DEV_MAX: dev sentences used to tune the LSTM weight (0: all); scoring is the slow part
+case $SCALE in
+  tiny)  NBEST=${NBEST:-100}; SMT_FLAGS=(--tune-iterations 3); DEV_MAX=0 ;;
+  small) NBEST=${NBEST:-100}; SMT_FLAGS=(); DEV_MAX=300 ;;
+  paper) NBEST=${NBEST:-1000}; DEV_MAX=0
+         [ -n "$NBEST_TEST" ] && [ -n "$NBEST_DEV" ] \
+           || die "--scale paper needs the baseline's lists: --nbest-test FILE --nbest-dev FILE" ;;
+  *) die "--scale must be tiny, small or paper (got '$SCALE')" ;;
+esac
+WORK=${WORK:-work/$SCALE}
+[ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
+DATA=$WORK/data M=$WORK/models T=$WORK/table2
+
+setup_venv
+mkdir -p "$T"
+
+# ---- 0. inputs: Table 1's data and models ------------------------------------------
+for f in "$DATA/tok/test.en" "$DATA/tok/test.fr" "$DATA/tok/valid.en" "$DATA/tok/valid.fr"; do
+  [ -f "$f" ] || die "missing $f: run 'bash scripts/reproduce_table1.sh --scale $SCALE' first (it prepares the data)"
+done
+for m in forward reversed1 reversed2 reversed3 reversed4 reversed5; do
+  [ -f "$M/$m.pt" ] || die "missing model $M/$m.pt: run 'bash scripts/reproduce_table1.sh --scale $SCALE' first (Table 2 reuses its models)"
+done
+say "inputs: data $DATA, models $M/{forward,reversed1..5}.pt"
+
+# ---- 1. the baseline's n-best lists -------------------------------------------------
+if [ "$SCALE" = paper ]; then
+  for f in "$NBEST_TEST" "$NBEST_DEV"; do [ -f "$f" ] || die "n-best list not found: $f"; done
+  TEST_NBEST=$NBEST_TEST DEV_NBEST=$NBEST_DEV
+  say "baseline: external n-best lists $TEST_NBEST (test), $DEV_NBEST (dev)"
+else
+  step "baseline SMT" "$WORK/smt/baseline_bleu.json" \
+    "$PY" -m sutskever_plugin.smt.build --data "$DATA" --out "$WORK/smt" --nbest "$NBEST" "${SMT_FLAGS[@]}"
+  TEST_NBEST=$WORK/smt/test.nbest DEV_NBEST=$WORK/smt/valid.nbest
+  say "baseline: test BLEU $("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["bleu_tokenized"])' "$WORK/smt/baseline_bleu.json") (tokenized), n-best lists $TEST_NBEST, $DEV_NBEST"
+fi
+
+# Rescoring results are only valid for the n-best lists and models they were made from:
+# if either changed since (a rebuilt baseline, retrained models), start the rescoring over.
+STAMP="$(cksum < "$TEST_NBEST") $(cksum < "$DEV_NBEST") $(cd "$M" && stat -c '%n:%s:%Y' \
+  forward.pt reversed1.pt reversed2.pt reversed3.pt reversed4.pt reversed5.pt | tr '\n' ' ')"
+if [ -f "$T/inputs.stamp" ] && [ "$(cat "$T/inputs.stamp")" != "$STAMP" ]; then
+  say "n-best lists or models changed since the last rescoring: redoing it"
+  rm -f "$T"/*.json "$T"/*.nbest "$T"/*.1best
+fi
+echo "$STAMP" > "$T/inputs.stamp"
+
+# ---- 2. rescoring: forward, reversed, ensemble of 5 reversed ------------------------
+# One run per model set scores the dev list (to tune the LSTM weight) and the test list;
+# the rescored test list keeps the Baseline= and LSTM= columns, from which the table also
+# takes the paper's even average (lambda 0.5).
+models() { local out="" m; for m in "$@"; do out+="${out:+:}$M/$m.pt"; done; echo "$out"; }
+rescore() {
+  local key=$1; shift
+  "$PY" -m sutskever_plugin.rescoring.rescore --path "$(models "$@")" --data-dir "$DATA" \
+    --source "$DATA/tok/test.en" --nbest "$TEST_NBEST" --ref "$DATA/tok/test.fr" \
+    --weight tuned --dev-source "$DATA/tok/valid.en" --dev-nbest "$DEV_NBEST" \
+    --dev-ref "$DATA/tok/valid.fr" --dev-max-sentences "$DEV_MAX" \
+    --out-nbest "$T/$key.nbest" --out-1best "$T/$key.tuned.1best" --summary-json "$T/$key.json"
+}
+step "rescore forward LSTM" "$T/forward.json" rescore forward forward
+step "rescore reversed LSTM" "$T/reversed1.json" rescore reversed1 reversed1
+step "rescore ensemble of 5 reversed LSTMs" "$T/ensemble5.json" \
+  rescore ensemble5 reversed1 reversed2 reversed3 reversed4 reversed5
+
+# ---- 3. oracle ----------------------------------------------------------------------
+step "oracle" "$T/oracle.json" "$PY" -m sutskever_plugin.rescoring.oracle \
+  --nbest "$TEST_NBEST" --source "$DATA/tok/test.en" --ref "$DATA/tok/test.fr" \
+  --out-1best "$T/oracle.1best" --summary-json "$T/oracle.json"
+
+# ---- 4. the table -------------------------------------------------------------------
+table=("$PY" -m sutskever_plugin.rescoring.table2 --work "$WORK" --data "$DATA" --scale "$SCALE"
+       --baseline-nbest "$TEST_NBEST" --nbest-size "$NBEST" --out "$RESULTS")
+[ "$SCALE" = paper ] && table+=(--write-baseline-json)
+"${table[@]}" || die "step 'table' (see the error above)"
+say "all done: $RESULTS/table2.md"

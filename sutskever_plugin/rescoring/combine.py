@@ -1,0 +1,162 @@
+"""Combine baseline and LSTM scores and re-rank n-best lists.
+
+Section 3.6 of the paper: "we used an LSTM to rescore the publicly available 1000-best
+lists of the baseline system ... we computed the log probability of every hypothesis
+with our LSTM and took an even average with their score and the LSTM's score". So the
+new score is
+
+    score = (1 - lambda) * baseline_total + lambda * log p_LSTM(hyp | source)
+
+with lambda = 0.5 for the paper's average. The two scores live on different scales (a
+Moses total score is a weighted sum of feature values), so we also offer lambda tuned
+on a dev n-best list: the value in a grid that maximizes dev BLEU of the re-ranked
+1-best (an option the paper did not use; reported separately).
+"""
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from .bleu_stats import corpus_bleu, sentence_stats
+from .nbest import NbestEntry
+
+LSTM_FEATURE = "LSTM"          # added column: log p_LSTM(hypothesis | source)
+BASELINE_FEATURE = "Baseline"  # added column: the baseline's original total score
+PAPER_WEIGHT = 0.5
+
+
+def combined(baseline: np.ndarray, lstm: np.ndarray, weight: float) -> np.ndarray:
+    return (1.0 - weight) * np.asarray(baseline) + weight * np.asarray(lstm)
+
+
+def rerank(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.ndarray],
+           weight: float) -> List[List[NbestEntry]]:
+    """New blocks: LSTM and baseline columns added, total = combined score, best first.
+
+    Ties keep the baseline order (stable sort), so with weight 0 nothing moves.
+    """
+    out = []
+    for block, lstm in zip(blocks, lstm_scores):
+        if len(block) != len(lstm):
+            raise ValueError(f"sentence {block[0].sent_id}: {len(block)} hypotheses, "
+                             f"{len(lstm)} LSTM scores")
+        base = np.array([e.score for e in block])
+        total = combined(base, lstm, weight)
+        entries = []
+        for e, b, l, t in zip(block, base, lstm, total):
+            ne = e.with_feature(BASELINE_FEATURE, [b]).with_feature(LSTM_FEATURE, [l])
+            ne.score = float(t)
+            entries.append(ne)
+        order = sorted(range(len(entries)), key=lambda i: -entries[i].score)
+        out.append([entries[i] for i in order])
+    return out
+
+
+def one_best(blocks: Sequence[List[NbestEntry]]) -> List[str]:
+    return [b[0].hyp for b in blocks]
+
+
+def weight_grid(step: float = 0.05) -> np.ndarray:
+    return np.round(np.arange(0.0, 1.0 + 1e-9, step), 6)
+
+
+def tune_weight(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.ndarray],
+                refs: Sequence[str], grid: Sequence[float] = None
+                ) -> Tuple[float, List[Tuple[float, float]]]:
+    """Grid search of lambda on a dev n-best list; returns (best, [(lambda, BLEU)]).
+
+    BLEU is the project's tokenized corpus BLEU (exact, from sacreBLEU statistics). On
+    ties the value closest to the paper's 0.5 wins.
+    """
+    if len(blocks) != len(refs):
+        raise ValueError(f"{len(blocks)} dev n-best blocks but {len(refs)} references")
+    grid = weight_grid() if grid is None else np.asarray(grid, dtype=float)
+    stats = [sentence_stats([e.hyp for e in b], [r] * len(b)) for b, r in zip(blocks, refs)]
+    base = [np.array([e.score for e in b]) for b in blocks]
+    table = []
+    for w in grid:
+        total = np.zeros(stats[0].shape[1])
+        for st, b, l in zip(stats, base, lstm_scores):
+            total += st[int(np.argmax(combined(b, l, w)))]
+        table.append((float(w), float(corpus_bleu(total))))
+    best_bleu = max(b for _, b in table)
+    best = min((abs(w - PAPER_WEIGHT), w) for w, b in table if b >= best_bleu - 1e-9)[1]
+    return best, table
+
+
+# ------------------------------------------------------------------ command line
+def scores_from_rescored(blocks: Sequence[List[NbestEntry]]):
+    """(baseline, LSTM) scores read back from the columns a rescored list carries."""
+    base, lstm = [], []
+    for block in blocks:
+        try:
+            base.append(np.array([e.feature(BASELINE_FEATURE)[0] for e in block]))
+            lstm.append(np.array([e.feature(LSTM_FEATURE)[0] for e in block]))
+        except KeyError as e:
+            raise ValueError(f"sentence {block[0].sent_id}: no {e.args[0]}= column; is this "
+                             "the output of sutskever_plugin.rescoring.rescore?") from None
+    return base, lstm
+
+
+def main(argv=None):
+    """Re-combine a rescored n-best list with another weight, without the models.
+
+        python -m sutskever_plugin.rescoring.combine --nbest test.rescored.nbest \\
+            --source test.en --weight tuned --dev-nbest valid.rescored.nbest \\
+            --dev-ref valid.fr --out-1best test.tuned.1best [--summary-json J]
+    """
+    import argparse
+    import json
+    import os
+
+    from .nbest import count_lines, load_nbest, read_lines
+
+    p = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
+    p.add_argument("--nbest", required=True, help="output of rescoring.rescore (LSTM= column)")
+    p.add_argument("--source", required=True, help="source file (one block per line checked)")
+    p.add_argument("--weight", default="tuned", help="avg, tuned or a number in [0, 1]")
+    p.add_argument("--dev-nbest")
+    p.add_argument("--dev-source")
+    p.add_argument("--dev-ref")
+    p.add_argument("--out-1best", required=True)
+    p.add_argument("--summary-json")
+    args = p.parse_args(argv)
+    blocks = load_nbest(args.nbest, count_lines(args.source))
+    base, lstm = scores_from_rescored(blocks)
+    summary = {"nbest": args.nbest, "weight_mode": args.weight}
+    if args.weight == "avg":
+        weight = PAPER_WEIGHT
+    elif args.weight == "tuned":
+        if not (args.dev_nbest and args.dev_ref):
+            raise SystemExit("--weight tuned needs --dev-nbest and --dev-ref")
+        dev_refs = read_lines(args.dev_ref)
+        n_dev = count_lines(args.dev_source) if args.dev_source else len(dev_refs)
+        dev_blocks = load_nbest(args.dev_nbest, n_dev)
+        dev_base, dev_lstm = scores_from_rescored(dev_blocks)
+        # tune on the baseline score, not the rescored total of the dev file
+        for b, s in zip(dev_blocks, dev_base):
+            for e, v in zip(b, s):
+                e.score = float(v)
+        weight, table = tune_weight(dev_blocks, dev_lstm, dev_refs)
+        summary["dev_weight_grid"] = table
+        summary["dev_bleu_at_weight"] = dict(table)[weight]
+    else:
+        weight = float(args.weight)
+    for b, s in zip(blocks, base):
+        for e, v in zip(b, s):
+            e.score = float(v)
+    hyps = one_best(rerank(blocks, lstm, weight))
+    tmp = args.out_1best + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("".join(h + "\n" for h in hyps))
+    os.replace(tmp, args.out_1best)
+    summary.update({"weight": weight, "sentences": len(hyps)})
+    if args.summary_json:
+        with open(args.summary_json + ".tmp", "w") as f:
+            json.dump(summary, f, indent=2)
+        os.replace(args.summary_json + ".tmp", args.summary_json)
+    print(f"[combine] lambda={weight:g} ({args.weight}): {len(hyps)} sentences -> "
+          f"{args.out_1best}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

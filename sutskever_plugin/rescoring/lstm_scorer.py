@@ -1,0 +1,202 @@
+"""Score (source, hypothesis) pairs with a fairseq model or ensemble.
+
+Built only from fairseq's own pieces, so that a hypothesis gets exactly the score that
+``fairseq-generate --score-reference`` would give it as a reference:
+
+* models and task come from ``checkpoint_utils.load_model_ensemble_and_task`` (a list of
+  checkpoints is an ensemble; the task is the one the models were trained with);
+* the pairs are binarized with the task's dictionaries into a temporary split, which the
+  task itself loads with ``task.load_dataset``: a model trained with
+  ``translation_reversed`` sees its source reversed exactly as during training, a
+  ``translation`` model sees it forward;
+* ``task.get_batch_iterator`` batches by ``max_tokens`` / ``batch_size`` (no pair is
+  skipped: over-long pairs raise instead of being dropped);
+* ``fairseq.sequence_scorer.SequenceScorer`` computes the per-token log-probabilities.
+
+The hypothesis score is the sum of its positional scores: log p(hypothesis </s> | source),
+the quantity the paper averages with the baseline score. For an ensemble,
+``SequenceScorer`` averages the members' *probabilities* token by token and takes the
+log (log of the arithmetic mean, not the mean of log-probabilities), as fairseq's beam
+search does; tests check this against the members' scores.
+
+Words missing from a dictionary become ``<unk>`` (the paper: "every out-of-vocabulary
+word was replaced with a special UNK token") and are counted, not hidden.
+"""
+import logging
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+SPLIT = "rescore"
+
+
+@dataclass
+class UnkCounts:
+    """Tokens mapped to <unk> by a dictionary (counted once per distinct sentence)."""
+
+    tokens: int = 0
+    unk_tokens: int = 0
+    unk_types: Counter = field(default_factory=Counter)
+
+    def add(self, words: Sequence[str], ids: torch.Tensor, unk: int):
+        self.tokens += len(words)
+        for w, i in zip(words, ids.tolist()):
+            if i == unk:
+                self.unk_tokens += 1
+                self.unk_types[w] += 1
+
+    def as_dict(self, top: int = 10) -> Dict:
+        rate = self.unk_tokens / self.tokens if self.tokens else 0.0
+        return {"tokens": self.tokens, "unk_tokens": self.unk_tokens,
+                "unk_rate": round(rate, 5), "unk_types": len(self.unk_types),
+                "most_frequent_unk": self.unk_types.most_common(top)}
+
+    def reset_counts(self):
+        """Start new <unk> counts (e.g. between the dev and the test list)."""
+        self.src_unk, self.tgt_unk = UnkCounts(), UnkCounts()
+
+    def describe(self) -> str:
+        return (f"{self.unk_tokens}/{self.tokens} tokens <unk> "
+                f"({len(self.unk_types)} types)")
+
+
+def import_plugin():
+    """Register the plugin's architectures and tasks (what ``--user-dir`` does)."""
+    import sutskever_plugin  # noqa: F401
+
+
+class LstmScorer:
+    def __init__(self, paths: Sequence[str], data_bin: Optional[str] = None,
+                 use_cuda: Optional[bool] = None, max_tokens: Optional[int] = 16000,
+                 batch_size: Optional[int] = None, src_encode=None, tgt_encode=None):
+        """``src_encode``/``tgt_encode``: optional ``lines -> lines`` maps applied before
+        the dictionary lookup (SentencePiece, for models trained on subwords)."""
+        from fairseq import checkpoint_utils
+
+        import_plugin()
+        paths = list(paths)
+        for p in paths:
+            if not os.path.exists(p):
+                raise FileNotFoundError(f"model checkpoint not found: {p}")
+        overrides = {"data": data_bin} if data_bin else {}
+        models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
+            paths, arg_overrides=overrides)
+        self.paths, self.models, self.cfg, self.task = paths, models, cfg, task
+        self.use_cuda = torch.cuda.is_available() if use_cuda is None else use_cuda
+        for m in models:
+            m.eval()
+            if self.use_cuda:
+                m.cuda()
+        self.max_tokens, self.batch_size = max_tokens, batch_size
+        self.src_encode, self.tgt_encode = src_encode, tgt_encode
+        self.reverses_source = bool(getattr(task, "reverses_source", False))
+        for p, m in zip(paths, models):
+            recorded = getattr(m, "source_reversed", None)
+            if recorded is not None and bool(recorded) != self.reverses_source:
+                raise ValueError(f"{p}: model trained with source_reversed={bool(recorded)} "
+                                 f"but loaded under a task that reverses={self.reverses_source}")
+        self.src_dict, self.tgt_dict = task.source_dictionary, task.target_dictionary
+        self.src_lang = getattr(task.cfg, "source_lang", None) or "src"
+        self.tgt_lang = getattr(task.cfg, "target_lang", None) or "tgt"
+        self.src_unk, self.tgt_unk = UnkCounts(), UnkCounts()
+
+    def reset_counts(self):
+        """Start new <unk> counts (e.g. between the dev and the test list)."""
+        self.src_unk, self.tgt_unk = UnkCounts(), UnkCounts()
+
+    def describe(self) -> str:
+        task = type(self.task).__name__
+        return (f"{len(self.models)} model(s) under {task} "
+                f"({'reversed' if self.reverses_source else 'forward'} source)")
+
+    # ------------------------------------------------------------------ data
+    def _encode(self, lines: Sequence[str], dictionary, counts: UnkCounts) -> List[torch.Tensor]:
+        out = []
+        for line in lines:
+            ids = dictionary.encode_line(line, add_if_not_exist=False, append_eos=True).long()
+            counts.add(line.split(), ids[:-1], dictionary.unk())
+            out.append(ids)
+        return out
+
+    def _write_split(self, tmpdir: str, lang: str, dictionary, items: Sequence[torch.Tensor]):
+        from fairseq.data import indexed_dataset
+
+        prefix = os.path.join(tmpdir, f"{SPLIT}.{self.src_lang}-{self.tgt_lang}.{lang}")
+        builder = indexed_dataset.make_builder(prefix + ".bin", impl="mmap",
+                                               vocab_size=len(dictionary))
+        for t in items:
+            builder.add_item(t.int())
+        builder.finalize(prefix + ".idx")
+
+    def _load_split(self, tmpdir: str):
+        """The task loads the temporary split exactly as it loads train/valid/test."""
+        task = self.task
+        old = task.cfg.data
+        try:
+            task.cfg.data = tmpdir
+            task.load_dataset(SPLIT, combine=False, epoch=1)
+        finally:
+            task.cfg.data = old
+        return task.dataset(SPLIT)
+
+    # ---------------------------------------------------------------- scoring
+    @torch.no_grad()
+    def score(self, sources: Sequence[str], pairs: Sequence[Tuple[int, str]],
+              return_positional: bool = False):
+        """Log-probability of each ``(source index, hypothesis)``; float64 array.
+
+        With ``return_positional`` also the per-token scores (list of 1-d arrays).
+        """
+        from fairseq import utils
+        from fairseq.sequence_scorer import SequenceScorer
+
+        if not pairs:
+            return (np.zeros(0), []) if return_positional else np.zeros(0)
+        if self.src_encode is not None:
+            sources = self.src_encode(list(sources))
+        src_ids = self._encode(sources, self.src_dict, self.src_unk)
+        # distinct hypotheses are encoded (and counted) once
+        uniq: Dict[str, int] = {}
+        for _, h in pairs:
+            uniq.setdefault(h, len(uniq))
+        hyp_texts = list(uniq)
+        if self.tgt_encode is not None:
+            hyp_texts = self.tgt_encode(hyp_texts)
+        hyp_ids = self._encode(hyp_texts, self.tgt_dict, self.tgt_unk)
+        with tempfile.TemporaryDirectory(prefix="rescore-") as tmp:
+            self._write_split(tmp, self.src_lang, self.src_dict, [src_ids[s] for s, _ in pairs])
+            self._write_split(tmp, self.tgt_lang, self.tgt_dict, [hyp_ids[uniq[h]] for _, h in pairs])
+            dataset = self._load_split(tmp)
+            if len(dataset) != len(pairs):
+                raise RuntimeError(f"task loaded {len(dataset)} pairs of {len(pairs)}")
+            max_positions = utils.resolve_max_positions(
+                self.task.max_positions(), *[m.max_positions() for m in self.models])
+            itr = self.task.get_batch_iterator(
+                dataset=dataset, max_tokens=self.max_tokens, max_sentences=self.batch_size,
+                max_positions=max_positions, ignore_invalid_inputs=False,
+                required_batch_size_multiple=1, seed=1, num_workers=0,
+            ).next_epoch_itr(shuffle=False)
+            scorer = SequenceScorer(self.tgt_dict)
+            scores = np.full(len(pairs), np.nan)
+            positional: List = [None] * len(pairs) if return_positional else []
+            for sample in itr:
+                if self.use_cuda:
+                    sample = utils.move_to_cuda(sample)
+                hypos = scorer.generate(self.models, sample)
+                for i, sid in enumerate(sample["id"].tolist()):
+                    pos = hypos[i][0]["positional_scores"].double().cpu()
+                    scores[sid] = float(pos.sum())
+                    if return_positional:
+                        positional[sid] = pos.numpy()
+            self.task.datasets.pop(SPLIT, None)
+        missing = np.isnan(scores)
+        if missing.any():  # would mean fairseq dropped pairs: never report a partial list
+            raise RuntimeError(f"{int(missing.sum())} of {len(pairs)} pairs were not scored")
+        return (scores, positional) if return_positional else scores

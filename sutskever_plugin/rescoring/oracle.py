@@ -1,0 +1,63 @@
+"""Oracle rescoring: the best the n-best list allows (Table 2's last row, "~45").
+
+For each sentence pick the hypothesis with the highest smoothed sentence-level BLEU
+against the reference (the project's :func:`sentence_bleu_tok`); ties keep the
+baseline's order. Corpus BLEU of that selection is an estimate of the list's ceiling:
+sentence-level choices do not exactly maximize corpus BLEU, but they come close.
+
+    python -m sutskever_plugin.rescoring.oracle --nbest test.nbest --source test.en \\
+        --ref test.fr --out-1best oracle.1best
+"""
+import argparse
+import json
+import os
+from typing import List, Sequence
+
+from ..evaluation.bleu import sentence_bleu_tok, tokenized_bleu
+from .nbest import NbestEntry, count_lines, load_nbest, read_lines
+
+
+def oracle_indices(blocks: Sequence[List[NbestEntry]], refs: Sequence[str]) -> List[int]:
+    if len(blocks) != len(refs):
+        raise ValueError(f"{len(blocks)} n-best blocks but {len(refs)} references")
+    out = []
+    for block, ref in zip(blocks, refs):
+        scores = [sentence_bleu_tok(e.hyp, ref) for e in block]
+        out.append(max(range(len(block)), key=lambda i: (scores[i], -i)))
+    return out
+
+
+def oracle_1best(blocks: Sequence[List[NbestEntry]], refs: Sequence[str]) -> List[str]:
+    return [b[i].hyp for b, i in zip(blocks, oracle_indices(blocks, refs))]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Oracle (sentence-BLEU) selection from an n-best list")
+    p.add_argument("--nbest", required=True)
+    p.add_argument("--ref", required=True, help="tokenized references, one per source sentence")
+    p.add_argument("--source", help="source file: checks the n-best covers each of its lines")
+    p.add_argument("--out-1best", required=True)
+    p.add_argument("--summary-json")
+    args = p.parse_args(argv)
+    refs = read_lines(args.ref)
+    n = count_lines(args.source) if args.source else len(refs)
+    if n != len(refs):
+        raise SystemExit(f"{args.source} has {n} lines but {args.ref} has {len(refs)}")
+    blocks = load_nbest(args.nbest, n)
+    hyps = oracle_1best(blocks, refs)
+    tmp = args.out_1best + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("".join(h + "\n" for h in hyps))
+    os.replace(tmp, args.out_1best)
+    bleu = tokenized_bleu(hyps, refs)
+    if args.summary_json:
+        with open(args.summary_json + ".tmp", "w") as f:
+            json.dump({"sentences": len(hyps), "bleu_tok": round(bleu.score, 2),
+                       "hypotheses": sum(len(b) for b in blocks)}, f, indent=2)
+        os.replace(args.summary_json + ".tmp", args.summary_json)
+    print(f"[oracle] {len(hyps)} sentences from {sum(len(b) for b in blocks)} hypotheses: "
+          f"tokenized BLEU {bleu.score:.2f} -> {args.out_1best}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""BLEU summaries for Table 2 rows, scored exactly as Table 1's rows.
+
+Each output is reported as the paper does (cased BLEU on Moses-tokenized text, as
+multi-bleu.perl) and as detokenized sacreBLEU with its signature: our outputs are
+detokenized with the data pipeline's Moses detokenizer and compared with the raw
+references that the data preparation keeps in ``<data>/raw/`` (as
+:mod:`sutskever_plugin.reporting.score` does for Table 1). Without raw references (e.g.
+an external paper-scale test set given only tokenized) the tokenized references are
+detokenized the same way, and the JSON says so.
+"""
+import os
+from typing import Dict, List, Optional, Sequence
+
+from ..evaluation.bleu import detok_bleu, tokenized_bleu
+
+
+def detokenize(lines: Sequence[str], lang: str) -> List[str]:
+    from ..data.moses import detokenize as moses_detokenize
+
+    return moses_detokenize(lines, lang)
+
+
+def read_text(path: str) -> List[str]:
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [line.rstrip("\r\n") for line in f]
+
+
+def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
+    """``<data>/raw/<split>.<lang>`` if the data preparation left one."""
+    path = os.path.join(data_dir, "raw", f"{split}.{lang}")
+    return path if os.path.exists(path) else None
+
+
+def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
+                 raw_refs: Optional[Sequence[str]] = None) -> Dict:
+    """Keys as Table 1's score JSON: bleu_tokenized, sacrebleu_detok, sacrebleu_signature."""
+    tok = tokenized_bleu(hyps, refs)
+    detok_refs = list(raw_refs) if raw_refs is not None else detokenize(refs, lang)
+    detok = detok_bleu(detokenize(hyps, lang), detok_refs)
+    return {
+        "bleu_tokenized": round(tok.score, 2),
+        "bleu_tokenized_detail": tok.detail,
+        "bleu_tokenized_signature": tok.signature,
+        "sacrebleu_detok": round(detok.score, 2),
+        "sacrebleu_signature": detok.signature,
+        "detok_reference": "raw" if raw_refs is not None else "detokenized tokenized refs",
+        "sentences": len(hyps),
+    }
+
+
+def hardware() -> str:
+    """The same hardware line as Table 1."""
+    from ..reporting.machine import describe
+
+    return describe()

@@ -1,0 +1,206 @@
+"""Rescore a Moses n-best list with an LSTM (or an ensemble) - the paper's Table 2.
+
+    python -m sutskever_plugin.rescoring.rescore \\
+        --path work/small/models/reversed1.pt[:reversed2.pt:...] \\
+        --data-dir work/small/data  (or --data-bin work/small/data/bin) \\
+        --source work/small/data/tok/test.en --nbest work/small/smt/test.nbest \\
+        --out-nbest test.rescored.nbest --out-1best test.rescored.1best \\
+        [--weight avg | tuned | 0.3]  [--dev-source valid.en --dev-nbest valid.nbest \\
+        --dev-ref valid.fr [--dev-max-sentences N]]  [--ref test.fr] \\
+        [--max-tokens 16000] [--batch-size N] [--cpu] [--summary-json FILE]
+
+No ``--user-dir`` is needed: the plugin registers its architectures and tasks itself.
+The output n-best list has two added feature columns, ``Baseline=`` (the original total
+score) and ``LSTM=`` (log p(hypothesis | source) under the model or ensemble), its total
+score is the combined score and each block is re-sorted; the 1-best file has exactly one
+line per source sentence. A malformed n-best list or a source file whose line count does
+not match the n-best ids stops with an error naming the file and line.
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from .combine import PAPER_WEIGHT, one_best, rerank, tune_weight
+from .nbest import NbestEntry, load_nbest, read_lines, write_nbest
+
+logger = logging.getLogger("sutskever_plugin.rescoring.rescore")
+
+
+def lstm_scores_for(scorer, sources: Sequence[str], blocks: Sequence[List[NbestEntry]]
+                    ) -> List[np.ndarray]:
+    """LSTM log-probabilities of every hypothesis; duplicates are scored once."""
+    index: Dict = {}
+    keys = []
+    for block in blocks:
+        for e in block:
+            index.setdefault((e.sent_id, e.hyp), len(index))
+            keys.append(index[e.sent_id, e.hyp])
+    pairs = list(index)
+    scores = scorer.score(sources, pairs)
+    flat = scores[np.asarray(keys, dtype=np.int64)]
+    out, k = [], 0
+    for block in blocks:
+        out.append(flat[k:k + len(block)])
+        k += len(block)
+    return out
+
+
+def subword_encoders(data_dir):
+    """SentencePiece encoders of source and target if the prepared data used them.
+
+    N-best lists and sources are Moses-tokenized words; a model trained on subwords
+    must see them split as its training data was.
+    """
+    if not data_dir or not os.path.exists(os.path.join(data_dir, "summary.json")):
+        return None, None
+    from ..data.pipeline import load_summary
+
+    summary = load_summary(data_dir)
+    if not summary.get("bpe"):
+        return None, None
+    from ..data import spm
+
+    models = spm.models_of(summary, data_dir)
+    return ((lambda lines: spm.encode_lines(lines, models[summary["src"]])),
+            (lambda lines: spm.encode_lines(lines, models[summary["tgt"]])))
+
+
+def _read_inputs(source: str, nbest: str):
+    sources = read_lines(source)
+    if not sources:
+        raise SystemExit(f"{source}: empty source file")
+    return sources, load_nbest(nbest, len(sources))
+
+
+def _write_atomic(path: str, write):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        description="Rescore a Moses n-best list with fairseq LSTM models (Table 2)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--path", required=True,
+                   help="checkpoint(s), ':'-separated for an ensemble")
+    p.add_argument("--data-dir", help="prepared data dir (summary.json, bin/): dictionaries "
+                   "from its bin/, and SentencePiece encoding if the data used it")
+    p.add_argument("--data-bin", help="fairseq data dir with the dictionaries (default: "
+                   "<data-dir>/bin, else the path stored in the checkpoint)")
+    p.add_argument("--source", required=True, help="tokenized source, one sentence a line")
+    p.add_argument("--nbest", required=True, help="Moses n-best list of the source")
+    p.add_argument("--out-nbest", required=True)
+    p.add_argument("--out-1best", required=True)
+    p.add_argument("--weight", default="avg",
+                   help="LSTM weight lambda: 'avg' (paper: 0.5), 'tuned' (grid search on "
+                        "--dev-*), or a number in [0, 1]")
+    p.add_argument("--dev-source")
+    p.add_argument("--dev-nbest")
+    p.add_argument("--dev-ref")
+    p.add_argument("--dev-max-sentences", type=int, default=0,
+                   help="tune lambda on the first N dev sentences only (0: all); one "
+                        "scalar needs few sentences, and scoring is the slow part")
+    p.add_argument("--ref", help="test references: report BLEU of the new 1-best")
+    p.add_argument("--max-tokens", type=int, default=16000)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--cpu", action="store_true", help="do not use a GPU even if present")
+    p.add_argument("--summary-json", help="write counts, weight and BLEU here")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    t0 = time.time()
+    if args.weight == "avg":
+        weight = PAPER_WEIGHT
+    elif args.weight == "tuned":
+        weight = None
+        missing = [f for f in ("dev_source", "dev_nbest", "dev_ref") if not getattr(args, f)]
+        if missing:
+            raise SystemExit("--weight tuned needs " + ", ".join(
+                "--" + m.replace("_", "-") for m in missing))
+    else:
+        try:
+            weight = float(args.weight)
+        except ValueError:
+            raise SystemExit(f"--weight must be avg, tuned or a number, not {args.weight!r}")
+        if not 0.0 <= weight <= 1.0:
+            raise SystemExit(f"--weight {weight} outside [0, 1]")
+
+    # validate every input before the (slow) model loading
+    sources, blocks = _read_inputs(args.source, args.nbest)
+    dev = None
+    if weight is None:
+        dev_sources, dev_blocks = _read_inputs(args.dev_source, args.dev_nbest)
+        dev_refs = read_lines(args.dev_ref)
+        if len(dev_refs) != len(dev_sources):
+            raise SystemExit(f"{args.dev_ref} has {len(dev_refs)} lines but "
+                             f"{args.dev_source} has {len(dev_sources)}")
+        if args.dev_max_sentences:
+            n = args.dev_max_sentences
+            dev_sources, dev_blocks, dev_refs = dev_sources[:n], dev_blocks[:n], dev_refs[:n]
+        dev = (dev_sources, dev_blocks, dev_refs)
+    refs = read_lines(args.ref) if args.ref else None
+    if refs is not None and len(refs) != len(sources):
+        raise SystemExit(f"{args.ref} has {len(refs)} lines but {args.source} has {len(sources)}")
+
+    from .lstm_scorer import LstmScorer
+
+    data_bin = args.data_bin or (os.path.join(args.data_dir, "bin") if args.data_dir else None)
+    src_encode, tgt_encode = subword_encoders(args.data_dir)
+    scorer = LstmScorer(args.path.split(":"), data_bin=data_bin,
+                        use_cuda=False if args.cpu else None,
+                        max_tokens=args.max_tokens, batch_size=args.batch_size,
+                        src_encode=src_encode, tgt_encode=tgt_encode)
+    summary = {"models": args.path.split(":"), "task": type(scorer.task).__name__,
+               "reversed_source": scorer.reverses_source, "nbest": args.nbest}
+    if dev is not None:
+        dev_scores = lstm_scores_for(scorer, dev[0], dev[1])
+        weight, table = tune_weight(dev[1], dev_scores, dev[2])
+        summary["dev_weight_grid"] = table
+        summary["dev_sentences"] = len(dev[0])
+        summary["dev_bleu_at_weight"] = dict(table)[weight]
+        summary["dev_source_unk"] = scorer.src_unk.as_dict()
+        summary["dev_hypothesis_unk"] = scorer.tgt_unk.as_dict()
+        scorer.reset_counts()
+    lstm = lstm_scores_for(scorer, sources, blocks)
+    new_blocks = rerank(blocks, lstm, weight)
+    hyps = one_best(new_blocks)
+    if len(hyps) != len(sources):  # cannot happen: load_nbest checked every id
+        raise RuntimeError(f"{len(hyps)} 1-best lines for {len(sources)} sentences")
+    _write_atomic(args.out_nbest, lambda f: write_nbest((e for b in new_blocks for e in b), f))
+    _write_atomic(args.out_1best, lambda f: f.write("".join(h + "\n" for h in hyps)))
+    moved = sum(1 for old, new in zip(blocks, new_blocks) if old[0].hyp != new[0].hyp)
+    summary.update({
+        "weight": weight, "weight_mode": args.weight, "sentences": len(sources),
+        "hypotheses": sum(len(b) for b in blocks), "changed_1best": moved,
+        "source_unk": scorer.src_unk.as_dict(), "hypothesis_unk": scorer.tgt_unk.as_dict(),
+        "seconds": round(time.time() - t0, 1),
+    })
+    line = (f"[rescore] {scorer.describe()}: {len(sources)} sentences, "
+            f"{summary['hypotheses']} hypotheses, lambda={weight:g}, 1-best changed for "
+            f"{moved}; source {scorer.src_unk.describe()}, hypotheses "
+            f"{scorer.tgt_unk.describe()}")
+    if refs is not None:
+        from ..evaluation.bleu import tokenized_bleu
+
+        bleu = tokenized_bleu(hyps, refs)
+        summary["bleu_tok"] = round(bleu.score, 2)
+        line += f"; tokenized BLEU {bleu.score:.2f}"
+    if args.summary_json:
+        _write_atomic(args.summary_json, lambda f: json.dump(summary, f, indent=2, default=str))
+    print(line + f" ({summary['seconds']:.0f}s)", flush=True)
+    return summary
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)

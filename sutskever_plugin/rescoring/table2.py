@@ -1,0 +1,220 @@
+"""Table 2 of the paper from the files that scripts/reproduce_table2.sh leaves in WORK.
+
+    python -m sutskever_plugin.rescoring.table2 --work work/small --scale small \\
+        --baseline-nbest work/small/smt/test.nbest --out results
+
+Rows are named as the paper names them, the paper's BLEU beside ours. Every BLEU here is
+computed from the 1-best files by the project's one scorer (tokenized cased BLEU, the
+paper's metric, and detokenized sacreBLEU against the raw references, as Table 1). Two
+columns for the rescoring rows: the paper's even average of baseline and LSTM scores
+(lambda = 0.5), and lambda tuned on the valid n-best lists (our addition). The rows
+"Cho et al." and "Best WMT'14 result" are quoted from the paper, not reproduced.
+Missing inputs give "pending" rows, never guessed numbers.
+
+Layout read from WORK/table2/, for KEY in forward, reversed1, ensemble5: ``KEY.nbest``
+(the rescored test list, with ``Baseline=`` and ``LSTM=`` columns), ``KEY.tuned.1best``
+and ``KEY.json`` (rescore's outputs with the dev-tuned lambda); the lambda = 0.5 1-best
+is derived here from the columns and written to ``KEY.avg.1best``. And ``oracle.1best``.
+"""
+import argparse
+import json
+import os
+import sys
+from typing import Dict, List, Optional
+
+import pandas as pd
+
+from .combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
+from .nbest import count_lines, read_nbest_blocks
+from .report import bleu_summary, find_raw_reference, hardware, read_text
+
+# (key, the paper's row name, the paper's test BLEU as printed, note)
+ROWS = [
+    ("baseline", "Baseline System [29]", "33.30", ""),
+    ("cho", "Cho et al. [5]", "34.54", "quoted from the paper, not reproduced"),
+    ("wmt14", "Best WMT'14 result [9]", "37.0", "quoted from the paper, not reproduced"),
+    ("forward", "Rescoring the baseline 1000-best with a single forward LSTM", "35.61", ""),
+    ("reversed1", "Rescoring the baseline 1000-best with a single reversed LSTM", "35.85", ""),
+    ("ensemble5", "Rescoring the baseline 1000-best with an ensemble of 5 reversed LSTMs",
+     "36.5", ""),
+    ("oracle", "Oracle Rescoring of the Baseline 1000-best lists", "~45",
+     "per sentence the hypothesis with the best sentence BLEU"),
+]
+MODELS = {"forward": "forward", "reversed1": "reversed1",
+          "ensemble5": "reversed1:reversed2:reversed3:reversed4:reversed5"}
+
+
+def _load(path: str) -> Optional[Dict]:
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
+    """The baseline's own 1-best: the first hypothesis of every block (Moses order)."""
+    return [block[0].hyp for block in read_nbest_blocks(nbest, num_sentences)]
+
+
+def write_average_1best(rescored_nbest: str, num_sentences: int, out: str):
+    """1-best under the paper's even average, from a rescored list's two score columns."""
+    blocks = [b for b in read_nbest_blocks(rescored_nbest, num_sentences)]
+    base, lstm = scores_from_rescored(blocks)
+    for block, scores in zip(blocks, base):
+        for e, v in zip(block, scores):
+            e.score = float(v)
+    hyps = one_best(rerank(blocks, lstm, PAPER_WEIGHT))
+    _write_atomic(out, "".join(h + "\n" for h in hyps))
+
+
+def describe_data(data_dir: str) -> str:
+    summary = _load(os.path.join(data_dir, "summary.json")) or {}
+    splits = summary.get("splits", {})
+    return (f"{summary.get('dataset', '?')} {summary.get('src', '?')}->{summary.get('tgt', '?')}, "
+            + ", ".join(f"{k} {v.get('lines')}" for k, v in splits.items()))
+
+
+def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
+                src: str = "en", tgt: str = "fr", nbest_size: Optional[int] = None):
+    refs = read_text(os.path.join(data_dir, "tok", f"test.{tgt}"))
+    raw_path = find_raw_reference(data_dir, "test", tgt)
+    raw = read_text(raw_path) if raw_path else None
+    n_src = count_lines(os.path.join(data_dir, "tok", f"test.{src}"))
+    if n_src != len(refs):
+        raise SystemExit(f"test.{src} has {n_src} lines but test.{tgt} has {len(refs)}")
+    t2 = os.path.join(work, "table2")
+
+    def score(path: str) -> Optional[Dict]:
+        if not os.path.exists(path):
+            return None
+        hyps = read_text(path)
+        if len(hyps) != len(refs):
+            raise SystemExit(f"{path}: {len(hyps)} lines for {len(refs)} test sentences")
+        return bleu_summary(hyps, refs, tgt, raw)
+
+    base = bleu_summary(baseline_1best(baseline_nbest, n_src), refs, tgt, raw)
+    sizes = [len(b) for b in read_nbest_blocks(baseline_nbest, n_src)]
+    smt = _load(os.path.join(work, "smt", "baseline_bleu.json")) or {}
+    rows = []
+    for key, name, paper, note in ROWS:
+        row = {"method": name, "paper": float(paper.lstrip("~")), "paper_printed": paper,
+               "ours": None, "ours_tuned_lambda": None,
+               "lambda_tuned": None, "ours_sacrebleu_detok": None, "sacrebleu_signature": None,
+               "models": None, "wall_s": None, "note": note}
+        if key == "baseline":
+            row.update(ours=base["bleu_tokenized"], ours_sacrebleu_detok=base["sacrebleu_detok"],
+                       sacrebleu_signature=base["sacrebleu_signature"],
+                       models=smt.get("models", f"external n-best: {baseline_nbest}"),
+                       wall_s=smt.get("wall_s"),
+                       note="first hypothesis of each baseline n-best block")
+        elif key in MODELS:
+            meta = _load(os.path.join(t2, f"{key}.json"))
+            if meta is None:
+                row["note"] = "pending: rescoring not run"
+                rows.append(row)
+                continue
+            avg_path = os.path.join(t2, f"{key}.avg.1best")
+            write_average_1best(os.path.join(t2, f"{key}.nbest"), n_src, avg_path)
+            avg = score(avg_path)
+            tuned = score(os.path.join(t2, f"{key}.tuned.1best"))
+            row.update(ours=avg["bleu_tokenized"], ours_sacrebleu_detok=avg["sacrebleu_detok"],
+                       sacrebleu_signature=avg["sacrebleu_signature"], models=MODELS[key],
+                       ours_tuned_lambda=tuned["bleu_tokenized"] if tuned else None,
+                       lambda_tuned=meta.get("weight"), wall_s=meta.get("seconds"),
+                       note="lambda 0.5, the paper's even average; <unk> in test: source "
+                            f"{meta.get('source_unk', {}).get('unk_tokens', '?')}/"
+                            f"{meta.get('source_unk', {}).get('tokens', '?')}, hypotheses "
+                            f"{meta.get('hypothesis_unk', {}).get('unk_tokens', '?')}/"
+                            f"{meta.get('hypothesis_unk', {}).get('tokens', '?')} tokens")
+        elif key == "oracle":
+            orc = score(os.path.join(t2, "oracle.1best"))
+            if orc is None:
+                row["note"] = "pending: oracle not run"
+            else:
+                row.update(ours=orc["bleu_tokenized"], ours_sacrebleu_detok=orc["sacrebleu_detok"],
+                           sacrebleu_signature=orc["sacrebleu_signature"])
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df["scale"] = scale
+    df["data"] = describe_data(data_dir)
+    df["nbest_size"] = nbest_size or max(sizes)
+    df["nbest_mean"] = round(sum(sizes) / len(sizes), 1)
+    df["hardware"] = hardware()
+    return df, base
+
+
+def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
+    shown = df[["method", "paper_printed", "ours", "ours_tuned_lambda", "lambda_tuned",
+                "ours_sacrebleu_detok", "wall_s", "note"]].copy()
+    shown.columns = ["Method", "Paper (ntst14, 1000-best)", f"Ours ({scale}), lambda 0.5",
+                     "Ours, lambda tuned on valid", "tuned lambda", "Ours, detok. sacreBLEU",
+                     "Wall time (s)", "Note"]
+    shown = shown.astype(object).where(shown.notna(), "")
+    sig = df["sacrebleu_signature"].dropna()
+    first = df.iloc[0]
+    lines = [
+        "# Table 2: rescoring the baseline's n-best lists with LSTMs",
+        "",
+        "Generated by `bash scripts/reproduce_table2.sh --scale " + scale + "`; do not edit "
+        "by hand.",
+        "",
+        f"- Scale: **{scale}**; data: {first['data']}",
+        f"- Baseline n-best lists: `{baseline_nbest}`, up to {first['nbest_size']} "
+        f"hypotheses per sentence ({first['nbest_mean']} on average; the paper: 1000)",
+        "- Rescoring: new score = (1 - lambda) * baseline score + lambda * log p_LSTM(hyp | "
+        "source); lambda = 0.5 is the paper's even average; the tuned lambda maximizes BLEU "
+        "on the valid n-best lists (grid of 0.05). Ensemble scores are fairseq's "
+        "(log of the token probabilities averaged over the models).",
+        "- BLEU: cased, on Moses-tokenized text (multi-bleu.perl equivalent, sacreBLEU "
+        "`tokenize=none`), as the paper; beside it detokenized sacreBLEU"
+        + (f" (`{sig.iloc[0]}`)." if len(sig) else "."),
+        f"- Hardware: {first['hardware']}",
+        "",
+        shown.to_markdown(index=False),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _write_atomic(path: str, text: str):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Write table2.csv and table2.md")
+    p.add_argument("--work", required=True)
+    p.add_argument("--data", help="prepared data dir (default: WORK/data)")
+    p.add_argument("--scale", required=True)
+    p.add_argument("--baseline-nbest", required=True, help="the baseline's test n-best list")
+    p.add_argument("--nbest-size", type=int, help="nominal n-best size (default: largest block)")
+    p.add_argument("--out", required=True, help="directory for table2.csv / table2.md")
+    p.add_argument("--write-baseline-json", action="store_true",
+                   help="also write WORK/smt/baseline_bleu.json from the n-best's 1-best "
+                        "(for an external baseline, e.g. the paper's lists)")
+    p.add_argument("--src", default="en")
+    p.add_argument("--tgt", default="fr")
+    args = p.parse_args(argv)
+    data = args.data or os.path.join(args.work, "data")
+    df, base = build_table(args.work, data, args.scale, args.baseline_nbest,
+                           args.src, args.tgt, args.nbest_size)
+    os.makedirs(args.out, exist_ok=True)
+    _write_atomic(os.path.join(args.out, "table2.csv"), df.to_csv(index=False))
+    _write_atomic(os.path.join(args.out, "table2.md"),
+                  to_markdown(df, args.scale, args.baseline_nbest))
+    if args.write_baseline_json:
+        os.makedirs(os.path.join(args.work, "smt"), exist_ok=True)
+        base.update(models=f"external baseline n-best: {args.baseline_nbest}",
+                    nbest=int(df["nbest_size"].iloc[0]))
+        _write_atomic(os.path.join(args.work, "smt", "baseline_bleu.json"),
+                      json.dumps(base, indent=2))
+    ours = {r["method"]: r["ours"] for _, r in df.iterrows()}
+    print(f"[table2] {len(df)} rows -> {args.out}/table2.md (baseline "
+          f"{ours['Baseline System [29]']}, oracle {ours[ROWS[-1][1]]})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

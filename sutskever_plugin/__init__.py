@@ -7,6 +7,8 @@ the last partial batch (see batching_compat).
 """
 from . import batching_compat  # noqa: F401  (no sentence dropped from batch lists)
 from . import checkpoint_compat  # noqa: F401  (before any checkpoint is loaded)
+from . import checkpoint_check  # noqa: F401  (a truncated/corrupt checkpoint: clear error)
+from . import resume_compat  # noqa: F401  (a resumed training retraces the uninterrupted one)
 from .models import sutskever_lstm  # noqa: F401
 from .optim import sutskever_halving  # noqa: F401
 from .tasks import translation_reversed  # noqa: F401

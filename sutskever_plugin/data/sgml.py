@@ -45,17 +45,22 @@ _ENTITY = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
-def _unescape_entity(m) -> str:
+def _unescape_entity(m, strict: bool = False) -> str:
     name = m.group(1)
-    if name.startswith("#x"):
-        return chr(int(name[2:], 16))
     if name.startswith("#"):
-        return chr(int(name[1:]))
+        code = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:  # no such character
+            if strict:
+                raise ValueError(f"&{name}; is not a valid character reference")
+            return m.group(0)  # kept as it is
+        return chr(code)
     return _ENTITY_CHARS[name]
 
 
-def xml_unescape(text: str) -> str:
-    return _ENTITY.sub(_unescape_entity, text)
+def xml_unescape(text: str, strict: bool = False) -> str:
+    """Decode the XML entities; a reference to no character (``&#x110000;``, a surrogate)
+    stays as it is, or raises ValueError if ``strict``."""
+    return _ENTITY.sub(lambda m: _unescape_entity(m, strict), text)
 
 
 def parse_sgml(path: str) -> List[Segment]:
@@ -64,26 +69,28 @@ def parse_sgml(path: str) -> List[Segment]:
     Raises :class:`SgmlError` ("FILE:LINE: what is wrong") on malformed input: a
     ``<seg>`` without ``</seg>`` on its line, a ``<seg>`` without ``id``, a segment
     outside a ``<doc>``, a ``<doc>`` without ``docid`` or not closed, nested documents,
-    duplicate ids within a document, or any unexpected line.
+    duplicate ids within a document, a ``<srcset>``/``<refset>`` never closed (a file cut
+    between two documents), or any unexpected line.
     """
     segments: List[Segment] = []
     doc = None  # (docid, line)
     seen_ids = set()
-    set_open = False
+    set_open = None  # (tag, line) of the open <srcset>/<refset>/<tstset>
     for lineno, raw in enumerate(read_lines(path), start=1):
         line = raw.strip()
         where = f"{path}:{lineno}"
         if not line or _IGNORED.match(line):
             continue
-        if _SET_OPEN.match(line):
+        m = _SET_OPEN.match(line)
+        if m:
             if set_open:
                 raise SgmlError(f"{where}: a second <srcset>/<refset> opened before the first closed")
-            set_open = True
+            set_open = (m.group(1), lineno)
             continue
         if _SET_CLOSE.match(line):
             if doc is not None:
                 raise SgmlError(f"{where}: set closed while <doc> from line {doc[1]} is still open")
-            set_open = False
+            set_open = None
             continue
         m = _DOC_OPEN.match(line)
         if m:
@@ -118,11 +125,18 @@ def parse_sgml(path: str) -> List[Segment]:
             text = m.group(2)
             if re.search(r"</?seg\b", text, re.I):
                 raise SgmlError(f"{where}: nested or repeated <seg> on one line")
-            segments.append(Segment(doc[0], segid, xml_unescape(text).strip(), lineno))
+            try:
+                text = xml_unescape(text, strict=True)
+            except ValueError as e:
+                raise SgmlError(f"{where}: {e}") from None
+            segments.append(Segment(doc[0], segid, text.strip(), lineno))
             continue
         raise SgmlError(f"{where}: unexpected line in SGML test set: {line[:80]!r}")
     if doc is not None:
         raise SgmlError(f"{path}: <doc docid=\"{doc[0]}\"> opened at line {doc[1]} is never closed")
+    if set_open is not None:  # a file cut between two documents
+        raise SgmlError(f"{path}: <{set_open[0]}> opened at line {set_open[1]} is never closed "
+                        f"(truncated file?)")
     if not segments:
         raise SgmlError(f"{path}: no <seg> found; is this a WMT SGML file?")
     return segments

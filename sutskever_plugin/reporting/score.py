@@ -37,7 +37,10 @@ def score(generate_output, data_dir, subset="test", ref_dir=None):
     summary = load_summary(data_dir)
     tgt = summary["tgt"]
     ref_dir = ref_dir or data_dir
-    ref_tok = read_lines(os.path.join(ref_dir, "tok", f"{subset}.{tgt}"))
+    ref_tok_path = os.path.join(ref_dir, "tok", f"{subset}.{tgt}")
+    ref_tok = read_lines(ref_tok_path)
+    if not ref_tok:
+        raise ValueError(f"{ref_tok_path}: the test set is empty (0 sentences); BLEU is undefined")
     ref_raw = read_lines(os.path.join(ref_dir, "raw", f"{subset}.{tgt}"))
     hyps = postprocess_hypotheses(read_hypotheses(generate_output, len(ref_tok)), data_dir)
     hyps_detok = detokenize(hyps, tgt)

@@ -122,6 +122,9 @@ train_one() {
 # A pool of JOBS trainings, one thread each (in total faster than one model on all
 # cores for these small matrices); the paper scale trains one model on all its GPUs.
 declare -A running=()
+# a failure or Ctrl-C stops the pool's other trainings too (a rerun would otherwise
+# start a second fairseq-train on the same save dir)
+trap 'for pid in "${!running[@]}"; do pkill -TERM -P "$pid"; kill "$pid"; done 2>/dev/null' EXIT
 finish_one() {
   local pid
   wait -n -p pid "${!running[@]}" || die "step 'train ${running[$pid]}' (see $WORK/logs/train_${running[$pid]}.log); rerun the same command to resume"
@@ -136,6 +139,7 @@ for spec in "${MODELS[@]}"; do
   running[$!]=$1
 done
 while [ ${#running[@]} -gt 0 ]; do finish_one; done
+trap - EXIT
 
 # ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
 perplexity() {

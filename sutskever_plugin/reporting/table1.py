@@ -109,7 +109,7 @@ def to_markdown(df, run):
         f"- Scale: **{run.get('scale', '?')}**; data: {run.get('data', '?')}",
         f"- Test set: {run.get('test_set') or 'the prepared data set test split'}",
         f"- Models: {run.get('model', '?')}; training: {run.get('recipe', '?')}",
-        f"- Epochs: {run.get('epochs', '?')}; total training wall time: {run.get('train_wall_s', '?')} s; "
+        f"- Epochs: {run.get('epochs', '?')}; training wall time summed over the models (trained two at a time on CPU): {run.get('train_wall_s', '?')} s; "
         f"hardware: {run.get('hardware', '?')}",
         f"- BLEU: cased, on Moses-tokenized text (multi-bleu.perl equivalent, sacreBLEU "
         f"`tokenize=none`), as the paper; beside it detokenized sacreBLEU "

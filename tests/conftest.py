@@ -34,6 +34,16 @@ def run(cmd, cwd=None, check=True, env=None):
     return proc
 
 
+def binarize_lines(lines, dict_path, out_prefix):
+    """Binarize text lines with an existing fairseq dictionary (hand-made splits)."""
+    from fairseq.data import Dictionary, indexed_dataset
+    d = Dictionary.load(str(dict_path))
+    builder = indexed_dataset.make_builder(f"{out_prefix}.bin", impl="mmap", vocab_size=len(d))
+    for line in lines:
+        builder.add_item(d.encode_line(line, add_if_not_exist=False))
+    builder.finalize(f"{out_prefix}.idx")
+
+
 def _slice(src_gz, dst, n):
     with gzip.open(src_gz, "rt", encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
         for i, line in enumerate(f):

@@ -35,22 +35,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN, REPO, SHARED_DATA, cli, run
+from conftest import PLUGIN, REPO, SHARED_DATA, binarize_lines as _binarize, cli, run
 
 import sutskever_plugin  # noqa: F401
 from sutskever_plugin.checkpoint_check import CorruptCheckpointError, diagnose
 from fairseq import checkpoint_utils
 
 RAW = SHARED_DATA / "multi30k"
-
-
-def _binarize(lines, dict_path, out_prefix):
-    from fairseq.data import Dictionary, indexed_dataset
-    d = Dictionary.load(str(dict_path))
-    builder = indexed_dataset.make_builder(f"{out_prefix}.bin", impl="mmap", vocab_size=len(d))
-    for line in lines:
-        builder.add_item(d.encode_line(line, add_if_not_exist=False))
-    builder.finalize(f"{out_prefix}.idx")
 
 
 def bin_dir(multi30k_bin, out, splits):

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import PLUGIN, REPO, cli
+from conftest import PLUGIN, REPO, binarize_lines as _binarize, cli
 
 from sutskever_plugin.optim.sutskever_halving import lr_at_update
 
@@ -164,15 +164,6 @@ def test_checkpoint_copies_are_atomic(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------ the pipeline script
-
-def _binarize(lines, dict_path, out_prefix):
-    from fairseq.data import Dictionary, indexed_dataset
-    d = Dictionary.load(str(dict_path))
-    builder = indexed_dataset.make_builder(f"{out_prefix}.bin", impl="mmap", vocab_size=len(d))
-    for line in lines:
-        builder.add_item(d.encode_line(line, add_if_not_exist=False))
-    builder.finalize(f"{out_prefix}.idx")
-
 
 @pytest.fixture
 def work_after_training(multi30k_bin, tiny_checkpoints, tmp_path):

@@ -17,6 +17,7 @@ import sys
 from sutskever_plugin.data.evalset import postprocess_hypotheses
 from sutskever_plugin.data.moses import detokenize
 from sutskever_plugin.data.pipeline import load_summary
+from sutskever_plugin.data.textio import atomic_open
 from sutskever_plugin.evaluation.bleu import detok_bleu, tokenized_bleu
 from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_hypotheses
 
@@ -27,10 +28,8 @@ def read_lines(path):
 
 
 def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_open(path) as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 def score(generate_output, data_dir, subset="test", ref_dir=None):

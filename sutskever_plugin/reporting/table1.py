@@ -13,6 +13,8 @@ import sys
 
 import pandas as pd
 
+from sutskever_plugin.reporting.score import write_atomic
+
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
 BLEU_ROWS = [
     ("attention_beam12", "Bahdanau et al. [2]", 28.45,
@@ -120,13 +122,6 @@ def to_markdown(df, run):
         "",
     ]
     return "\n".join(lines)
-
-
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv=None):

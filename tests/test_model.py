@@ -164,3 +164,64 @@ def test_state_dict_mismatches_are_explained():
     with pytest.raises(CheckpointMismatchError, match="another --arch"):
         build(encoder_layers=3).load_state_dict(fwd.state_dict())
     fwd.load_state_dict(build().state_dict())  # a matching checkpoint loads
+
+
+def test_fused_softmax_equals_log_softmax_of_the_projection():
+    from sutskever_plugin.models.fused_softmax import ProjectLogSoftmax, ReusedBuffers
+
+    torch.manual_seed(0)
+    bufs = ReusedBuffers()
+    w = (torch.randn(300, 16) * 0.1).requires_grad_()
+    b = (torch.randn(300) * 0.1).requires_grad_()
+    for n in (37, 80, 12):  # buffers grow, then smaller requests reuse them
+        x = torch.randn(n, 16, requires_grad=True)
+        tgt = torch.randint(0, 300, (n,))
+        got = {}
+        for name in ("stock", "fused"):
+            for p in (x, w, b):
+                p.grad = None
+            if name == "stock":
+                lp = torch.log_softmax(torch.addmm(b, x, w.t()), -1)
+            else:
+                lp = ProjectLogSoftmax.apply(x, w, b, bufs)
+            loss = torch.nn.functional.nll_loss(lp, tgt, reduction="sum")
+            loss.backward()
+            got[name] = [lp.detach().clone(), loss.detach(), x.grad, w.grad, b.grad]
+        for a, c in zip(got["stock"], got["fused"]):
+            assert torch.allclose(a, c, atol=1e-6, rtol=1e-6)
+
+
+def test_fused_softmax_buffer_overwritten_before_backward_is_an_error():
+    from sutskever_plugin.models.fused_softmax import ProjectLogSoftmax, ReusedBuffers
+
+    bufs, w, b = ReusedBuffers(), torch.randn(50, 8, requires_grad=True), torch.zeros(50, requires_grad=True)
+    first = ProjectLogSoftmax.apply(torch.randn(4, 8), w, b, bufs).sum()
+    ProjectLogSoftmax.apply(torch.randn(4, 8), w, b, bufs)  # a second forward reuses the buffer
+    with pytest.raises(RuntimeError, match="inplace"):
+        first.backward()
+
+
+def test_training_forward_uses_fused_softmax_with_the_same_loss_and_gradients():
+    import copy
+
+    torch.manual_seed(0)
+    model = build("sutskever_lstm_tiny", 30, 25, dropout=0.0)
+    src = torch.randint(4, 30, (3, 6))
+    prev = torch.randint(4, 25, (3, 5))
+    tgt = torch.randint(4, 25, (3, 5))
+    lengths = torch.full((3,), 6)
+    results = {}
+    for mode in ("train", "eval"):  # eval mode + gradients: the plain logits path
+        m = copy.deepcopy(model)
+        getattr(m, mode)()
+        out = m(src, lengths, prev)
+        fused = out[1] is not None and "log_probs_normalized" in out[1]
+        assert fused == (mode == "train")
+        lprobs = m.get_normalized_probs(out, log_probs=True)
+        assert torch.allclose(m.get_normalized_probs(out, log_probs=False), lprobs.exp())
+        loss = torch.nn.functional.nll_loss(lprobs.view(-1, lprobs.size(-1)), tgt.view(-1), reduction="sum")
+        loss.backward()
+        results[mode] = (loss.item(), {n: p.grad.clone() for n, p in m.named_parameters()})
+    assert results["train"][0] == pytest.approx(results["eval"][0], rel=1e-6)
+    for name, g in results["train"][1].items():
+        assert torch.allclose(g, results["eval"][1][name], atol=1e-6), name

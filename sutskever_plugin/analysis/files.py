@@ -1,29 +1,18 @@
 """Small file helpers: every output is written to a temporary name and renamed."""
 import csv
-import os
+import io
 from typing import List
 
-
-def read_lines(path: str) -> List[str]:
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\r\n") for line in f]
+from ..data.textio import read_text_lines as read_lines, write_text  # noqa: F401 (read_lines: for __main__)
 
 
 def write_csv(path: str, rows: List[dict]):
     if not rows:
         return
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
-    os.replace(tmp, path)
-
-
-def write_text(path: str, text: str):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+    write_text(path, buf.getvalue())

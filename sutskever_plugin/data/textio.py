@@ -10,12 +10,13 @@
 """
 import contextlib
 import gzip
+import json
 import os
 import shutil
 from typing import Iterable, Iterator, List, Optional
 
 
-class DataPrepError(Exception):
+class DataPrepError(ValueError):
     """A data preparation failure with a message meant for the user."""
 
 
@@ -107,6 +108,16 @@ def atomic_open(path: str):
             yield f
 
 
+def write_text(path: str, text: str):
+    with atomic_open(path) as f:
+        f.write(text)
+
+
+def write_json(path: str, obj, **dump_kwargs):
+    """``obj`` as JSON (indent 2 unless given otherwise), written atomically."""
+    write_text(path, json.dumps(obj, **{"indent": 2, **dump_kwargs}) + "\n")
+
+
 def write_lines(path: str, lines: Iterable[str]) -> int:
     n = 0
     with atomic_open(path) as f:
@@ -134,4 +145,5 @@ def atomic_dir(path: str):
 
 
 def read_text_lines(path: str) -> List[str]:
+    """All lines of a text file (plain or .gz), with :func:`read_lines`' checks."""
     return list(read_lines(path))

@@ -22,9 +22,13 @@ from fairseq.models import (
 )
 from fairseq.modules import FairseqDropout
 
+from .fused_softmax import ProjectLogSoftmax, ReusedBuffers, use_fused
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_POSITIONS = int(1e5)  # an LSTM has no positional limit; as fairseq's lstm
+# key of the decoder's extra output saying that net_output[0] holds log-probabilities
+NORMALIZED = "log_probs_normalized"
 
 
 class CheckpointMismatchError(ValueError):
@@ -144,10 +148,24 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
         else:
             # the paper's softmax over the whole target vocabulary
             self.output_projection = nn.Linear(hidden_size, len(dictionary))
+        self._softmax_buffers = ReusedBuffers()
 
     def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None, **kwargs):
         x = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
+        proj = self.output_projection
+        if proj is not None and x.dim() == 3 and use_fused(x, self.training):
+            # CPU training: projection and log-softmax in one step over reused memory
+            # (fused_softmax.py); the output is already normalised, and says so
+            bsz, tgt_len, _ = x.shape
+            lprobs = ProjectLogSoftmax.apply(x.reshape(bsz * tgt_len, -1), proj.weight,
+                                             proj.bias, self._softmax_buffers)
+            return lprobs.view(bsz, tgt_len, -1), {"attn": [None], NORMALIZED: [None]}
         return self.output_layer(x), None
+
+    def get_normalized_probs(self, net_output, log_probs, sample=None):
+        if net_output[1] is not None and NORMALIZED in net_output[1]:
+            return net_output[0] if log_probs else net_output[0].exp()
+        return super().get_normalized_probs(net_output, log_probs, sample)
 
     def extract_features(self, prev_output_tokens, encoder_out, incremental_state=None, **kwargs):
         state = None

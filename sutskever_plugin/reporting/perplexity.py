@@ -7,7 +7,7 @@ import json
 import sys
 
 from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_validate_ppl
-from sutskever_plugin.reporting.score import write_atomic
+from sutskever_plugin.data.textio import write_text
 
 
 def main(argv=None):
@@ -20,7 +20,7 @@ def main(argv=None):
     except (FairseqOutputError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    write_atomic(args.out, json.dumps({"ppl": ppl, "log": args.log}))
+    write_text(args.out, json.dumps({"ppl": ppl, "log": args.log}))
     print(f"| perplexity: {ppl:.2f} ({args.log})")
     return 0
 

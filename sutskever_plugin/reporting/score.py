@@ -17,19 +17,9 @@ import sys
 from sutskever_plugin.data.evalset import postprocess_hypotheses
 from sutskever_plugin.data.moses import detokenize
 from sutskever_plugin.data.pipeline import load_summary
-from sutskever_plugin.data.textio import atomic_open
+from sutskever_plugin.data.textio import read_text_lines, write_text
 from sutskever_plugin.evaluation.bleu import detok_bleu, tokenized_bleu
 from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_hypotheses
-
-
-def read_lines(path):
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f]
-
-
-def write_atomic(path, text):
-    with atomic_open(path) as f:
-        f.write(text)
 
 
 def score(generate_output, data_dir, subset="test", ref_dir=None):
@@ -37,10 +27,10 @@ def score(generate_output, data_dir, subset="test", ref_dir=None):
     tgt = summary["tgt"]
     ref_dir = ref_dir or data_dir
     ref_tok_path = os.path.join(ref_dir, "tok", f"{subset}.{tgt}")
-    ref_tok = read_lines(ref_tok_path)
+    ref_tok = read_text_lines(ref_tok_path)
     if not ref_tok:
         raise ValueError(f"{ref_tok_path}: the test set is empty (0 sentences); BLEU is undefined")
-    ref_raw = read_lines(os.path.join(ref_dir, "raw", f"{subset}.{tgt}"))
+    ref_raw = read_text_lines(os.path.join(ref_dir, "raw", f"{subset}.{tgt}"))
     hyps = postprocess_hypotheses(read_hypotheses(generate_output, len(ref_tok)), data_dir)
     hyps_detok = detokenize(hyps, tgt)
     tok = tokenized_bleu(hyps, ref_tok)
@@ -70,9 +60,9 @@ def main(argv=None):
         return 1
     result.update(json.loads(args.extra))
     stem = os.path.splitext(args.out)[0]
-    write_atomic(stem + ".tok", "".join(h + "\n" for h in hyps))
-    write_atomic(stem + ".detok", "".join(h + "\n" for h in detok))
-    write_atomic(args.out, json.dumps(result, indent=1))  # last: its presence means done
+    write_text(stem + ".tok", "".join(h + "\n" for h in hyps))
+    write_text(stem + ".detok", "".join(h + "\n" for h in detok))
+    write_text(args.out, json.dumps(result, indent=1))  # last: its presence means done
     print(f"| score {os.path.basename(stem)}: BLEU {result['bleu_tokenized']:.2f} (tokenized, cased), "
           f"sacreBLEU {result['sacrebleu_detok']:.2f} on {result['sentences']} sentences")
     return 0

@@ -13,7 +13,7 @@ import sys
 
 import pandas as pd
 
-from sutskever_plugin.reporting.score import write_atomic
+from sutskever_plugin.data.textio import write_text
 
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
 BLEU_ROWS = [
@@ -142,12 +142,12 @@ def main(argv=None):
     run["test_set"] = args.test_set
     df = build_table(args.work, run, args.decode_dir)
     os.makedirs(args.out, exist_ok=True)
-    write_atomic(os.path.join(args.out, "table1.csv"), df.to_csv(index=False))
+    write_text(os.path.join(args.out, "table1.csv"), df.to_csv(index=False))
     md = to_markdown(df, run)
     if args.notes and os.path.exists(args.notes):
         with open(args.notes, encoding="utf-8") as f:
             md += "\n" + f.read()
-    write_atomic(os.path.join(args.out, "table1.md"), md)
+    write_text(os.path.join(args.out, "table1.md"), md)
     done = df["ours"].notna().sum()
     print(f"| table1: {done}/{len(df)} rows filled -> {args.out}/table1.md, table1.csv")
     return 0

@@ -105,10 +105,9 @@ def main(argv=None):
             --dev-ref valid.fr --out-1best test.tuned.1best [--summary-json J]
     """
     import argparse
-    import json
-    import os
 
-    from .nbest import count_lines, load_nbest, read_lines
+    from ..data.textio import read_text_lines as read_lines, write_json, write_lines
+    from .nbest import count_lines, load_nbest
 
     p = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
     p.add_argument("--nbest", required=True, help="output of rescoring.rescore (LSTM= column)")
@@ -145,15 +144,10 @@ def main(argv=None):
         for e, v in zip(b, s):
             e.score = float(v)
     hyps = one_best(rerank(blocks, lstm, weight))
-    tmp = args.out_1best + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("".join(h + "\n" for h in hyps))
-    os.replace(tmp, args.out_1best)
+    write_lines(args.out_1best, hyps)
     summary.update({"weight": weight, "sentences": len(hyps)})
     if args.summary_json:
-        with open(args.summary_json + ".tmp", "w") as f:
-            json.dump(summary, f, indent=2)
-        os.replace(args.summary_json + ".tmp", args.summary_json)
+        write_json(args.summary_json, summary)
     print(f"[combine] lambda={weight:g} ({args.weight}): {len(hyps)} sentences -> "
           f"{args.out_1best}", flush=True)
 

@@ -281,7 +281,4 @@ def count_lines(path: str) -> int:
         return sum(1 for _ in f)
 
 
-def read_lines(path: str) -> List[str]:
-    """Lines of a one-sentence-per-line file, without the newline."""
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\r\n") for line in f]
+

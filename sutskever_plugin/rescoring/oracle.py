@@ -9,12 +9,11 @@ sentence-level choices do not exactly maximize corpus BLEU, but they come close.
         --ref test.fr --out-1best oracle.1best
 """
 import argparse
-import json
-import os
 from typing import List, Sequence
 
 from ..evaluation.bleu import sentence_bleu_tok, tokenized_bleu
-from .nbest import NbestEntry, count_lines, load_nbest, read_lines
+from ..data.textio import read_text_lines as read_lines, write_json, write_lines
+from .nbest import NbestEntry, count_lines, load_nbest
 
 
 def oracle_indices(blocks: Sequence[List[NbestEntry]], refs: Sequence[str]) -> List[int]:
@@ -45,16 +44,11 @@ def main(argv=None):
         raise SystemExit(f"{args.source} has {n} lines but {args.ref} has {len(refs)}")
     blocks = load_nbest(args.nbest, n)
     hyps = oracle_1best(blocks, refs)
-    tmp = args.out_1best + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("".join(h + "\n" for h in hyps))
-    os.replace(tmp, args.out_1best)
+    write_lines(args.out_1best, hyps)
     bleu = tokenized_bleu(hyps, refs)
     if args.summary_json:
-        with open(args.summary_json + ".tmp", "w") as f:
-            json.dump({"sentences": len(hyps), "bleu_tok": round(bleu.score, 2),
-                       "hypotheses": sum(len(b) for b in blocks)}, f, indent=2)
-        os.replace(args.summary_json + ".tmp", args.summary_json)
+        write_json(args.summary_json, {"sentences": len(hyps), "bleu_tok": round(bleu.score, 2),
+                                       "hypotheses": sum(len(b) for b in blocks)})
     print(f"[oracle] {len(hyps)} sentences from {sum(len(b) for b in blocks)} hypotheses: "
           f"tokenized BLEU {bleu.score:.2f} -> {args.out_1best}", flush=True)
 

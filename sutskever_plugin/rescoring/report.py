@@ -20,12 +20,6 @@ def detokenize(lines: Sequence[str], lang: str) -> List[str]:
     return moses_detokenize(lines, lang)
 
 
-def read_text(path: str) -> List[str]:
-    import gzip
-
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [line.rstrip("\r\n") for line in f]
 
 
 def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
@@ -51,8 +45,4 @@ def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
     }
 
 
-def hardware() -> str:
-    """The same hardware line as Table 1."""
-    from ..reporting.machine import describe
 
-    return describe()

@@ -17,7 +17,6 @@ line per source sentence. A malformed n-best list or a source file whose line co
 not match the n-best ids stops with an error naming the file and line.
 """
 import argparse
-import json
 import logging
 import os
 import sys
@@ -27,7 +26,8 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from .combine import PAPER_WEIGHT, one_best, rerank, tune_weight
-from .nbest import NbestEntry, load_nbest, read_lines, write_nbest
+from ..data.textio import atomic_open, read_text_lines as read_lines, write_json, write_lines
+from .nbest import NbestEntry, load_nbest, write_nbest
 
 logger = logging.getLogger("sutskever_plugin.rescoring.rescore")
 
@@ -76,13 +76,6 @@ def _read_inputs(source: str, nbest: str):
     if not sources:
         raise SystemExit(f"{source}: empty source file")
     return sources, load_nbest(nbest, len(sources))
-
-
-def _write_atomic(path: str, write):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        write(f)
-    os.replace(tmp, path)
 
 
 def build_parser():
@@ -177,8 +170,9 @@ def main(argv=None):
     hyps = one_best(new_blocks)
     if len(hyps) != len(sources):  # cannot happen: load_nbest checked every id
         raise RuntimeError(f"{len(hyps)} 1-best lines for {len(sources)} sentences")
-    _write_atomic(args.out_nbest, lambda f: write_nbest((e for b in new_blocks for e in b), f))
-    _write_atomic(args.out_1best, lambda f: f.write("".join(h + "\n" for h in hyps)))
+    with atomic_open(args.out_nbest) as f:
+        write_nbest((e for b in new_blocks for e in b), f)
+    write_lines(args.out_1best, hyps)
     moved = sum(1 for old, new in zip(blocks, new_blocks) if old[0].hyp != new[0].hyp)
     summary.update({
         "weight": weight, "weight_mode": args.weight, "sentences": len(sources),
@@ -197,7 +191,7 @@ def main(argv=None):
         summary["bleu_tok"] = round(bleu.score, 2)
         line += f"; tokenized BLEU {bleu.score:.2f}"
     if args.summary_json:
-        _write_atomic(args.summary_json, lambda f: json.dump(summary, f, indent=2, default=str))
+        write_json(args.summary_json, summary, default=str)
     print(line + f" ({summary['seconds']:.0f}s)", flush=True)
     return summary
 

@@ -26,7 +26,9 @@ import pandas as pd
 
 from .combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
 from .nbest import count_lines, read_nbest_blocks
-from .report import bleu_summary, find_raw_reference, hardware, read_text
+from ..data.textio import read_text_lines, write_text
+from ..reporting.machine import describe
+from .report import bleu_summary, find_raw_reference
 
 # (key, the paper's row name, the paper's test BLEU as printed, note)
 ROWS = [
@@ -64,7 +66,7 @@ def write_average_1best(rescored_nbest: str, num_sentences: int, out: str):
         for e, v in zip(block, scores):
             e.score = float(v)
     hyps = one_best(rerank(blocks, lstm, PAPER_WEIGHT))
-    _write_atomic(out, "".join(h + "\n" for h in hyps))
+    write_text(out, "".join(h + "\n" for h in hyps))
 
 
 def describe_data(data_dir: str) -> str:
@@ -76,9 +78,9 @@ def describe_data(data_dir: str) -> str:
 
 def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                 src: str = "en", tgt: str = "fr", nbest_size: Optional[int] = None):
-    refs = read_text(os.path.join(data_dir, "tok", f"test.{tgt}"))
+    refs = read_text_lines(os.path.join(data_dir, "tok", f"test.{tgt}"))
     raw_path = find_raw_reference(data_dir, "test", tgt)
-    raw = read_text(raw_path) if raw_path else None
+    raw = read_text_lines(raw_path) if raw_path else None
     n_src = count_lines(os.path.join(data_dir, "tok", f"test.{src}"))
     if n_src != len(refs):
         raise SystemExit(f"test.{src} has {n_src} lines but test.{tgt} has {len(refs)}")
@@ -87,7 +89,7 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     def score(path: str) -> Optional[Dict]:
         if not os.path.exists(path):
             return None
-        hyps = read_text(path)
+        hyps = read_text_lines(path)
         if len(hyps) != len(refs):
             raise SystemExit(f"{path}: {len(hyps)} lines for {len(refs)} test sentences")
         return bleu_summary(hyps, refs, tgt, raw)
@@ -139,7 +141,7 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     df["data"] = describe_data(data_dir)
     df["nbest_size"] = nbest_size or max(sizes)
     df["nbest_mean"] = round(sum(sizes) / len(sizes), 1)
-    df["hardware"] = hardware()
+    df["hardware"] = describe()
     return df, base
 
 
@@ -176,13 +178,6 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: str, text: str):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description="Write table2.csv and table2.md")
     p.add_argument("--work", required=True)
@@ -201,14 +196,14 @@ def main(argv=None):
     df, base = build_table(args.work, data, args.scale, args.baseline_nbest,
                            args.src, args.tgt, args.nbest_size)
     os.makedirs(args.out, exist_ok=True)
-    _write_atomic(os.path.join(args.out, "table2.csv"), df.to_csv(index=False))
-    _write_atomic(os.path.join(args.out, "table2.md"),
+    write_text(os.path.join(args.out, "table2.csv"), df.to_csv(index=False))
+    write_text(os.path.join(args.out, "table2.md"),
                   to_markdown(df, args.scale, args.baseline_nbest))
     if args.write_baseline_json:
         os.makedirs(os.path.join(args.work, "smt"), exist_ok=True)
         base.update(models=f"external baseline n-best: {args.baseline_nbest}",
                     nbest=int(df["nbest_size"].iloc[0]))
-        _write_atomic(os.path.join(args.work, "smt", "baseline_bleu.json"),
+        write_text(os.path.join(args.work, "smt", "baseline_bleu.json"),
                       json.dumps(base, indent=2))
     ours = {r["method"]: r["ours"] for _, r in df.iterrows()}
     print(f"[table2] {len(df)} rows -> {args.out}/table2.md (baseline "

@@ -28,18 +28,12 @@ import time
 from typing import Callable, Dict, List
 
 
-from ..rescoring.report import bleu_summary, find_raw_reference, hardware, read_text
+from ..data.textio import read_text_lines, write_json
+from ..reporting.machine import describe
+from ..rescoring.report import bleu_summary, find_raw_reference
 from .decoder import DEFAULT_WEIGHTS, FEATURE_NAMES, DecoderConfig
 
 logger = logging.getLogger("sutskever_plugin.smt.build")
-
-
-def _atomic_json(obj, path: str):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def _file_digest(path: str) -> str:
@@ -82,7 +76,7 @@ class Steps:
         secs = time.time() - t0
         self.timings[name] = secs
         meta = {"params": params, "summary": summary, "seconds": round(secs, 1)}
-        _atomic_json(meta, meta_path)
+        write_json(meta_path, meta, sort_keys=True)
         print(f"[smt] {name:8s} {summary} ({secs:.0f}s)", flush=True)
         return meta
 
@@ -91,7 +85,7 @@ def _tokenized(path: str) -> List[List[str]]:
     if not os.path.exists(path):
         raise FileNotFoundError(f"missing {path}: run the data preparation first "
                                 "(it writes <data>/tok/{train,valid,test}.{en,fr})")
-    return [line.split() for line in read_text(path)]
+    return [line.split() for line in read_text_lines(path)]
 
 
 def main(argv=None):
@@ -165,7 +159,7 @@ def main(argv=None):
         from .phrase_table import build_phrase_table, write_phrase_table
 
         src_s, tgt_s = _tokenized(train_src), _tokenized(train_tgt)
-        links = [parse_links(line) for line in read_text(os.path.join(out, "align/train.gdfa"))]
+        links = [parse_links(line) for line in read_text_lines(os.path.join(out, "align/train.gdfa"))]
         rows = build_phrase_table(src_s, tgt_s, links, max_len=args.max_phrase_len)
         path = os.path.join(out, "model/phrase-table.gz")
         write_phrase_table(rows, path + ".tmp")
@@ -192,10 +186,10 @@ def main(argv=None):
 
     # decoder shared by tuning and decoding ------------------------------------------
     valid_src = _tokenized(os.path.join(tok, f"valid.{s}"))
-    valid_ref = read_text(os.path.join(tok, f"valid.{t}"))
+    valid_ref = read_text_lines(os.path.join(tok, f"valid.{t}"))
     test_src = _tokenized(os.path.join(tok, f"test.{s}"))
     test_ref_path = os.path.join(tok, f"test.{t}")
-    test_ref = read_text(test_ref_path) if os.path.exists(test_ref_path) else None
+    test_ref = read_text_lines(test_ref_path) if os.path.exists(test_ref_path) else None
     cfg = DecoderConfig(stack_size=args.stack_size, ttable_limit=args.ttable_limit,
                         distortion_limit=args.distortion_limit,
                         max_phrase_len=args.max_phrase_len, nbest=args.tune_nbest)
@@ -234,9 +228,9 @@ def main(argv=None):
         weights, dev_bleu, history = mert(
             decode, tune_ref, DEFAULT_WEIGHTS, args.tune_iterations, seed=args.seed,
             log=lambda msg: print("[smt]   " + msg, flush=True))
-        _atomic_json({"feature_names": FEATURE_NAMES, "weights": [float(x) for x in weights],
-                      "dev_bleu": dev_bleu, "history": history},
-                     os.path.join(out, "tune/weights.json"))
+        write_json(os.path.join(out, "tune/weights.json"),
+                   {"feature_names": FEATURE_NAMES, "weights": [float(x) for x in weights],
+                    "dev_bleu": dev_bleu, "history": history}, sort_keys=True)
         return (f"dev BLEU {dev_bleu:.2f} on {len(tune_src)} valid sentences after "
                 f"{len(history)} iteration(s) (default weights: "
                 f"{history[0]['decoded_dev_bleu']:.2f})")
@@ -274,7 +268,7 @@ def main(argv=None):
         report = {"models": "phrase-based SMT baseline (sutskever_plugin.smt)",
                   "beam": f"stack {args.stack_size}, distortion limit {args.distortion_limit}",
                   "data": os.path.abspath(args.data), "nbest": args.nbest,
-                  "hardware": hardware(), "workers": args.workers,
+                  "hardware": describe(), "workers": args.workers,
                   "wall_s": round(sum(steps.timings.values()), 1),
                   "seconds_per_step": {k: round(v, 1) for k, v in steps.timings.items()},
                   "weights": dict(zip([f"{n}[{i}]" for i, n in enumerate(FEATURE_NAMES)],
@@ -282,14 +276,14 @@ def main(argv=None):
         for split, ref in (("test", test_ref), ("valid", valid_ref)):
             if ref is None:
                 continue
-            hyps = read_text(os.path.join(out, f"{split}.1best"))
+            hyps = read_text_lines(os.path.join(out, f"{split}.1best"))
             raw = find_raw_reference(args.data, split, t)
-            res = bleu_summary(hyps, ref, t, read_text(raw) if raw else None)
+            res = bleu_summary(hyps, ref, t, read_text_lines(raw) if raw else None)
             if split == "test":
                 report.update(res)
             else:
                 report["valid"] = res
-        _atomic_json(report, os.path.join(out, "baseline_bleu.json"))
+        write_json(os.path.join(out, "baseline_bleu.json"), report, sort_keys=True)
         if test_ref is not None:
             return (f"test BLEU {report['bleu_tokenized']:.2f} tokenized, "
                     f"{report['sacrebleu_detok']:.2f} detok sacreBLEU")

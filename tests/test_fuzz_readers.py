@@ -244,6 +244,18 @@ def _check_nbest_error(err: NbestFormatError, path: str):
         assert msg.startswith(f"{path}:{err.lineno}: ") and err.lineno >= 1
 
 
+def _nbest_error(data: bytes, suffix: str, reader, n_sent: int) -> NbestFormatError:
+    """Write data to a temporary file, read it, and return the (checked) NbestFormatError."""
+    path = write(data, suffix)
+    try:
+        with pytest.raises(NbestFormatError) as err:
+            list(reader(path, n_sent))
+    finally:
+        cleanup(path)
+    _check_nbest_error(err.value, path)
+    return err.value
+
+
 @settings(max_examples=300, **SETTINGS)
 @given(nbest_entries(), st.data())
 def test_nbest_random_byte_corruption_parses_or_names_file_and_line(data, draw):
@@ -284,24 +296,12 @@ def test_nbest_invalid_utf8_and_truncated_gzip_name_file_and_line(data, draw):
     lines = [format_entry(e).encode("utf-8") for e in entries]
     k = draw.draw(st.integers(0, len(lines) - 1))
     bad = lines[:k] + [lines[k].replace(b" ||| ", b" \xe9 ||| ", 1)] + lines[k + 1:]
-    path = write(b"".join(l + b"\n" for l in bad), ".nbest")
-    try:
-        with pytest.raises(NbestFormatError) as err:
-            list(read_nbest(path, n_sent))
-    finally:
-        cleanup(path)
-    _check_nbest_error(err.value, path)
-    assert err.value.lineno == k + 1 and "not valid UTF-8 (byte 0xe9" in str(err.value)
+    err = _nbest_error(b"".join(l + b"\n" for l in bad), ".nbest", read_nbest, n_sent)
+    assert err.lineno == k + 1 and "not valid UTF-8 (byte 0xe9" in str(err)
 
     gz = encode(entries, gz=True)
     cut = draw.draw(st.integers(0, len(gz) - 1))
-    path = write(gz[:cut], ".nbest.gz")
-    try:
-        with pytest.raises(NbestFormatError) as err:
-            list(read_nbest_blocks(path, n_sent))
-    finally:
-        cleanup(path)
-    _check_nbest_error(err.value, path)
+    _nbest_error(gz[:cut], ".nbest.gz", read_nbest_blocks, n_sent)
 
 
 @settings(max_examples=100, **SETTINGS)
@@ -311,14 +311,8 @@ def test_nbest_missing_sentence_is_named(data, draw):
     assume(n_sent >= 2)
     gone = draw.draw(st.integers(0, n_sent - 1))
     kept = [e for e in entries if e.sent_id != gone]
-    path = write(encode(kept, gz=False), ".nbest")
-    try:
-        with pytest.raises(NbestFormatError) as err:
-            list(read_nbest_blocks(path, n_sent))
-    finally:
-        cleanup(path)
-    _check_nbest_error(err.value, path)
-    assert f"sentence {gone} has no hypothesis" in str(err.value)
+    err = _nbest_error(encode(kept, gz=False), ".nbest", read_nbest_blocks, n_sent)
+    assert f"sentence {gone} has no hypothesis" in str(err)
     if gone < n_sent - 1:  # seen at the line where the ids jump over it
         first_after = next(i for i, e in enumerate(kept) if e.sent_id > gone)
-        assert err.value.lineno == first_after + 1
+        assert err.lineno == first_after + 1

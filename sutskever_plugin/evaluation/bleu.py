@@ -56,3 +56,12 @@ def subset_bleu(hyps: Sequence[str], refs: Sequence[str], indices: List[int]) ->
     if not indices:
         return None
     return tokenized_bleu([hyps[i] for i in indices], [refs[i] for i in indices]).score
+
+
+def metric_description(signatures) -> str:
+    """The tables' line saying how BLEU was computed, with the detokenized signature
+    (the first non-missing one of ``signatures``, a pandas Series)."""
+    sig = signatures.dropna()
+    return ("- BLEU: cased, on Moses-tokenized text (multi-bleu.perl equivalent, sacreBLEU "
+            "`tokenize=none`), as the paper; beside it detokenized sacreBLEU"
+            + (f" (`{sig.iloc[0]}`)." if len(sig) else "."))

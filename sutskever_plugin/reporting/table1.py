@@ -14,6 +14,7 @@ import sys
 import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
+from sutskever_plugin.evaluation.bleu import metric_description
 
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
 BLEU_ROWS = [
@@ -113,9 +114,7 @@ def to_markdown(df, run):
         f"- Models: {run.get('model', '?')}; training: {run.get('recipe', '?')}",
         f"- Epochs: {run.get('epochs', '?')}; training wall time summed over the models (trained two at a time on CPU): {run.get('train_wall_s', '?')} s; "
         f"hardware: {run.get('hardware', '?')}",
-        f"- BLEU: cased, on Moses-tokenized text (multi-bleu.perl equivalent, sacreBLEU "
-        f"`tokenize=none`), as the paper; beside it detokenized sacreBLEU "
-        f"(`{df['sacrebleu_signature'].dropna().iloc[0] if df['sacrebleu_signature'].notna().any() else 'n/a'}`).",
+        metric_description(df["sacrebleu_signature"]),
         f"- Decoding: {run.get('decoding', '?')}",
         "",
         shown.to_markdown(index=False),

@@ -27,6 +27,7 @@ import pandas as pd
 from .combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
 from .nbest import count_lines, read_nbest_blocks
 from ..data.textio import read_text_lines, write_text
+from ..evaluation.bleu import metric_description
 from ..reporting.machine import describe
 from .report import bleu_summary, find_raw_reference
 
@@ -152,7 +153,6 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
                      "Ours, lambda tuned on valid", "tuned lambda", "Ours, detok. sacreBLEU",
                      "Wall time (s)", "Note"]
     shown = shown.astype(object).where(shown.notna(), "")
-    sig = df["sacrebleu_signature"].dropna()
     first = df.iloc[0]
     lines = [
         "# Table 2: rescoring the baseline's n-best lists with LSTMs",
@@ -167,9 +167,7 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
         "source); lambda = 0.5 is the paper's even average; the tuned lambda maximizes BLEU "
         "on the valid n-best lists (grid of 0.05). Ensemble scores are fairseq's "
         "(log of the token probabilities averaged over the models).",
-        "- BLEU: cased, on Moses-tokenized text (multi-bleu.perl equivalent, sacreBLEU "
-        "`tokenize=none`), as the paper; beside it detokenized sacreBLEU"
-        + (f" (`{sig.iloc[0]}`)." if len(sig) else "."),
+        metric_description(df["sacrebleu_signature"]),
         f"- Hardware: {first['hardware']}",
         "",
         shown.to_markdown(index=False),

@@ -6,7 +6,7 @@ tokenized.  Beside it we report detokenized sacreBLEU (13a) with its signature, 
 number other papers can compare with.
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import sacrebleu
 from sacrebleu.metrics import BLEU
@@ -29,11 +29,16 @@ def _check_lengths(hyps: Sequence[str], refs: Sequence[str]):
         raise ValueError("BLEU of an empty test set is undefined (0 sentences)")
 
 
+def tokenized_metric() -> BLEU:
+    """sacreBLEU configured as the paper's metric: cased, on already tokenized text."""
+    # force: the text is tokenized on purpose (the paper's metric); no warning about it
+    return BLEU(tokenize="none", lowercase=False, force=True)
+
+
 def tokenized_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
     """Cased BLEU on Moses-tokenized text, as multi-bleu.perl (the paper's metric)."""
     _check_lengths(hyps, refs)
-    # force: the text is tokenized on purpose (the paper's metric); no warning about it
-    metric = BLEU(tokenize="none", lowercase=False, force=True)
+    metric = tokenized_metric()
     res = metric.corpus_score(list(hyps), [list(refs)])
     return BleuResult(res.score, str(metric.get_signature()), str(res))
 
@@ -44,6 +49,19 @@ def detok_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
     metric = BLEU()
     res = metric.corpus_score(list(hyps), [list(refs)])
     return BleuResult(res.score, str(metric.get_signature()), str(res))
+
+
+def bleu_summary(hyps: Sequence[str], refs: Sequence[str], detok_hyps: Sequence[str],
+                 detok_refs: Sequence[str]) -> Dict:
+    """Both numbers of a table row: the paper's tokenized BLEU and detokenized sacreBLEU."""
+    tok = tokenized_bleu(hyps, refs)
+    detok = detok_bleu(detok_hyps, detok_refs)
+    return {
+        "bleu_tokenized": round(tok.score, 2), "bleu_tokenized_detail": tok.detail,
+        "bleu_tokenized_signature": tok.signature,
+        "sacrebleu_detok": round(detok.score, 2), "sacrebleu_signature": detok.signature,
+        "sentences": len(hyps),
+    }
 
 
 def sentence_bleu_tok(hyp: str, ref: str) -> float:

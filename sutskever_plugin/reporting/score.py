@@ -18,7 +18,7 @@ from sutskever_plugin.data.evalset import postprocess_hypotheses
 from sutskever_plugin.data.moses import detokenize
 from sutskever_plugin.data.pipeline import load_summary
 from sutskever_plugin.data.textio import read_text_lines, write_text
-from sutskever_plugin.evaluation.bleu import detok_bleu, tokenized_bleu
+from sutskever_plugin.evaluation.bleu import bleu_summary
 from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_hypotheses
 
 
@@ -33,14 +33,7 @@ def score(generate_output, data_dir, subset="test", ref_dir=None):
     ref_raw = read_text_lines(os.path.join(ref_dir, "raw", f"{subset}.{tgt}"))
     hyps = postprocess_hypotheses(read_hypotheses(generate_output, len(ref_tok)), data_dir)
     hyps_detok = detokenize(hyps, tgt)
-    tok = tokenized_bleu(hyps, ref_tok)
-    det = detok_bleu(hyps_detok, ref_raw)
-    return hyps, hyps_detok, {
-        "bleu_tokenized": round(tok.score, 2), "bleu_tokenized_detail": tok.detail,
-        "bleu_tokenized_signature": tok.signature,
-        "sacrebleu_detok": round(det.score, 2), "sacrebleu_signature": det.signature,
-        "sentences": len(hyps),
-    }
+    return hyps, hyps_detok, bleu_summary(hyps, ref_tok, hyps_detok, ref_raw)
 
 
 def main(argv=None):

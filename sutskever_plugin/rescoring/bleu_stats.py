@@ -10,15 +10,11 @@ BLEU (tested), so tuning optimizes the number that the tables report.
 from typing import List, Sequence
 
 import numpy as np
-from sacrebleu.metrics import BLEU
+
+from ..evaluation.bleu import tokenized_metric
 
 NGRAM = 4
 STATS = 2 + 2 * NGRAM  # hyp_len, ref_len, correct_1..4, total_1..4
-
-
-def _metric() -> BLEU:
-    # force: the text is tokenized on purpose (silences the "forgot to detokenize" warning)
-    return BLEU(tokenize="none", lowercase=False, force=True)
 
 
 def sentence_stats(hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
@@ -27,7 +23,7 @@ def sentence_stats(hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
         raise ValueError(f"{len(hyps)} hypotheses vs {len(refs)} references")
     if not hyps:
         return np.zeros((0, STATS))
-    stats = _metric()._extract_corpus_statistics(list(hyps), [list(refs)])
+    stats = tokenized_metric()._extract_corpus_statistics(list(hyps), [list(refs)])
     return np.asarray(stats, dtype=np.float64)
 
 

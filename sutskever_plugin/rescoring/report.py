@@ -11,15 +11,13 @@ detokenized the same way, and the JSON says so.
 import os
 from typing import Dict, List, Optional, Sequence
 
-from ..evaluation.bleu import detok_bleu, tokenized_bleu
+from ..evaluation.bleu import bleu_summary as scores
 
 
 def detokenize(lines: Sequence[str], lang: str) -> List[str]:
     from ..data.moses import detokenize as moses_detokenize
 
     return moses_detokenize(lines, lang)
-
-
 
 
 def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
@@ -31,18 +29,9 @@ def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
 def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
                  raw_refs: Optional[Sequence[str]] = None) -> Dict:
     """Keys as Table 1's score JSON: bleu_tokenized, sacrebleu_detok, sacrebleu_signature."""
-    tok = tokenized_bleu(hyps, refs)
     detok_refs = list(raw_refs) if raw_refs is not None else detokenize(refs, lang)
-    detok = detok_bleu(detokenize(hyps, lang), detok_refs)
-    return {
-        "bleu_tokenized": round(tok.score, 2),
-        "bleu_tokenized_detail": tok.detail,
-        "bleu_tokenized_signature": tok.signature,
-        "sacrebleu_detok": round(detok.score, 2),
-        "sacrebleu_signature": detok.signature,
-        "detok_reference": "raw" if raw_refs is not None else "detokenized tokenized refs",
-        "sentences": len(hyps),
-    }
-
+    summary = scores(hyps, refs, detokenize(hyps, lang), detok_refs)
+    summary["detok_reference"] = "raw" if raw_refs is not None else "detokenized tokenized refs"
+    return summary
 
 

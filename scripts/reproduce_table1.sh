@@ -5,17 +5,20 @@
 #
 #   bash scripts/reproduce_table1.sh [--scale tiny|small|paper] [--dry-run]
 #                                    [--work DIR] [--results DIR] [--raw-dir DIR] [--gpus N]
+#                                    [--autocast-bf16]
 #
 #   small (default): Multi30k En-Fr, CPU, about two hours on 2 cores.
 #   tiny:            2000 training pairs and tiny models, a few minutes (the tests run it).
 #   paper:           WMT'14 En-Fr (12M pairs), 4x1000 LSTMs, fairseq's data-parallel
 #                    training on --gpus GPUs; --dry-run prints every command.
+#   --autocast-bf16: train the LSTMs with bf16 matmuls on CPU (faster on CPUs with AMX,
+#                    results/benchmark.md); fairseq's attention LSTM has no such flag.
 # Rerunning skips finished steps; an interrupted training resumes from its last
 # checkpoint (fairseq-train restores SAVE_DIR/checkpoint_last.pt by itself).
 TAG=table1
 source "$(dirname "$0")/lib.sh"
 
-SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1}
+SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} BF16=()
 while [ $# -gt 0 ]; do
   case $1 in
     --scale) SCALE=$2; shift 2 ;;
@@ -24,6 +27,7 @@ while [ $# -gt 0 ]; do
     --results) RESULTS=$2; shift 2 ;;
     --raw-dir) RAW=$2; shift 2 ;;
     --gpus) GPUS=$2; shift 2 ;;
+    --autocast-bf16) BF16=(--autocast-bf16); shift ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
@@ -103,7 +107,7 @@ train_one() {
     arch_flags=(--arch lstm "${SIZE[@]}" --decoder-out-embed-dim "$DIM" --decoder-attention 1
                 --dropout "$DROPOUT")
   else
-    arch_flags=(--arch "$ARCH" "${SIZE[@]}" --dropout "$DROPOUT")
+    arch_flags=(--arch "$ARCH" "${SIZE[@]}" --dropout "$DROPOUT" "${BF16[@]}")
   fi
   local save=$WORK/checkpoints/$name log=$WORK/logs/train_$name.log t0=$SECONDS
   local cmd=("$FS/fairseq-train" "$DATA/bin" --user-dir sutskever_plugin --task "$task"
@@ -166,7 +170,7 @@ decode_all "$DATA/bin" "$DATA" "$WORK/decode"
 "$PY" -m sutskever_plugin.reporting.table1 --work "$WORK" --scale "$SCALE" --out "$RESULTS" \
     --decoding "$DECODING" \
     --model "$ARCH ($LAYERS layers x $DIM cells, $DIM-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size" \
-    --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5, lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $EPOCHS epochs ($MAX_UPDATE updates), best checkpoint on val" \
+    --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5, lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $EPOCHS epochs ($MAX_UPDATE updates), best checkpoint on val${BF16:+; LSTMs trained with ${BF16[*]}}" \
     --epochs "$EPOCHS" \
-    --notes "$ROOT/results/table1_notes_$SCALE.md"
+    --notes "$RESULTS/table1_notes_$SCALE.md"
 say "all done: $RESULTS/table1.md"

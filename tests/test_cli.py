@@ -29,6 +29,27 @@ def test_train_logs_the_paper_schedule(tiny_checkpoints, multi30k_bin):
     assert lrs[:2] == [0.7, 0.175], lrs
 
 
+def test_train_with_autocast_bf16_then_generate_in_fp32(multi30k_bin, tmp_path):
+    # --autocast-bf16: bf16 matmuls in training, fp32 parameters in the checkpoint,
+    # and the checkpoint decodes like any other
+    save = tmp_path / "ckpt_bf16"
+    proc = run([cli("fairseq-train"), multi30k_bin / "bin", "--user-dir", PLUGIN,
+                "--task", "translation_reversed", "--save-dir", save, "--arch",
+                "sutskever_lstm_tiny", "--autocast-bf16", "--optimizer", "sgd", "--lr", "0.7",
+                "--batch-size", "128", "--sentence-avg", "--clip-norm", "5", "--max-epoch", "2",
+                "--cpu", "--log-format", "simple", "--no-epoch-checkpoints"])
+    out = proc.stdout + proc.stderr
+    valid = [float(x) for x in re.findall(r"valid on 'valid' subset \| loss ([0-9.]+)", out)]
+    assert len(valid) == 2 and valid[1] < valid[0], valid  # it learns
+    check = ("import sys, sutskever_plugin; from fairseq import checkpoint_utils; "
+             "s = checkpoint_utils.load_checkpoint_to_cpu(sys.argv[1]); "
+             "print(s['cfg']['model'].autocast_bf16, sorted({str(v.dtype) for v in s['model'].values()}))")
+    got = run([sys.executable, "-c", check, save / "checkpoint_last.pt"]).stdout.strip().splitlines()[-1]
+    assert got == "True ['torch.bool', 'torch.float32']", got  # bool: the source_reversed flag
+    gen = generate(multi30k_bin, save / "checkpoint_last.pt", "translation_reversed", "--beam", "2")
+    assert len(re.findall(r"^H-\d+", gen.stdout, flags=re.M)) == 100
+
+
 def test_generate_beam_12_and_ensemble(tiny_checkpoints, multi30k_bin):
     out = generate(multi30k_bin, tiny_checkpoints["reversed"], "translation_reversed",
                    "--beam", "12", "--nbest", "2").stdout

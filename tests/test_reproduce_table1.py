@@ -39,6 +39,15 @@ def test_paper_scale_dry_run_prints_every_command(tmp_path):
     assert "newstest2014" in out and "--nwordssrc 160000 --nwordstgt 80000" in out
 
 
+def test_autocast_bf16_reaches_the_lstm_trainings_only(tmp_path):
+    out = script("scripts/reproduce_table1.sh", "--scale", "paper", "--dry-run", "--autocast-bf16",
+                 "--work", tmp_path / "paper").stdout
+    trains = [l for l in out.splitlines() if "fairseq-train" in l and "--save-dir" in l]
+    with_flag = [l for l in trains if "--autocast-bf16" in l]
+    assert len(trains) == 7 and len(with_flag) == 6
+    assert all("--arch sutskever_lstm " in l for l in with_flag)  # not fairseq's attention lstm
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     if not (SHARED_DATA / "multi30k").exists():

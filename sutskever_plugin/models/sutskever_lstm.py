@@ -229,8 +229,9 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
 
 @register_model("sutskever_lstm")
 class SutskeverLSTMModel(FairseqEncoderDecoderModel):
-    def __init__(self, encoder, decoder, source_reversed=False):
+    def __init__(self, encoder, decoder, source_reversed=False, autocast_bf16=False):
         super().__init__(encoder, decoder)
+        self.autocast_bf16 = autocast_bf16
         # Recorded in every checkpoint so that a model trained on reversed sources is
         # never silently decoded with forward sources (or the other way round).
         self.register_buffer("source_reversed", torch.tensor(bool(source_reversed)))
@@ -265,6 +266,12 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                             help='share decoder input and output embeddings (not in the paper)')
         parser.add_argument('--init-range', type=float, metavar='R',
                             help='initialise every parameter uniformly in [-R, R] (paper: 0.08)')
+        parser.add_argument('--autocast-bf16', action='store_true',
+                            help='CPU training only: run the forward pass (and so its backward) '
+                                 'in bfloat16 autocast; parameters, gradients and the optimizer '
+                                 'stay fp32, validation and decoding stay fp32. Fast on CPUs '
+                                 'with AMX or AVX512-BF16, slow elsewhere; on GPUs use '
+                                 "fairseq's --fp16 / --amp instead (ignored there)")
         # fmt: on
 
     @classmethod
@@ -284,7 +291,8 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
             share_input_output_embed=args.share_decoder_input_output_embed,
             max_target_positions=max_tgt,
         )
-        model = cls(encoder, decoder, source_reversed=getattr(task, "reverses_source", False))
+        model = cls(encoder, decoder, source_reversed=getattr(task, "reverses_source", False),
+                    autocast_bf16=args.autocast_bf16)
         model.init_uniform(args.init_range)
         return model
 
@@ -296,6 +304,13 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                 p.uniform_(-r, r)
             for emb in (self.encoder.embed_tokens, self.decoder.embed_tokens):
                 emb.weight[emb.padding_idx].zero_()
+
+    def forward(self, src_tokens, src_lengths, prev_output_tokens, **kwargs):
+        # Training comes through here (the criterion calls the model); beam search calls
+        # the encoder and decoder directly and so always runs in fp32.
+        bf16 = self.autocast_bf16 and self.training and src_tokens.device.type == "cpu"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return super().forward(src_tokens, src_lengths, prev_output_tokens, **kwargs)
 
     def encode(self, src_tokens, src_lengths=None):
         """The sentence vector: final (h, c) of every layer, B x (2 * L * H)."""
@@ -381,6 +396,7 @@ def base_architecture(args):
     args.decoder_dropout_out = getattr(args, "decoder_dropout_out", args.dropout)
     args.share_decoder_input_output_embed = getattr(args, "share_decoder_input_output_embed", False)
     args.init_range = getattr(args, "init_range", 0.08)
+    args.autocast_bf16 = getattr(args, "autocast_bf16", False)
 
 
 def _preset(layers, dim):

@@ -18,25 +18,61 @@ def test_quick_benchmark_reports_both_models(tmp_path):
     with open(tmp_path / "benchmark.csv") as f:
         rows = list(csv.DictReader(f))
     kinds = {r["kind"] for r in rows}
-    assert {"train", "generate", "scale_length", "scale_batch", "scale_beam"} <= kinds, kinds
+    assert {"train", "train_bf16", "train_keep_memory", "generate", "scale_length",
+            "scale_batch", "scale_beam"} <= kinds, kinds
 
-    train = [r for r in rows if r["kind"] == "train"]
+    train = [r for r in rows if r["kind"].startswith("train")]
     sizes = {r["size"] for r in train}
     assert len(sizes) >= 2
-    for size in sizes:
-        assert {r["model"] for r in train if r["size"] == size} == MODELS, size
+    for size in sizes:  # every size: fp32, bf16 autocast, and fp32 with freed memory kept
+        for kind, precision in (("train", "fp32"), ("train_bf16", "bf16"), ("train_keep_memory", "fp32")):
+            got = [r for r in train if r["size"] == size and r["kind"] == kind]
+            assert {r["model"] for r in got} == MODELS, (size, kind)
+            assert {r["precision"] for r in got} == {precision}, (size, kind)
     for r in train:
         for key in ("words_per_s", "words_per_cpu_s", "gflop_per_step", "mm_gflop_per_s",
                     "mm_gflop_per_cpu_s", "peak_rss_mb"):
             assert float(r[key]) > 0, (key, r)
+        # both languages' words: the paper's way of counting (source + target)
+        assert float(r["src_tgt_words_per_s"]) > 1.5 * float(r["words_per_s"]), r
         assert 0 < float(r["mfu_cpu"]) < 1.5, r  # a fraction of the machine's matmul rate
         assert r["layers"] and int(r["hidden"]) > 0
+    # the bf16 rows' MFU is over the (faster) bf16 matmul rate
+    for size in sizes:
+        mm = {r["kind"]: float(r["mm_gflop_per_cpu_s"]) for r in train if r["size"] == size}
+        assert mm["train_bf16"] != mm["train"], mm
 
     gen = [r for r in rows if r["kind"] == "generate"]
     assert {(r["model"], r["beam"]) for r in gen} >= {(m, b) for m in MODELS for b in ("1", "12")}
     assert all(float(r["sents_per_s"]) > 0 and float(r["sents_per_cpu_s"]) > 0 for r in gen)
 
     md = (tmp_path / "benchmark.md").read_text()
-    for heading in ("## Training throughput", "## Generation", "## How time grows",
+    for heading in ("## Training throughput", "## Training in bfloat16", "## Generation",
+                    "## How time grows",
                     "## Benchmark notes", "Machine:", "Load average"):
         assert heading in md, heading
+
+
+def test_device_benchmark_rows_and_report(tmp_path):
+    # `--device cuda` (issue 7, item 3) needs a GPU; its measurement and report code is
+    # device-independent and runs here on the CPU at the quick mode's tiny size
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+
+    lines = []
+    rows = benchmark.bench_device(tmp_path, ["tiny"], benchmark.SIZES["quick"], ["fp32"],
+                                  lines.append, device="cpu")
+    assert {(r["model"], r["precision"]) for r in rows} == {(m, "fp32") for m in MODELS}
+    for r in rows:
+        both, tgt = float(r["src_tgt_words_per_s"]), float(r["words_per_s"])
+        assert both > 1.5 * tgt > 0
+        # 7.5 epochs of the paper's 652M words at this speed
+        assert abs(r["paper_epochs_days"] - 7.5 * 652e6 / both / 86400) < 0.01 * r["paper_epochs_days"]
+        assert 0 < r["mfu_wall"] < 1.5
+    benchmark.write_device_report(tmp_path, rows, dict(machine="m", start="s", end="e", wall=1.0,
+                                                       command="python scripts/benchmark.py --device cuda"))
+    md = (tmp_path / "benchmark_gpu.md").read_text()
+    table = [l for l in md.splitlines() if l.startswith("| tiny | fp32 |")]
+    assert len(table) == 1 and "x |" in table[0], md
+    with open(tmp_path / "benchmark_gpu.csv") as f:
+        assert len(list(csv.DictReader(f))) == 2

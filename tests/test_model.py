@@ -227,8 +227,37 @@ def test_training_forward_uses_fused_softmax_with_the_same_loss_and_gradients():
         assert torch.allclose(g, results["eval"][1][name], atol=1e-6), name
 
 
-def test_autocast_bf16_trains_in_bfloat16_and_decodes_in_fp32():
+def test_fused_softmax_under_bf16_autocast_equals_autocast_of_the_stock_path():
+    from sutskever_plugin.models.fused_softmax import ProjectLogSoftmax, ReusedBuffers
+
+    torch.manual_seed(0)
+    bufs = ReusedBuffers()
+    w = (torch.randn(300, 16) * 0.1).requires_grad_()
+    b = (torch.randn(300) * 0.1).requires_grad_()
+    for n in (37, 80, 12):
+        x = torch.randn(n, 16).bfloat16().requires_grad_()  # an LSTM's output under autocast
+        tgt = torch.randint(0, 300, (n,))
+        got = {}
+        for name in ("stock", "fused"):
+            for p in (x, w, b):
+                p.grad = None
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                if name == "stock":  # autocast's bf16 addmm, fairseq's float log_softmax
+                    lp = torch.log_softmax(torch.addmm(b, x, w.t()).float(), -1)
+                else:
+                    lp = ProjectLogSoftmax.apply(x, w, b, bufs, torch.bfloat16)
+            loss = torch.nn.functional.nll_loss(lp, tgt, reduction="sum")
+            loss.backward()
+            got[name] = [lp.detach().clone(), loss.detach(), x.grad, w.grad, b.grad]
+        assert got["fused"][0].dtype == torch.float32 and got["fused"][2].dtype == torch.bfloat16
+        for a, c in zip(got["stock"], got["fused"]):  # the same bf16 ops, bit for bit
+            assert torch.equal(a, c)
+
+
+def test_autocast_bf16_trains_in_bfloat16_and_decodes_in_fp32(monkeypatch):
     import copy
+
+    from sutskever_plugin.models import sutskever_lstm
 
     torch.manual_seed(0)
     ref = build("sutskever_lstm_tiny", 30, 25, dropout=0.0)
@@ -238,22 +267,29 @@ def test_autocast_bf16_trains_in_bfloat16_and_decodes_in_fp32():
     prev, tgt = torch.randint(4, 25, (4, 6)), torch.randint(4, 25, (4, 6))
 
     def loss_and_grads(m):
+        m = copy.deepcopy(m)
         m.train()
         out = m(src, lengths, prev)
         lprobs = m.get_normalized_probs(out, log_probs=True)
         loss = torch.nn.functional.nll_loss(lprobs.view(-1, lprobs.size(-1)), tgt.view(-1), reduction="sum")
         loss.backward()
-        return out[0].dtype, loss, {n: p.grad for n, p in m.named_parameters()}
+        return out, loss, {n: p.grad for n, p in m.named_parameters()}
 
-    dtype32, loss32, grads32 = loss_and_grads(ref)
-    dtype16, loss16, grads16 = loss_and_grads(bf16)
-    assert dtype32 == torch.float32 and dtype16 == torch.bfloat16  # the matmuls ran in bf16
-    assert loss16.dtype == torch.float32 and loss16.item() != loss32.item()
+    _, loss32, grads32 = loss_and_grads(ref)
+    out16, loss16, grads16 = loss_and_grads(bf16)
+    assert "log_probs_normalized" in out16[1]  # the fused softmax, in its bf16 form
+    assert loss16.dtype == torch.float32 and loss16.item() != loss32.item()  # bf16 matmuls
     assert loss16.item() == pytest.approx(loss32.item(), rel=1e-2)
     for name, g in grads16.items():  # gradients reach the fp32 parameters, close to fp32's
         assert g.dtype == torch.float32, name
         err = (g - grads32[name]).norm() / grads32[name].norm().clamp(min=1e-12)
         assert err < 0.05, (name, err.item())
+    # the stock autocast path (plain bf16 logits, fairseq's float log_softmax): bit for bit
+    monkeypatch.setattr(sutskever_lstm, "fused_dtype", lambda x, training: None)
+    out_stock, loss_stock, grads_stock = loss_and_grads(bf16)
+    assert out_stock[0].dtype == torch.bfloat16
+    assert loss_stock.item() == loss16.item()
+    assert all(torch.equal(grads_stock[n], g) for n, g in grads16.items())
     # evaluation (validation, beam search) is untouched: bit-identical to the fp32 model
     ref.eval()
     bf16.eval()

@@ -22,7 +22,7 @@ from fairseq.models import (
 )
 from fairseq.modules import FairseqDropout
 
-from .fused_softmax import ProjectLogSoftmax, ReusedBuffers, use_fused
+from .fused_softmax import ProjectLogSoftmax, ReusedBuffers, fused_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -153,12 +153,13 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
     def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None, **kwargs):
         x = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
         proj = self.output_projection
-        if proj is not None and x.dim() == 3 and use_fused(x, self.training):
+        dtype = fused_dtype(x, self.training) if proj is not None and x.dim() == 3 else None
+        if dtype is not None:
             # CPU training: projection and log-softmax in one step over reused memory
             # (fused_softmax.py); the output is already normalised, and says so
             bsz, tgt_len, _ = x.shape
             lprobs = ProjectLogSoftmax.apply(x.reshape(bsz * tgt_len, -1), proj.weight,
-                                             proj.bias, self._softmax_buffers)
+                                             proj.bias, self._softmax_buffers, dtype)
             return lprobs.view(bsz, tgt_len, -1), {"attn": [None], NORMALIZED: [None]}
         return self.output_layer(x), None
 

@@ -707,7 +707,8 @@ def write_report(out_dir, rows, meta, notes):
         "the two models' steps interleaved.",
         f"- Large fp32 `torch.mm` (2048^3), best 0.3 s window: {meta['mm_wall']} GFLOP/s per wall "
         f"second and {meta['mm_cpu']} GFLOP/s per CPU second over the run (the MFU "
-        "denominators, measured before and after each size's training steps)",
+        "denominators, measured before and after each size's training steps); bf16 "
+        f"`torch.mm`: {meta['mm_bf16']} GFLOP/s per CPU second (the bf16 rows' denominator)",
         f"- Peak process RSS (ru_maxrss): {meta['maxrss_mb']:.0f} MB", "",
         "Built-in baseline: `--arch lstm --decoder-attention 0 --dropout 0 "
         "--decoder-out-embed-dim H` with the same layers, sizes and vocabularies; its input "
@@ -929,14 +930,16 @@ def main(argv=None):
         gc.collect()
         if not a.no_allocator:
             rows += bench_allocator(root, names, sizes, log)
-    train = [r for r in rows if r.get("mm_gflop_per_s")]
-    span = lambda key: (f"{min(r[key] for r in train):.0f} to {max(r[key] for r in train):.0f}"
-                        if train else "n/a")
+    def span(key, precision):
+        got = [r[key] for r in rows if r.get(key) and r.get("precision") == precision]
+        return f"{min(got):.0f} to {max(got):.0f}" if got else "n/a"
+
     meta = dict(machine=describe(), threads=torch.get_num_threads(), mode=mode,
                 start=start.strftime("%Y-%m-%d %H:%M"),
                 end=datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M"),
                 wall=time.time() - t0, load_start=load_start, load_end=load1(),
-                mm_wall=span("mm_gflop_per_s"), mm_cpu=span("mm_gflop_per_cpu_s"),
+                mm_wall=span("mm_gflop_per_s", "fp32"), mm_cpu=span("mm_gflop_per_cpu_s", "fp32"),
+                mm_bf16=span("mm_gflop_per_cpu_s", "bf16"),
                 maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 command=" ".join(["python scripts/benchmark.py", *(argv if argv is not None else sys.argv[1:])]),
                 sizes=names)

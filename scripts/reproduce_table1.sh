@@ -19,6 +19,7 @@ TAG=table1
 source "$(dirname "$0")/lib.sh"
 
 SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} BF16=()
+COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
   case $1 in
     --scale) SCALE=$2; shift 2 ;;
@@ -168,7 +169,7 @@ decode_all "$DATA/bin" "$DATA" "$WORK/decode"
 # ---- 5. the table -----------------------------------------------------------------
 [ "$DRY_RUN" = 1 ] && { say "dry run: table not written"; exit 0; }
 "$PY" -m sutskever_plugin.reporting.table1 --work "$WORK" --scale "$SCALE" --out "$RESULTS" \
-    --decoding "$DECODING" \
+    --decoding "$DECODING" --command "$COMMAND" \
     --model "$ARCH ($LAYERS layers x $DIM cells, $DIM-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size" \
     --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5, lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $EPOCHS epochs ($MAX_UPDATE updates), best checkpoint on val${BF16:+; LSTMs trained with ${BF16[*]}}" \
     --epochs "$EPOCHS" \

@@ -100,6 +100,11 @@ SIZES = {
 PAPER_WORDS_PER_EPOCH = 348e6 + 304e6  # French + English words of the 12M sentences
 PAPER_EPOCHS = 7.5
 
+
+def paper_epochs_days(src_tgt_words_per_s):
+    """Days the paper's 7.5 epochs over its 652M words would take at this speed."""
+    return PAPER_EPOCHS * PAPER_WORDS_PER_EPOCH / src_tgt_words_per_s / 86400
+
 # One CUDA GPU (issue 7, item 3): the paper's batch of 128 sentences, and sentences as long
 # as WMT'14's on average ((348M + 304M) words / 12M pairs / 2 sides = 27 words).
 GPU_SIZES = {
@@ -603,7 +608,7 @@ def bench_device(root, names, sizes, precisions, log, device="cuda"):
                                gflop_per_s=round(flops * st["steps"] / st["wall"] / 1e9, 1),
                                mfu_wall=round(flops * st["steps"] / st["wall"] / peak, 4),
                                mm_gflop_per_s=round(peak / 1e9, 1), device_name=name,
-                               paper_epochs_days=round(PAPER_EPOCHS * PAPER_WORDS_PER_EPOCH / both / 86400, 2))
+                               paper_epochs_days=round(paper_epochs_days(both), 2))
                 if cuda:
                     row["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
                 rows.append(row)
@@ -858,7 +863,7 @@ def paper_speed_section(pick, sizes):
             continue
         r = r[0]
         wps = r["src_tgt_words_per_s"]
-        days = PAPER_EPOCHS * PAPER_WORDS_PER_EPOCH / wps / 86400
+        days = paper_epochs_days(wps)
         lines.append(f"| sutskever_lstm, {what} | {wps:.0f} ({r['words_per_s']:.0f}) | "
                      f"{wps / 1700:.3f}x | {days:,.0f} days ({days / 365:.1f} years) |")
     return lines + [""]
@@ -934,18 +939,23 @@ def main(argv=None):
         got = [r[key] for r in rows if r.get(key) and r.get("precision") == precision]
         return f"{min(got):.0f} to {max(got):.0f}" if got else "n/a"
 
-    meta = dict(machine=describe(), threads=torch.get_num_threads(), mode=mode,
-                start=start.strftime("%Y-%m-%d %H:%M"),
-                end=datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M"),
-                wall=time.time() - t0, load_start=load_start, load_end=load1(),
+    meta = dict(run_meta(start, t0, argv), threads=torch.get_num_threads(), mode=mode,
+                load_start=load_start, load_end=load1(),
                 mm_wall=span("mm_gflop_per_s", "fp32"), mm_cpu=span("mm_gflop_per_cpu_s", "fp32"),
                 mm_bf16=span("mm_gflop_per_cpu_s", "bf16"),
-                maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                command=" ".join(["python scripts/benchmark.py", *(argv if argv is not None else sys.argv[1:])]),
-                sizes=names)
+                maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sizes=names)
     write_report(out_dir, rows, meta, existing_notes(out_dir / "benchmark.md"))
     log(f"wrote {out_dir / 'benchmark.md'} and {out_dir / 'benchmark.csv'} in {time.time() - t0:.0f} s")
     return 0
+
+
+def run_meta(start, t0, argv):
+    """What both reports say about the run: machine, start/end (UTC), wall time, command."""
+    return dict(machine=describe(), start=start.strftime("%Y-%m-%d %H:%M"),
+                end=datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M"),
+                wall=time.time() - t0,
+                command=" ".join(["python scripts/benchmark.py",
+                                  *(argv if argv is not None else sys.argv[1:])]))
 
 
 def main_cuda(a, p, argv):
@@ -960,11 +970,7 @@ def main_cuda(a, p, argv):
     start, t0 = datetime.datetime.now(datetime.timezone.utc), time.time()
     with tempfile.TemporaryDirectory() as root:
         rows = bench_device(root, names, GPU_SIZES, precisions, lambda msg: print(msg, flush=True))
-    meta = dict(machine=describe(), start=start.strftime("%Y-%m-%d %H:%M"),
-                end=datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M"),
-                wall=time.time() - t0,
-                command=" ".join(["python scripts/benchmark.py", *(argv if argv is not None else sys.argv[1:])]))
-    write_device_report(Path(a.out_dir), rows, meta)
+    write_device_report(Path(a.out_dir), rows, run_meta(start, t0, argv))
     print(f"wrote {Path(a.out_dir) / 'benchmark_gpu.md'}", flush=True)
     return 0
 

@@ -26,11 +26,11 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from ..data.pipeline import load_summary
-from ..data.textio import DataPrepError
+from ..data.textio import DataPrepError, read_text_lines as read_lines, write_text
 from ..evaluation.bleu import tokenized_bleu
 from . import buckets as B
 from .figure2 import figure2
-from .files import read_lines, write_csv, write_text
+from .files import write_csv
 from .long_sentences import longest, table3_markdown, table3_rows
 from .report import analysis_markdown
 

@@ -1,9 +1,9 @@
-"""Small file helpers: every output is written to a temporary name and renamed."""
+"""The analysis tables as CSV, written to a temporary name and renamed."""
 import csv
 import io
 from typing import List
 
-from ..data.textio import read_text_lines as read_lines, write_text  # noqa: F401 (read_lines: for __main__)
+from ..data.textio import write_text
 
 
 def write_csv(path: str, rows: List[dict]):

@@ -17,7 +17,7 @@ import sys
 from sutskever_plugin.data.evalset import postprocess_hypotheses
 from sutskever_plugin.data.moses import detokenize
 from sutskever_plugin.data.pipeline import load_summary
-from sutskever_plugin.data.textio import read_text_lines, write_text
+from sutskever_plugin.data.textio import read_text_lines, write_lines, write_text
 from sutskever_plugin.evaluation.bleu import bleu_summary
 from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_hypotheses
 
@@ -53,8 +53,8 @@ def main(argv=None):
         return 1
     result.update(json.loads(args.extra))
     stem = os.path.splitext(args.out)[0]
-    write_text(stem + ".tok", "".join(h + "\n" for h in hyps))
-    write_text(stem + ".detok", "".join(h + "\n" for h in detok))
+    write_lines(stem + ".tok", hyps)
+    write_lines(stem + ".detok", detok)
     write_text(args.out, json.dumps(result, indent=1))  # last: its presence means done
     print(f"| score {os.path.basename(stem)}: BLEU {result['bleu_tokenized']:.2f} (tokenized, cased), "
           f"sacreBLEU {result['sacrebleu_detok']:.2f} on {result['sentences']} sentences")

@@ -279,6 +279,3 @@ def write_nbest(entries: Iterable[NbestEntry], out: IO[str]) -> int:
 def count_lines(path: str) -> int:
     with open(path, encoding="utf-8") as f:
         return sum(1 for _ in f)
-
-
-

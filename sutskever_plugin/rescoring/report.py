@@ -9,16 +9,10 @@ an external paper-scale test set given only tokenized) the tokenized references 
 detokenized the same way, and the JSON says so.
 """
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
+from ..data.moses import detokenize
 from ..evaluation.bleu import bleu_summary as scores
-
-
-def detokenize(lines: Sequence[str], lang: str) -> List[str]:
-    from ..data.moses import detokenize as moses_detokenize
-
-    return moses_detokenize(lines, lang)
-
 
 def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
     """``<data>/raw/<split>.<lang>`` if the data preparation left one."""
@@ -33,5 +27,3 @@ def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
     summary = scores(hyps, refs, detokenize(hyps, lang), detok_refs)
     summary["detok_reference"] = "raw" if raw_refs is not None else "detokenized tokenized refs"
     return summary
-
-

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
 from .nbest import count_lines, read_nbest_blocks
-from ..data.textio import read_text_lines, write_text
+from ..data.textio import read_text_lines, write_lines, write_text
 from ..evaluation.bleu import metric_description
 from ..reporting.machine import describe
 from .report import bleu_summary, find_raw_reference
@@ -67,7 +67,7 @@ def write_average_1best(rescored_nbest: str, num_sentences: int, out: str):
         for e, v in zip(block, scores):
             e.score = float(v)
     hyps = one_best(rerank(blocks, lstm, PAPER_WEIGHT))
-    write_text(out, "".join(h + "\n" for h in hyps))
+    write_lines(out, hyps)
 
 
 def describe_data(data_dir: str) -> str:

@@ -73,6 +73,15 @@ import sutskever_plugin  # noqa: E402,F401
 from sutskever_plugin.reporting.machine import describe  # noqa: E402
 
 MODELS = ("sutskever_lstm", "builtin_lstm")
+# On CPU ours trains as the plugin's paper recipe does (reproduce_table1.sh): the paper's
+# SGD from the plugin, which takes sparse embedding gradients, and cross-entropy computed
+# inside the output softmax (the same updates). The built-in keeps fairseq's sgd and
+# cross_entropy. Ours is also measured with each piece back to fairseq's (AB_KINDS). Not on
+# a GPU: fairseq's --fp16 cannot take sparse gradients, and the fused loss is CPU-only.
+SPARSE_GRADS = ("--optimizer", "sutskever_sgd", "--sparse-embedding-grads")
+FUSED_LOSS = ("--criterion", "sutskever_cross_entropy")
+CPU_RECIPE = SPARSE_GRADS + FUSED_LOSS
+AB_KINDS = {"train_dense_embed": FUSED_LOSS, "train_stock_loss": SPARSE_GRADS}
 
 # name -> layers, hidden (= embedding) size, source vocab, target vocab,
 #         train batch (sentences), train length (words), gen batch (sentences)
@@ -247,12 +256,14 @@ class Setup:
         self.src_dict, self.tgt_dict = self.task.source_dictionary, self.task.target_dictionary
         assert len(self.src_dict) == size["src_vocab"] and len(self.tgt_dict) == size["tgt_vocab"]
 
-    def trainer(self, model, batch, bf16=False, extra=()):
+    def trainer(self, model, batch, bf16=False, extra=(), recipe=CPU_RECIPE):
         """A fairseq Trainer for one model. ``bf16``: ours with its --autocast-bf16 flag;
         the built-in (which has no such flag) with the same autocast around its forward,
-        so that both run their matmuls in bf16 the same way. ``extra``: more fairseq
-        flags for both (--fp16, --amp on a GPU)."""
-        extra = (*extra, *(("--autocast-bf16",) if bf16 and model == "sutskever_lstm" else ()))
+        so that both run their matmuls in bf16 the same way. ``recipe``: ours' flags on
+        CPU. ``extra``: more fairseq flags for both (--fp16, --amp on a GPU)."""
+        ours = model == "sutskever_lstm"
+        extra = (*extra, *(("--autocast-bf16",) if bf16 and ours else ()),
+                 *(recipe if ours and self.device == "cpu" else ()))
         cfg = make_cfg(self.datadir, model, self.size, batch, extra, self.device)
         torch.manual_seed(1)
         m = self.task.build_model(cfg.model)
@@ -405,10 +416,11 @@ def train_samples(setup, size):
             for i in range(3)]
 
 
-def measure_training(kind, size_name, size, setup, samples, log, bf16=False):
-    """Timed training steps of both models at one size, as CSV rows; also returns the
-    trainers (small and medium, where both models are alive together) or None, and the
-    two models. Small and medium interleave the models' steps; the paper size runs one
+def measure_training(kind, size_name, size, setup, samples, log, bf16=False,
+                     recipe=CPU_RECIPE, names=MODELS):
+    """Timed training steps of both models (or ``names``) at one size, as CSV rows; also
+    returns the trainers (small and medium, where both models are alive together) or None,
+    and the models. Small and medium interleave the models' steps; the paper size runs one
     model at a time (two 384M-parameter models plus gradients would double the memory)."""
     bsz, length = size["batch"], size["length"]
     dtype = torch.bfloat16 if bf16 else torch.float32
@@ -420,17 +432,17 @@ def measure_training(kind, size_name, size, setup, samples, log, bf16=False):
     mem, trainers = {}, None
     if size["hidden"] < 1000:
         rss0 = current_rss()
-        trainers = {m: setup.trainer(m, bsz, bf16) for m in MODELS}
+        trainers = {m: setup.trainer(m, bsz, bf16, recipe=recipe) for m in names}
         with RssSampler() as sampler:
             stats = time_train(trainers, samples, size["rounds"], size["steps"])
-        mem = {m: (sampler.peak, sampler.peak - rss0) for m in MODELS}
+        mem = {m: (sampler.peak, sampler.peak - rss0) for m in names}
         models = {m: tr.model for m, tr in trainers.items()}
     else:
         stats, models = {}, {}
-        for m in MODELS:
+        for m in names:
             gc.collect()
             rss0 = current_rss()
-            tr = setup.trainer(m, bsz, bf16)
+            tr = setup.trainer(m, bsz, bf16, recipe=recipe)
             with RssSampler() as sampler:
                 stats.update(time_train({m: tr}, samples, size["rounds"], size["steps"]))
             mem[m] = (sampler.peak, sampler.peak - rss0)
@@ -456,6 +468,12 @@ def bench_size(root, size_name, size, log, keep=False):
     samples = train_samples(setup, size)
     length = size["length"]
     rows, trainers, models = measure_training("train", size_name, size, setup, samples, log)
+    # ours again with one piece of its recipe back to fairseq's: what each piece gives
+    for kind, recipe in AB_KINDS.items():
+        r, _, ab = measure_training(kind, size_name, size, setup, samples, log, recipe=recipe,
+                                    names=("sutskever_lstm",))
+        rows += r
+        del ab
     # generation
     gen_length = length
     gsample = setup.batch(size["gen_batch"], gen_length, torch.Generator().manual_seed(99))
@@ -718,7 +736,9 @@ def write_report(out_dir, rows, meta, notes):
         "Built-in baseline: `--arch lstm --decoder-attention 0 --dropout 0 "
         "--decoder-out-embed-dim H` with the same layers, sizes and vocabularies; its input "
         "feeding cannot be switched off (see notes). Both models: `--task translation "
-        "--optimizer sgd --lr 0.7 --criterion cross_entropy --sentence-avg --clip-norm 5`, "
+        "--lr 0.7 --sentence-avg --clip-norm 5`, the built-in with "
+        "`--optimizer sgd --criterion cross_entropy`, ours with `" + " ".join(CPU_RECIPE) +
+        "` (the same updates; as reproduce_table1.sh trains it at the paper's scale), "
         "fp32, the same synthetic batches (sentences of similar length: words uniform in "
         "length +-2, plus EOS; sources left-padded as fairseq does), one fairseq `Trainer` "
         "each, `train_step` timed. Words = target tokens incl. EOS (fairseq's `ntokens`).", "",
@@ -761,6 +781,7 @@ def write_report(out_dir, rows, meta, notes):
         "`mallopt(M_MMAP_MAX, 0)` (what `MALLOC_MMAP_MAX_=0` does), so freed tensors' pages "
         "are reused instead of being unmapped and page-faulted in afresh next step. A "
         "process-wide setting that helps both models; see notes.", ""]
+    lines += recipe_section(pick, ratio, meta["sizes"])
     lines += bf16_section(pick, ratio, meta["sizes"])
     lines += paper_speed_section(pick, meta["sizes"])
     lines += [
@@ -814,6 +835,34 @@ def write_report(out_dir, rows, meta, notes):
         lines.append("")
     lines += ["## Benchmark notes", "", notes.strip() if notes.strip() else "(none)", ""]
     (out_dir / "benchmark.md").write_text("\n".join(lines))
+
+
+def recipe_section(pick, ratio, sizes):
+    lines = ["## What each piece of ours' recipe gives (`" + " ".join(CPU_RECIPE) + "`)", "",
+             "| size | ours words/s (per CPU-s) | dense embedding gradients, fairseq's sgd | "
+             "fairseq's cross_entropy | ours / each (CPU) | ratio to built-in: ours / each (CPU) "
+             "| MFU: ours / each (CPU) | load |",
+             "|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        o, b = pick("train", size, "sutskever_lstm"), pick("train", size, "builtin_lstm")
+        ab = [pick(kind, size, "sutskever_lstm") for kind in AB_KINDS]
+        if not (o and b and all(ab)):
+            continue
+        o, b, ab = o[0], b[0], [r[0] for r in ab]
+        lines.append(
+            f"| {size} | {o['words_per_s']:.0f} ({o['words_per_cpu_s']:.0f}) | "
+            + " | ".join(f"{r['words_per_s']:.0f} ({r['words_per_cpu_s']:.0f})" for r in ab) + " | "
+            + " / ".join(f"**{ratio(o['words_per_cpu_s'], r['words_per_cpu_s'])}**" for r in ab) + " | "
+            + " / ".join(ratio(r['words_per_cpu_s'], b['words_per_cpu_s']) for r in [o, *ab]) + " | "
+            + " / ".join(f"{r['mfu_cpu']:.0%}" for r in [o, *ab]) + f" | {ab[-1]['load1']:.1f} |")
+    return lines + [
+        "", "Ours again, in the same process on the same batches after the two models' "
+        "interleaved measurement, with one piece of its recipe back to fairseq's: "
+        "`--optimizer sgd` and dense embedding gradients (every update then zero-fills, "
+        "scales, clips and applies both whole embedding tables; sparse ones touch only the "
+        "batch's rows: sutskever_plugin/optim/sutskever_sgd.py), or `--criterion "
+        "cross_entropy` (a zero-filled [tokens x vocab] loss gradient per step, read back by "
+        "the log-softmax backward: sutskever_plugin/criterions/sutskever_cross_entropy.py).", ""]
 
 
 def bf16_section(pick, ratio, sizes):

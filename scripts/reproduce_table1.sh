@@ -41,10 +41,17 @@ DATA=$WORK/data
 # Paper (section 3.4): SGD without momentum, lr 0.7, batches of 128 sentences, gradient
 # divided by 128 (--sentence-avg) and clipped at norm 5, uniform init in [-0.08, 0.08],
 # lr halved every half epoch after 5 epochs, 7.5 epochs in all, no dropout.
+# sutskever_sgd is that SGD; it also takes the sparse embedding gradients of
+# --sparse-embedding-grads (the same updates; at the paper's size a sixth less work per
+# step on CPU, results/benchmark.md), which data-parallel training cannot all-reduce.
+# sutskever_cross_entropy is fairseq's cross_entropy with the loss computed inside the
+# output softmax in CPU training (the same loss and gradients, less memory traffic).
+PAPER_SGD=(--optimizer sutskever_sgd) SPARSE=(--sparse-embedding-grads)
+CRITERION=sutskever_cross_entropy
 case $SCALE in
   tiny)
     PREP=(--dataset multi30k --scale tiny)
-    ARCH=sutskever_lstm_tiny; LAYERS=2; DIM=64; OPTIMIZER=(--optimizer sgd --momentum 0)
+    ARCH=sutskever_lstm_tiny; LAYERS=2; DIM=64; OPTIMIZER=("${PAPER_SGD[@]}")
     DROPOUT=0.0; LR=0.7; BATCH=32; EPOCHS=3; HALVE_AFTER=2; HALVE_EVERY=0.5
     JOBS=2; SAVE_EVERY=10 ;;
   small)
@@ -56,12 +63,14 @@ case $SCALE in
     # plateau sooner for about the same CPU time per epoch (reversed, seed 1, val ppl
     # after 2 epochs: 30.5 with batch 32, 72.2 with batch 64; 91.5 with batch 64, lr 0.004). The schedule keeps the
     # paper's shape: fixed lr, then halved every half epoch for the last 3 epochs.
-    ARCH=sutskever_lstm_small; LAYERS=4; DIM=128; OPTIMIZER=(--optimizer adam)
+    ARCH=sutskever_lstm_small; LAYERS=4; DIM=128; OPTIMIZER=(--optimizer adam); SPARSE=()
+    CRITERION=cross_entropy  # as results/table1.md was trained
     DROPOUT=0.2; LR=0.002; BATCH=32; EPOCHS=14; HALVE_AFTER=11; HALVE_EVERY=0.5
     JOBS=2; SAVE_EVERY=1000 ;;
   paper)
     PREP=(--dataset wmt14 --scale paper)
-    ARCH=sutskever_lstm; LAYERS=4; DIM=1000; OPTIMIZER=(--optimizer sgd --momentum 0)
+    ARCH=sutskever_lstm; LAYERS=4; DIM=1000; OPTIMIZER=("${PAPER_SGD[@]}")
+    [ "$GPUS" -gt 1 ] && SPARSE=()
     DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5
     JOBS=1; SAVE_EVERY=5000 ;;
   *) die "--scale must be tiny, small or paper (got '$SCALE')" ;;
@@ -89,7 +98,7 @@ MAX_UPDATE=$("$PY" -c "from sutskever_plugin.optim.sutskever_halving import upda
 RECIPE=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
         --halve-after-epochs "$HALVE_AFTER" --halve-every-epochs "$HALVE_EVERY"
         --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$MAX_UPDATE"
-        --criterion cross_entropy --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
+        --criterion "$CRITERION" --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
         --no-epoch-checkpoints --log-format simple --log-interval 50)
 [ "$SCALE" = paper ] && RECIPE+=(--distributed-world-size "$GPUS" --ddp-backend pytorch_ddp)
 
@@ -108,7 +117,7 @@ train_one() {
     arch_flags=(--arch lstm "${SIZE[@]}" --decoder-out-embed-dim "$DIM" --decoder-attention 1
                 --dropout "$DROPOUT")
   else
-    arch_flags=(--arch "$ARCH" "${SIZE[@]}" --dropout "$DROPOUT" "${BF16[@]}")
+    arch_flags=(--arch "$ARCH" "${SIZE[@]}" --dropout "$DROPOUT" "${BF16[@]}" "${SPARSE[@]}")
   fi
   local save=$WORK/checkpoints/$name log=$WORK/logs/train_$name.log t0=$SECONDS
   local cmd=("$FS/fairseq-train" "$DATA/bin" --user-dir sutskever_plugin --task "$task"

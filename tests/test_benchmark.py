@@ -19,8 +19,8 @@ def test_quick_benchmark_reports_both_models(tmp_path):
     with open(tmp_path / "benchmark.csv") as f:
         rows = list(csv.DictReader(f))
     kinds = {r["kind"] for r in rows}
-    assert {"train", "train_bf16", "train_keep_memory", "generate", "scale_length",
-            "scale_batch", "scale_beam"} <= kinds, kinds
+    assert {"train", "train_bf16", "train_keep_memory", "train_dense_embed", "train_stock_loss",
+            "generate", "scale_length", "scale_batch", "scale_beam"} <= kinds, kinds
 
     train = [r for r in rows if r["kind"].startswith("train")]
     sizes = {r["size"] for r in train}
@@ -30,6 +30,10 @@ def test_quick_benchmark_reports_both_models(tmp_path):
             got = [r for r in train if r["size"] == size and r["kind"] == kind]
             assert {r["model"] for r in got} == MODELS, (size, kind)
             assert {r["precision"] for r in got} == {precision}, (size, kind)
+        # ours again with each piece of its recipe back to fairseq's
+        for kind in ("train_dense_embed", "train_stock_loss"):
+            ab = [r for r in train if r["size"] == size and r["kind"] == kind]
+            assert [r["model"] for r in ab] == ["sutskever_lstm"], (size, kind)
     for r in train:
         for key in ("words_per_s", "words_per_cpu_s", "gflop_per_step", "mm_gflop_per_s",
                     "mm_gflop_per_cpu_s", "peak_rss_mb"):
@@ -48,7 +52,8 @@ def test_quick_benchmark_reports_both_models(tmp_path):
     assert all(float(r["sents_per_s"]) > 0 and float(r["sents_per_cpu_s"]) > 0 for r in gen)
 
     md = (tmp_path / "benchmark.md").read_text()
-    for heading in ("## Training throughput", "## Training in bfloat16", "## Generation",
+    for heading in ("## Training throughput", "## What each piece of ours' recipe gives",
+                    "## Training in bfloat16", "## Generation",
                     "## How time grows",
                     "## Benchmark notes", "Machine:", "Load average"):
         assert heading in md, heading

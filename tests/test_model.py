@@ -70,10 +70,24 @@ def test_flags_override_presets_like_builtin_lstm():
     (dict(encoder_hidden_size=32, decoder_hidden_size=64), "--encoder-hidden-size"),
     (dict(share_decoder_input_output_embed=True, decoder_embed_dim=16, decoder_hidden_size=32,
           encoder_hidden_size=32), "--share-decoder-input-output-embed"),
+    (dict(sparse_embedding_grads=True, optimizer="sgd"), "needs --optimizer sutskever_sgd"),
+    (dict(sparse_embedding_grads=True, optimizer="adam"), "needs --optimizer sutskever_sgd"),
+    (dict(sparse_embedding_grads=True, optimizer="sutskever_sgd", fp16=True), "--fp16"),
+    (dict(sparse_embedding_grads=True, optimizer="sutskever_sgd", distributed_world_size=2),
+     "several GPUs"),
 ])
 def test_inconsistent_flags_are_refused(flags, message):
     with pytest.raises(ValueError, match=message):
         build(**flags)
+
+
+def test_sparse_embedding_grads_make_the_look_up_gradients_sparse():
+    model = build(sparse_embedding_grads=True, optimizer="sutskever_sgd")
+    assert model.encoder.embed_tokens.sparse and model.decoder.embed_tokens.sparse
+    shared = build(sparse_embedding_grads=True, share_decoder_input_output_embed=True)
+    # the decoder's table is also the output projection, whose gradient is dense
+    assert shared.encoder.embed_tokens.sparse and not shared.decoder.embed_tokens.sparse
+    assert not build().encoder.embed_tokens.sparse  # off by default
 
 
 def padded(seqs, pad, left):
@@ -252,6 +266,72 @@ def test_fused_softmax_under_bf16_autocast_equals_autocast_of_the_stock_path():
         assert got["fused"][0].dtype == torch.float32 and got["fused"][2].dtype == torch.bfloat16
         for a, c in zip(got["stock"], got["fused"]):  # the same bf16 ops, bit for bit
             assert torch.equal(a, c)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fused_nll_equals_nll_loss_of_the_log_softmax(dtype):
+    """ProjectNLL (criterion sutskever_cross_entropy) against F.nll_loss over the stock
+    log-softmax: the same loss and gradients, padding rows ignored, any loss gradient."""
+    from sutskever_plugin.models.fused_softmax import ProjectLogSoftmax, ProjectNLL, ReusedBuffers
+
+    torch.manual_seed(0)
+    bufs, pad = ReusedBuffers(), 1
+    w = (torch.randn(300, 16) * 0.1).requires_grad_()
+    b = (torch.randn(300) * 0.1).requires_grad_()
+    for n, scale in ((37, 1.0), (80, 0.25), (12, 3.0)):
+        x = torch.randn(n, 16).to(dtype).requires_grad_()
+        tgt = torch.randint(0, 300, (n,))
+        tgt[::5] = pad  # padding positions: no loss, no gradient
+        got = {}
+        for name in ("stock", "fused"):
+            for p in (x, w, b):
+                p.grad = None
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+                if name == "stock":
+                    lp = ProjectLogSoftmax.apply(x, w, b, bufs, dtype)
+                    loss = torch.nn.functional.nll_loss(lp, tgt, ignore_index=pad, reduction="sum")
+                else:
+                    loss = ProjectNLL.apply(x, w, b, tgt, pad, bufs, dtype)
+            (loss * scale).backward()
+            got[name] = [loss.detach().clone(), x.grad, w.grad, b.grad]
+        assert got["fused"][0].dtype == torch.float32 and got["fused"][1].dtype == dtype
+        tol = 1e-6 if dtype == torch.float32 else 1e-2  # bf16 gradient matmuls: rounding
+        for a, c in zip(got["stock"], got["fused"]):
+            torch.testing.assert_close(c, a, atol=tol, rtol=1e-5)
+        assert got["stock"][2].abs().max() > 0.01  # the comparison is not of zeros
+
+
+def test_decoder_returns_the_summed_loss_only_when_told_the_targets_in_training():
+    from fairseq.criterions.cross_entropy import CrossEntropyCriterion
+
+    from sutskever_plugin.criterions.sutskever_cross_entropy import (
+        LOSS_SUMMED, SutskeverCrossEntropyCriterion)
+
+    torch.manual_seed(0)
+    model = build("sutskever_lstm_tiny", 30, 25, dropout=0.0)
+    # a criterion needs only the target dictionary (its padding index) from the task
+    task = argparse.Namespace(target_dictionary=model.decoder.dictionary)
+    src, lengths = torch.randint(4, 30, (3, 6)), torch.full((3,), 6)
+    prev, tgt = torch.randint(4, 25, (3, 5)), torch.randint(4, 25, (3, 5))
+    tgt[0, 3:] = model.decoder.dictionary.pad()
+    sample = {"net_input": {"src_tokens": src, "src_lengths": lengths, "prev_output_tokens": prev},
+              "target": tgt, "ntokens": int(tgt.ne(1).sum())}
+    out = model(src, lengths, prev, loss_target=tgt)
+    assert LOSS_SUMMED in out[1] and out[0].dim() == 0
+    results = {}
+    for crit in (CrossEntropyCriterion(task, False), SutskeverCrossEntropyCriterion(task, False)):
+        model.zero_grad()
+        loss, sample_size, log = crit(model, sample)
+        loss.backward()
+        results[type(crit).__name__] = (loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()})
+        assert sample_size == log["sample_size"] == sample["ntokens"]
+    (l1, g1), (l2, g2) = results.values()
+    assert l1 == pytest.approx(l2, rel=1e-6)
+    for name, g in g1.items():
+        torch.testing.assert_close(g2[name], g, atol=1e-6, rtol=1e-5)
+    model.eval()  # validation and beam search: the ordinary logits
+    out = model(src, lengths, prev, loss_target=tgt)
+    assert out[1] is None and out[0].shape == (3, 5, 25)
 
 
 def test_autocast_bf16_trains_in_bfloat16_and_decodes_in_fp32(monkeypatch):

@@ -8,17 +8,25 @@ import pytest
 import torch
 
 from fairseq import options, tasks
+from fairseq.criterions.cross_entropy import CrossEntropyCriterion
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 from fairseq.trainer import Trainer
 
 from conftest import PLUGIN
 
 
-def trainer_for(data, clip):
+# fairseq's SGD and cross-entropy; the plugin's, with the embedding tables' gradients
+# sparse and the loss computed inside the output softmax
+OPTIMIZERS = {"sgd": ["--optimizer", "sgd"],
+              "sutskever_sgd": ["--optimizer", "sutskever_sgd", "--sparse-embedding-grads",
+                                "--criterion", "sutskever_cross_entropy"]}
+
+
+def trainer_for(data, clip, optimizer="sgd"):
     parser = options.get_training_parser()
     args = options.parse_args_and_arch(parser, [
         str(data), "--user-dir", str(PLUGIN), "--task", "translation_reversed",
-        "--arch", "sutskever_lstm_tiny", "--optimizer", "sgd", "--lr", "0.7",
+        "--arch", "sutskever_lstm_tiny", *OPTIMIZERS[optimizer], "--lr", "0.7",
         "--lr-scheduler", "sutskever_halving", "--batch-size", "16", "--sentence-avg",
         "--clip-norm", str(clip), "--cpu", "--seed", "3"])
     cfg = convert_namespace_to_omegaconf(args)
@@ -29,9 +37,10 @@ def trainer_for(data, clip):
     return Trainer(cfg, task, model, criterion), task, model, criterion
 
 
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 @pytest.mark.parametrize("clip", [5.0, 0.05])
-def test_one_update_is_the_papers_rule(multi30k_bin, clip):
-    trainer, task, model, criterion = trainer_for(multi30k_bin / "bin", clip)
+def test_one_update_is_the_papers_rule(multi30k_bin, clip, optimizer):
+    trainer, task, model, criterion = trainer_for(multi30k_bin / "bin", clip, optimizer)
     itr = trainer.get_train_iterator(epoch=1).next_epoch_itr(shuffle=False)
     sample = next(iter(itr))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
@@ -40,10 +49,14 @@ def test_one_update_is_the_papers_rule(multi30k_bin, clip):
     ref = type(model).build_model(trainer.cfg.model, task)
     ref.load_state_dict(model.state_dict())
     ref.train()
-    loss, _, _ = criterion(ref, sample)
+    loss, _, _ = CrossEntropyCriterion(task, sentence_avg=True)(ref, sample)  # fairseq's own
     loss.backward()
     nsent = sample["nsentences"]
-    grads = {n: p.grad / nsent for n, p in ref.named_parameters()}
+    sparse = {n for n, p in ref.named_parameters() if p.grad.is_sparse}
+    assert sparse == ({"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"}
+                      if optimizer == "sutskever_sgd" else set())
+    # a sparse gradient lists a row once per occurrence; to_dense sums the repeats
+    grads = {n: p.grad.to_dense() / nsent for n, p in ref.named_parameters()}
     s = torch.sqrt(sum((g ** 2).sum() for g in grads.values()))
     scale = min(1.0, clip / s.item())
 
@@ -53,3 +66,5 @@ def test_one_update_is_the_papers_rule(multi30k_bin, clip):
         torch.testing.assert_close(p.detach(), expected, atol=1e-6, rtol=1e-4)
     if clip < 1:
         assert s.item() > clip  # the clipping branch really was exercised
+    assert type(criterion).__name__ == ("SutskeverCrossEntropyCriterion"
+                                        if optimizer == "sutskever_sgd" else "CrossEntropyCriterion")

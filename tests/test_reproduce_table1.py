@@ -24,7 +24,7 @@ def test_paper_scale_dry_run_prints_every_command(tmp_path):
     assert len(trains) == 7
     for line in trains:
         # the paper's recipe over fairseq's own data-parallel training: 8 x 16 = 128 sentences
-        for flag in ("--optimizer sgd", "--lr 0.7", "--lr-scheduler sutskever_halving",
+        for flag in ("--optimizer sutskever_sgd", "--lr 0.7", "--lr-scheduler sutskever_halving",
                      "--halve-after-epochs 5", "--halve-every-epochs 0.5", "--sentence-avg",
                      "--clip-norm 5", "--batch-size 16", "--distributed-world-size 8",
                      "--max-update 703125", "--encoder-hidden-size 1000", "--encoder-layers 4"):
@@ -37,6 +37,8 @@ def test_paper_scale_dry_run_prints_every_command(tmp_path):
     assert beams == sorted(["12", "12", "1", "12", "2", "12", "12"])
     assert any(l.count(".pt") == 5 and "--beam 2 " in l for l in gens)  # ensemble of 5
     assert "newstest2014" in out and "--nwordssrc 160000 --nwordstgt 80000" in out
+    # data parallelism all-reduces dense gradients: no sparse embedding gradients on 8 GPUs
+    assert not any("--sparse-embedding-grads" in l for l in trains)
 
 
 def test_autocast_bf16_reaches_the_lstm_trainings_only(tmp_path):
@@ -46,6 +48,12 @@ def test_autocast_bf16_reaches_the_lstm_trainings_only(tmp_path):
     with_flag = [l for l in trains if "--autocast-bf16" in l]
     assert len(trains) == 7 and len(with_flag) == 6
     assert all("--arch sutskever_lstm " in l for l in with_flag)  # not fairseq's attention lstm
+    # on one GPU the LSTMs (not fairseq's lstm, which has no such flag) get sparse embedding
+    # gradients, with the optimizer that takes them
+    sparse = [l for l in trains if "--sparse-embedding-grads" in l]
+    assert sparse and sorted(sparse) == sorted(with_flag)
+    assert all("--optimizer sutskever_sgd" in l and "--criterion sutskever_cross_entropy" in l
+               for l in trains)
 
 
 @pytest.fixture(scope="module")

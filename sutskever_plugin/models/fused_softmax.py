@@ -60,6 +60,40 @@ def fused_dtype(x: Tensor, training: bool) -> Optional[torch.dtype]:
     return None
 
 
+def _log_probs(x: Tensor, weight: Tensor, bias: Tensor, buffers: ReusedBuffers,
+               dtype: torch.dtype, name: str):
+    """fp32 ``log_softmax(x W^T + b)`` into the buffer ``name``, the matmul in ``dtype``.
+    Returns the operands in ``dtype`` (for the backward's matmuls) and the log-probs."""
+    n, v = x.size(0), weight.size(0)
+    lprobs = buffers.get(name, n, v, x, torch.float32)
+    xc, wc = x.to(dtype), weight.to(dtype)
+    if dtype == torch.float32:
+        logits = buffers.get("logits", n, v, x, dtype)
+        torch.addmm(bias, xc, wc.t(), out=logits)
+        aten._log_softmax.out(logits, -1, False, out=lprobs)  # in place when name == "logits"
+    else:
+        # bf16 logits, then log-softmax in fp32 in place in the output buffer
+        logits = buffers.get("logits_low", n, v, x, dtype)
+        torch.addmm(bias.to(dtype), xc, wc.t(), out=logits)
+        lprobs.copy_(logits)
+        aten._log_softmax.out(lprobs, -1, False, out=lprobs)
+    return xc, wc, lprobs
+
+
+def _projection_grads(ctx, grad_logits: Tensor, xc: Tensor, wc: Tensor):
+    """Gradients of x, W and b from the (fp32) gradient of the logits."""
+    if ctx.dtype != torch.float32:
+        # as autocast's backward: the gradient of the bf16 addmm is taken in bf16
+        n, v = grad_logits.shape
+        low = ctx.buffers.get("logits_low", n, v, grad_logits, ctx.dtype)
+        low.copy_(grad_logits)
+        grad_logits = low
+    grad_x = (grad_logits @ wc).to(ctx.x_dtype) if ctx.needs_input_grad[0] else None
+    grad_w = (grad_logits.t() @ xc).float() if ctx.needs_input_grad[1] else None
+    grad_b = grad_logits.sum(0).float() if ctx.needs_input_grad[2] else None
+    return grad_x, grad_w, grad_b
+
+
 class ProjectLogSoftmax(torch.autograd.Function):
     """log_softmax(x @ W^T + b) over the last dimension; x is (N, H), W is (V, H).
 
@@ -69,19 +103,7 @@ class ProjectLogSoftmax(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, buffers: ReusedBuffers,
                 dtype: torch.dtype = torch.float32) -> Tensor:
-        n, v = x.size(0), weight.size(0)
-        lprobs = buffers.get("lprobs", n, v, x, torch.float32)
-        xc, wc = x.to(dtype), weight.to(dtype)
-        if dtype == torch.float32:
-            logits = buffers.get("logits", n, v, x, dtype)
-            torch.addmm(bias, xc, wc.t(), out=logits)
-            aten._log_softmax.out(logits, -1, False, out=lprobs)
-        else:
-            # bf16 logits, then log-softmax in fp32 in place in the output buffer
-            logits = buffers.get("logits_low", n, v, x, dtype)
-            torch.addmm(bias.to(dtype), xc, wc.t(), out=logits)
-            lprobs.copy_(logits)
-            aten._log_softmax.out(lprobs, -1, False, out=lprobs)
+        xc, wc, lprobs = _log_probs(x, weight, bias, buffers, dtype, "lprobs")
         ctx.save_for_backward(xc, wc, lprobs)
         ctx.buffers, ctx.dtype, ctx.x_dtype = buffers, dtype, x.dtype
         return lprobs
@@ -94,12 +116,41 @@ class ProjectLogSoftmax(torch.autograd.Function):
         grad_logits = ctx.buffers.get("logits", n, v, lprobs, torch.float32)
         aten._log_softmax_backward_data.out(grad.contiguous(), lprobs, -1, lprobs.dtype,
                                             out=grad_logits)
-        if ctx.dtype != torch.float32:
-            # as autocast's backward: the gradient of the bf16 addmm is taken in bf16
-            low = ctx.buffers.get("logits_low", n, v, lprobs, ctx.dtype)
-            low.copy_(grad_logits)
-            grad_logits = low
-        grad_x = (grad_logits @ wc).to(ctx.x_dtype) if ctx.needs_input_grad[0] else None
-        grad_w = (grad_logits.t() @ xc).float() if ctx.needs_input_grad[1] else None
-        grad_b = grad_logits.sum(0).float() if ctx.needs_input_grad[2] else None
-        return grad_x, grad_w, grad_b, None, None
+        return (*_projection_grads(ctx, grad_logits, xc, wc), None, None)
+
+
+class ProjectNLL(torch.autograd.Function):
+    """The summed negative log-likelihood of ``target`` under log_softmax(x @ W^T + b),
+    rows whose target is ``ignore_index`` left out: ``F.nll_loss(ProjectLogSoftmax(...),
+    target, ignore_index=..., reduction="sum")`` without its [N x V] gradient tensor.
+
+    The log-probabilities never leave this function, so they are computed in place in
+    the logits buffer (fp32), and the backward turns them into the logits' gradient
+    ``softmax - onehot(target)`` in place as well: one [N x V] buffer in all."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, target: Tensor, ignore_index: int,
+                buffers: ReusedBuffers, dtype: torch.dtype = torch.float32) -> Tensor:
+        name = "logits" if dtype == torch.float32 else "lprobs"
+        xc, wc, lprobs = _log_probs(x, weight, bias, buffers, dtype, name)
+        rows = target.ne(ignore_index).nonzero().squeeze(1)
+        cols = target.index_select(0, rows)
+        loss = -lprobs[rows, cols].sum()
+        ctx.save_for_backward(xc, wc, lprobs, rows, cols)
+        ctx.buffers, ctx.dtype, ctx.x_dtype = buffers, dtype, x.dtype
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss: Tensor):
+        xc, wc, lprobs, rows, cols = ctx.saved_tensors
+        # d(-log p[target]) / d logits = softmax - onehot(target); in place: the log-probs
+        # are not needed after this (a second backward through the graph is an error)
+        grad_logits = lprobs.exp_()
+        grad_logits.index_put_((rows, cols), grad_logits.new_tensor(-1.0), accumulate=True)
+        if rows.numel() < grad_logits.size(0):  # padding: no loss, no gradient
+            keep = torch.zeros(grad_logits.size(0), dtype=torch.bool, device=rows.device)
+            keep[rows] = True
+            grad_logits.index_fill_(0, (~keep).nonzero().squeeze(1), 0.0)
+        if not bool(grad_loss == 1):
+            grad_logits.mul_(grad_loss)
+        return (*_projection_grads(ctx, grad_logits, xc, wc), None, None, None, None)

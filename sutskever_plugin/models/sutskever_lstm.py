@@ -22,7 +22,8 @@ from fairseq.models import (
 )
 from fairseq.modules import FairseqDropout
 
-from .fused_softmax import ProjectLogSoftmax, ReusedBuffers, fused_dtype
+from ..criterions.sutskever_cross_entropy import LOSS_SUMMED
+from .fused_softmax import ProjectLogSoftmax, ProjectNLL, ReusedBuffers, fused_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint that cannot be used with this model, task or dictionary."""
 
 
-def _embedding(num_embeddings, embed_dim, padding_idx):
-    return nn.Embedding(num_embeddings, embed_dim, padding_idx=padding_idx)
+def _embedding(num_embeddings, embed_dim, padding_idx, sparse=False):
+    return nn.Embedding(num_embeddings, embed_dim, padding_idx=padding_idx, sparse=sparse)
 
 
 class SutskeverEncoder(FairseqEncoder):
@@ -48,13 +49,13 @@ class SutskeverEncoder(FairseqEncoder):
     """
 
     def __init__(self, dictionary, embed_dim, hidden_size, num_layers, dropout_in,
-                 dropout_out, max_source_positions=DEFAULT_MAX_POSITIONS):
+                 dropout_out, max_source_positions=DEFAULT_MAX_POSITIONS, sparse_grads=False):
         super().__init__(dictionary)
         self.padding_idx = dictionary.pad()
         self.num_layers = num_layers
         self.hidden_size = hidden_size
         self.max_source_positions = max_source_positions
-        self.embed_tokens = _embedding(len(dictionary), embed_dim, self.padding_idx)
+        self.embed_tokens = _embedding(len(dictionary), embed_dim, self.padding_idx, sparse_grads)
         self.dropout_in_module = FairseqDropout(dropout_in, module_name=self.__class__.__name__)
         self.lstm = nn.LSTM(
             input_size=embed_dim,
@@ -130,10 +131,12 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
 
     def __init__(self, dictionary, embed_dim, hidden_size, num_layers, dropout_in,
                  dropout_out, share_input_output_embed=False,
-                 max_target_positions=DEFAULT_MAX_POSITIONS):
+                 max_target_positions=DEFAULT_MAX_POSITIONS, sparse_grads=False):
         super().__init__(dictionary)
         self.max_target_positions = max_target_positions
-        self.embed_tokens = _embedding(len(dictionary), embed_dim, dictionary.pad())
+        # a table shared with the output projection gets a dense gradient from it anyway
+        self.embed_tokens = _embedding(len(dictionary), embed_dim, dictionary.pad(),
+                                       sparse_grads and not share_input_output_embed)
         self.dropout_in_module = FairseqDropout(dropout_in, module_name=self.__class__.__name__)
         self.dropout_out_module = FairseqDropout(dropout_out, module_name=self.__class__.__name__)
         self.lstm = nn.LSTM(
@@ -150,7 +153,8 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
             self.output_projection = nn.Linear(hidden_size, len(dictionary))
         self._softmax_buffers = ReusedBuffers()
 
-    def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None, **kwargs):
+    def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None,
+                loss_target=None, **kwargs):
         x = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
         proj = self.output_projection
         dtype = fused_dtype(x, self.training) if proj is not None and x.dim() == 3 else None
@@ -158,8 +162,13 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
             # CPU training: projection and log-softmax in one step over reused memory
             # (fused_softmax.py); the output is already normalised, and says so
             bsz, tgt_len, _ = x.shape
-            lprobs = ProjectLogSoftmax.apply(x.reshape(bsz * tgt_len, -1), proj.weight,
-                                             proj.bias, self._softmax_buffers, dtype)
+            x, buffers = x.reshape(bsz * tgt_len, -1), self._softmax_buffers
+            if loss_target is not None:
+                # told the targets (criterion sutskever_cross_entropy): the summed loss
+                loss = ProjectNLL.apply(x, proj.weight, proj.bias, loss_target.reshape(-1),
+                                        self.dictionary.pad(), buffers, dtype)
+                return loss, {"attn": [None], LOSS_SUMMED: [None]}
+            lprobs = ProjectLogSoftmax.apply(x, proj.weight, proj.bias, buffers, dtype)
             return lprobs.view(bsz, tgt_len, -1), {"attn": [None], NORMALIZED: [None]}
         return self.output_layer(x), None
 
@@ -230,6 +239,10 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
 
 @register_model("sutskever_lstm")
 class SutskeverLSTMModel(FairseqEncoderDecoderModel):
+    # the decoder takes ``loss_target`` and then may return the summed loss itself
+    # (criterion sutskever_cross_entropy; CPU training only, see SutskeverDecoder.forward)
+    accepts_loss_target = True
+
     def __init__(self, encoder, decoder, source_reversed=False, autocast_bf16=False):
         super().__init__(encoder, decoder)
         self.autocast_bf16 = autocast_bf16
@@ -273,24 +286,31 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                                  'stay fp32, validation and decoding stay fp32. Fast on CPUs '
                                  'with AMX or AVX512-BF16, slow elsewhere; on GPUs use '
                                  "fairseq's --fp16 / --amp instead (ignored there)")
+        parser.add_argument('--sparse-embedding-grads', action='store_true',
+                            help='give the embedding tables sparse gradients (only the rows '
+                                 'of the batch\'s words), with --optimizer sutskever_sgd; '
+                                 'the same updates, less work where the vocabularies are '
+                                 'large (paper size: 240M of the 384M parameters). Not with '
+                                 '--fp16 / --memory-efficient-fp16 or several GPUs')
         # fmt: on
 
     @classmethod
     def build_model(cls, args, task):
         base_architecture(args)
         _check_sizes(args)
+        _check_sparse_grads(args)
         max_src = getattr(args, "max_source_positions", DEFAULT_MAX_POSITIONS)
         max_tgt = getattr(args, "max_target_positions", DEFAULT_MAX_POSITIONS)
         encoder = SutskeverEncoder(
             task.source_dictionary, args.encoder_embed_dim, args.encoder_hidden_size,
             args.encoder_layers, args.encoder_dropout_in, args.encoder_dropout_out,
-            max_source_positions=max_src,
+            max_source_positions=max_src, sparse_grads=args.sparse_embedding_grads,
         )
         decoder = SutskeverDecoder(
             task.target_dictionary, args.decoder_embed_dim, args.decoder_hidden_size,
             args.decoder_layers, args.decoder_dropout_in, args.decoder_dropout_out,
             share_input_output_embed=args.share_decoder_input_output_embed,
-            max_target_positions=max_tgt,
+            max_target_positions=max_tgt, sparse_grads=args.sparse_embedding_grads,
         )
         model = cls(encoder, decoder, source_reversed=getattr(task, "reverses_source", False),
                     autocast_bf16=args.autocast_bf16)
@@ -380,6 +400,32 @@ def _check_sizes(args):
         )
 
 
+def _check_sparse_grads(args):
+    """Sparse gradients only where they reach an optimizer that takes them."""
+    if not args.sparse_embedding_grads:
+        return
+    optimizer = getattr(args, "optimizer", None)  # absent when a model is built outside fairseq-train
+    if optimizer is not None and optimizer != "sutskever_sgd":
+        raise ValueError(
+            f"--sparse-embedding-grads needs --optimizer sutskever_sgd (got --optimizer "
+            f"{optimizer}): fairseq's gradient clipping and its other optimizers cannot take "
+            "sparse gradients"
+        )
+    for flag in ("fp16", "memory_efficient_fp16"):
+        if getattr(args, flag, False):
+            raise ValueError(
+                f"--sparse-embedding-grads does not work with --{flag.replace('_', '-')}: "
+                "fairseq copies the gradients into flat fp32 buffers; leave "
+                "--sparse-embedding-grads out"
+            )
+    if getattr(args, "distributed_world_size", 1) > 1:
+        raise ValueError(
+            "--sparse-embedding-grads does not work with several GPUs "
+            f"(--distributed-world-size {args.distributed_world_size}): data-parallel "
+            "training all-reduces dense gradients; leave it out"
+        )
+
+
 # Architecture functions only set defaults; flags given on the command line win.
 @register_model_architecture("sutskever_lstm", "sutskever_lstm")
 def base_architecture(args):
@@ -398,6 +444,7 @@ def base_architecture(args):
     args.share_decoder_input_output_embed = getattr(args, "share_decoder_input_output_embed", False)
     args.init_range = getattr(args, "init_range", 0.08)
     args.autocast_bf16 = getattr(args, "autocast_bf16", False)
+    args.sparse_embedding_grads = getattr(args, "sparse_embedding_grads", False)
 
 
 def _preset(layers, dim):

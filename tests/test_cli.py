@@ -31,11 +31,13 @@ def test_train_logs_the_paper_schedule(tiny_checkpoints, multi30k_bin):
 
 def test_train_with_autocast_bf16_then_generate_in_fp32(multi30k_bin, tmp_path):
     # --autocast-bf16: bf16 matmuls in training, fp32 parameters in the checkpoint,
-    # and the checkpoint decodes like any other
+    # and the checkpoint decodes like any other; with the rest of the plugin's CPU recipe
+    # (sparse embedding gradients, the loss inside the bf16 softmax)
     save = tmp_path / "ckpt_bf16"
     proc = run([cli("fairseq-train"), multi30k_bin / "bin", "--user-dir", PLUGIN,
                 "--task", "translation_reversed", "--save-dir", save, "--arch",
-                "sutskever_lstm_tiny", "--autocast-bf16", "--optimizer", "sgd", "--lr", "0.7",
+                "sutskever_lstm_tiny", "--autocast-bf16", "--sparse-embedding-grads",
+                "--optimizer", "sutskever_sgd", "--criterion", "sutskever_cross_entropy", "--lr", "0.7",
                 "--batch-size", "128", "--sentence-avg", "--clip-norm", "5", "--max-epoch", "2",
                 "--cpu", "--log-format", "simple", "--no-epoch-checkpoints"])
     out = proc.stdout + proc.stderr

@@ -164,9 +164,14 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
             bsz, tgt_len, _ = x.shape
             x, buffers = x.reshape(bsz * tgt_len, -1), self._softmax_buffers
             if loss_target is not None:
-                # told the targets (criterion sutskever_cross_entropy): the summed loss
-                loss = ProjectNLL.apply(x, proj.weight, proj.bias, loss_target.reshape(-1),
-                                        self.dictionary.pad(), buffers, dtype)
+                # told the targets (criterion sutskever_cross_entropy): the summed loss,
+                # over the real target positions only (padding has no loss and no gradient)
+                pad, target = self.dictionary.pad(), loss_target.reshape(-1)
+                real = target.ne(pad)
+                if not bool(real.all()):
+                    rows = real.nonzero().squeeze(1)
+                    x, target = x.index_select(0, rows), target.index_select(0, rows)
+                loss = ProjectNLL.apply(x, proj.weight, proj.bias, target, pad, buffers, dtype)
                 return loss, {"attn": [None], LOSS_SUMMED: [None]}
             lprobs = ProjectLogSoftmax.apply(x, proj.weight, proj.bias, buffers, dtype)
             return lprobs.view(bsz, tgt_len, -1), {"attn": [None], NORMALIZED: [None]}

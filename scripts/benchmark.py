@@ -651,10 +651,10 @@ def write_device_report(out_dir, rows, meta):
              "- Paper (section 3.5): about 1,700 words/s on one GPU; 6,300 words/s (both English "
              "and French) on 8 GPUs; 7.5 epochs x 652M words / 6,300 = 9.0 days, the paper's "
              "\"about ten days\".", "",
-             "| size | precision | sutskever_lstm words/s, source + target (target) | built-in | "
-             "ratio | x paper's 1 GPU (1,700) | x paper's 8 GPUs (6,300) | 7.5 paper epochs | "
-             "MFU (vs torch.mm) | peak GPU memory MB ours / built-in |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             *table_head("size", "precision", "sutskever_lstm words/s, source + target (target)",
+                         "built-in", "ratio", "x paper's 1 GPU (1,700)", "x paper's 8 GPUs (6,300)",
+                         "7.5 paper epochs", "MFU (vs torch.mm)",
+                         "peak GPU memory MB ours / built-in")]
     for r in rows:
         if r["model"] != "sutskever_lstm":
             continue
@@ -696,6 +696,11 @@ def profile(root, size_name, size, log):
 
 
 # --------------------------------------------------------------------------- report
+def table_head(*columns):
+    """A markdown table's header and separator lines."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def write_csv(path, rows):
     """Every row under the one set of CSV_FIELDS (a row leaves blank what it did not measure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -746,10 +751,10 @@ def write_report(out_dir, rows, meta, notes):
         "length +-2, plus EOS; sources left-padded as fairseq does), one fairseq `Trainer` "
         "each, `train_step` timed. Words = target tokens incl. EOS (fairseq's `ntokens`).", "",
         "## Training throughput", "",
-        "| size | layers x hidden | vocab src/tgt | batch x words | sutskever_lstm words/s "
-        "(per CPU-s) | built-in words/s (per CPU-s) | ratio wall / CPU | ours ms/step wall (CPU) "
-        "| MFU ours CPU / wall | MFU built-in CPU | GFLOP/step ours | peak RSS MB ours / built-in | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        *table_head("size", "layers x hidden", "vocab src/tgt", "batch x words",
+                    "sutskever_lstm words/s (per CPU-s)", "built-in words/s (per CPU-s)",
+                    "ratio wall / CPU", "ours ms/step wall (CPU)", "MFU ours CPU / wall",
+                    "MFU built-in CPU", "GFLOP/step ours", "peak RSS MB ours / built-in", "load")]
     for size in meta["sizes"]:
         for kind in ("train", "train_keep_memory"):
             ours, base = pick(kind, size, "sutskever_lstm"), pick(kind, size, "builtin_lstm")
@@ -789,9 +794,8 @@ def write_report(out_dir, rows, meta, notes):
     lines += paper_speed_section(pick, meta["sizes"])
     lines += [
         "## Generation (fairseq SequenceGenerator)", "",
-        "| size | batch | words/sentence | beam | sutskever_lstm sent/s (per CPU-s) "
-        "| built-in sent/s (per CPU-s) | ratio wall / CPU | load |",
-        "|---|---|---|---|---|---|---|---|"]
+        *table_head("size", "batch", "words/sentence", "beam", "sutskever_lstm sent/s (per CPU-s)",
+                    "built-in sent/s (per CPU-s)", "ratio wall / CPU", "load")]
     for size in meta["sizes"]:
         for beam in (1, 12):
             o = pick("generate", size, "sutskever_lstm", beam=beam)
@@ -814,15 +818,16 @@ def write_report(out_dir, rows, meta, notes):
         if kind == "scale_beam":
             lines += [f"Generation vs beam size, {r0['size']} model, batch {r0['batch']}, "
                       f"{r0['tgt_len']} words + EOS per sentence:", "",
-                      "| beam | ours sent/s | built-in sent/s | ratio | ours ms per decoder step "
-                      "(CPU) | built-in ms per decoder step (CPU) |", "|---|---|---|---|---|---|"]
+                      *table_head("beam", "ours sent/s", "built-in sent/s", "ratio",
+                                  "ours ms per decoder step (CPU)",
+                                  "built-in ms per decoder step (CPU)")]
         else:
             what = ("sentence length (words)" if kind == "scale_length" else "batch (sentences)")
             fixed = (f"batch {r0['batch']}" if kind == "scale_length" else f"~{r0['tgt_len']} words")
             lines += [f"Training step vs {what}, {r0['size']} model, {fixed}:", "",
-                      f"| {what} | ours ms/step (CPU) | built-in ms/step (CPU) | built-in / ours | "
-                      "ours words per CPU-s | built-in words per CPU-s | ours GFLOP/step |",
-                      "|---|---|---|---|---|---|---|"]
+                      *table_head(what, "ours ms/step (CPU)", "built-in ms/step (CPU)",
+                                  "built-in / ours", "ours words per CPU-s",
+                                  "built-in words per CPU-s", "ours GFLOP/step")]
         for r in rs:
             b = pick(kind, r["size"], "builtin_lstm", **{key: r[key]})[0]
             if kind == "scale_beam":
@@ -842,10 +847,10 @@ def write_report(out_dir, rows, meta, notes):
 
 def recipe_section(pick, ratio, sizes):
     lines = ["## What each piece of ours' recipe gives (`" + " ".join(CPU_RECIPE) + "`)", "",
-             "| size | ours words/s (per CPU-s) | dense embedding gradients, fairseq's sgd | "
-             "fairseq's cross_entropy | ours / each (CPU) | ratio to built-in: ours / each (CPU) "
-             "| MFU: ours / each (CPU) | load |",
-             "|---|---|---|---|---|---|---|---|"]
+             *table_head("size", "ours words/s (per CPU-s)",
+                         "dense embedding gradients, fairseq's sgd", "fairseq's cross_entropy",
+                         "ours / each (CPU)", "ratio to built-in: ours / each (CPU)",
+                         "MFU: ours / each (CPU)", "load")]
     for size in sizes:
         o, b = pick("train", size, "sutskever_lstm"), pick("train", size, "builtin_lstm")
         ab = [pick(kind, size, "sutskever_lstm") for kind in AB_KINDS]
@@ -870,10 +875,11 @@ def recipe_section(pick, ratio, sizes):
 
 def bf16_section(pick, ratio, sizes):
     lines = ["## Training in bfloat16 (`--autocast-bf16`)", "",
-             "| size | sutskever_lstm bf16 words/s (per CPU-s) | built-in, same autocast | "
-             "ratio wall / CPU | ours bf16 / ours fp32 (CPU) | ours bf16 / built-in fp32 (CPU) | "
-             "MFU ours vs bf16 mm, CPU / wall | bf16 mm GFLOP/s per CPU-s (this size) | load |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             *table_head("size", "sutskever_lstm bf16 words/s (per CPU-s)",
+                         "built-in, same autocast", "ratio wall / CPU",
+                         "ours bf16 / ours fp32 (CPU)", "ours bf16 / built-in fp32 (CPU)",
+                         "MFU ours vs bf16 mm, CPU / wall", "bf16 mm GFLOP/s per CPU-s (this size)",
+                         "load")]
     for size in sizes:
         o, b = pick("train_bf16", size, "sutskever_lstm"), pick("train_bf16", size, "builtin_lstm")
         o32, b32 = pick("train", size, "sutskever_lstm"), pick("train", size, "builtin_lstm")
@@ -906,8 +912,8 @@ def paper_speed_section(pick, sizes):
              "\"about ten days\": 7.5 epochs x 652M words (348M French + 304M English) / "
              "6,300 words/s = 9.0 days, so its words/s count both languages. Here, on this "
              "machine, at batch 64:", "",
-             "| measurement | words/s, source + target (target only) | x paper's 1 GPU | "
-             "7.5 epochs would take |", "|---|---|---|---|"]
+             *table_head("measurement", "words/s, source + target (target only)",
+                         "x paper's 1 GPU", "7.5 epochs would take")]
     for kind, what in (("train", "fp32"), ("train_keep_memory", "fp32, freed memory kept"),
                        ("train_bf16", "bf16 autocast")):
         r = pick(kind, "paper", "sutskever_lstm")

@@ -16,6 +16,10 @@ training mode, with gradients enabled, on CPU, in fp32 or under bf16 autocast (s
 fp32, as autocast and fairseq's float log_softmax would do them). A graph whose
 buffer was overwritten before its backward raises autograd's "modified by an inplace
 operation" error instead of producing wrong gradients.
+
+Told the targets (criterion ``sutskever_cross_entropy``), the decoder uses ``ProjectNLL``
+instead: the summed loss itself, with no [tokens x V] tensor leaving the function, so the
+log-probabilities and then their gradient live in place in the one logits buffer.
 """
 from typing import Dict, Optional
 

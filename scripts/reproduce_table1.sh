@@ -180,7 +180,7 @@ decode_all "$DATA/bin" "$DATA" "$WORK/decode"
 "$PY" -m sutskever_plugin.reporting.table1 --work "$WORK" --scale "$SCALE" --out "$RESULTS" \
     --decoding "$DECODING" --command "$COMMAND" \
     --model "$ARCH ($LAYERS layers x $DIM cells, $DIM-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size" \
-    --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5, lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $EPOCHS epochs ($MAX_UPDATE updates), best checkpoint on val${BF16:+; LSTMs trained with ${BF16[*]}}" \
+    --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5$([ "$CRITERION" = cross_entropy ] || echo " --criterion $CRITERION"), lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $EPOCHS epochs ($MAX_UPDATE updates), best checkpoint on val${SPARSE:+; LSTMs with ${SPARSE[*]}}${BF16:+; LSTMs trained with ${BF16[*]}}" \
     --epochs "$EPOCHS" \
     --notes "$RESULTS/table1_notes_$SCALE.md"
 say "all done: $RESULTS/table1.md"

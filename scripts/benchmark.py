@@ -315,6 +315,12 @@ def train_flops(model_name, size, sample, pad):
     return 3 * fwd
 
 
+def mean_step_flops(model_name, size, samples, steps, pad):
+    """Mean matmul FLOPs of the ``steps`` timed steps (time_train cycles through samples)."""
+    return sum(train_flops(model_name, size, samples[i % len(samples)], pad)
+               for i in range(steps)) / steps
+
+
 # --------------------------------------------------------------------------- measurements
 def time_train(trainers, samples, rounds, steps, warmup=True):
     """Warm up each trainer, then interleave ``steps`` timed updates per model per round.
@@ -386,7 +392,7 @@ def train_rows(kind, size_name, size, stats, samples, pad, peak, bsz, length, me
     peak_w, peak_c = peak
     for m, st in stats.items():
         n = st["steps"]
-        flops = sum(train_flops(m, size, samples[i % len(samples)], pad) for i in range(n)) / n
+        flops = mean_step_flops(m, size, samples, n, pad)
         gfs, gfs_c = flops * n / st["wall"] / 1e9, flops * n / st["cpu"] / 1e9
         row = base_row(kind, size_name, m, size, batch=bsz, src_len=length, tgt_len=length,
                        steps=n, wall_s=round(st["wall"], 3), cpu_s=round(st["cpu"], 3),
@@ -614,8 +620,7 @@ def bench_device(root, names, sizes, precisions, log, device="cuda"):
                 tr = setup.trainer(m, size["batch"], extra=GPU_PRECISIONS[prec])
                 st = time_train({m: tr}, samples, size["rounds"], size["steps"])[m]
                 del tr
-                flops = sum(train_flops(m, size, samples[i % len(samples)], pad)
-                            for i in range(st["steps"])) / st["steps"]
+                flops = mean_step_flops(m, size, samples, st["steps"], pad)
                 both = (st["words"] + st["src_words"]) / st["wall"]
                 row = base_row("device_train", n, m, size, precision=prec, batch=size["batch"],
                                src_len=size["length"], tgt_len=size["length"], steps=st["steps"],

@@ -42,16 +42,15 @@ DATA=$WORK/data
 # divided by 128 (--sentence-avg) and clipped at norm 5, uniform init in [-0.08, 0.08],
 # lr halved every half epoch after 5 epochs, 7.5 epochs in all, no dropout.
 # sutskever_sgd is that SGD; it also takes the sparse embedding gradients of
-# --sparse-embedding-grads (the same updates; at the paper's size a sixth less work per
-# step on CPU, results/benchmark.md), which data-parallel training cannot all-reduce.
+# --sparse-embedding-grads (the same updates; at the paper's size a CPU step 1.15-1.33x
+# faster, results/benchmark.md), which data-parallel training cannot all-reduce.
 # sutskever_cross_entropy is fairseq's cross_entropy with the loss computed inside the
 # output softmax in CPU training (the same loss and gradients, less memory traffic).
-PAPER_SGD=(--optimizer sutskever_sgd) SPARSE=(--sparse-embedding-grads)
-CRITERION=sutskever_cross_entropy
+SPARSE=(--sparse-embedding-grads) CRITERION=sutskever_cross_entropy
 case $SCALE in
   tiny)
     PREP=(--dataset multi30k --scale tiny)
-    ARCH=sutskever_lstm_tiny; LAYERS=2; DIM=64; OPTIMIZER=("${PAPER_SGD[@]}")
+    ARCH=sutskever_lstm_tiny; LAYERS=2; DIM=64; OPTIMIZER=(--optimizer sutskever_sgd)
     DROPOUT=0.0; LR=0.7; BATCH=32; EPOCHS=3; HALVE_AFTER=2; HALVE_EVERY=0.5
     JOBS=2; SAVE_EVERY=10 ;;
   small)
@@ -69,7 +68,7 @@ case $SCALE in
     JOBS=2; SAVE_EVERY=1000 ;;
   paper)
     PREP=(--dataset wmt14 --scale paper)
-    ARCH=sutskever_lstm; LAYERS=4; DIM=1000; OPTIMIZER=("${PAPER_SGD[@]}")
+    ARCH=sutskever_lstm; LAYERS=4; DIM=1000; OPTIMIZER=(--optimizer sutskever_sgd)
     [ "$GPUS" -gt 1 ] && SPARSE=()
     DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5
     JOBS=1; SAVE_EVERY=5000 ;;

@@ -124,23 +124,22 @@ class ProjectLogSoftmax(torch.autograd.Function):
 
 
 class ProjectNLL(torch.autograd.Function):
-    """The summed negative log-likelihood of ``target`` under log_softmax(x @ W^T + b),
-    rows whose target is ``ignore_index`` left out: ``F.nll_loss(ProjectLogSoftmax(...),
-    target, ignore_index=..., reduction="sum")`` without its [N x V] gradient tensor.
+    """The summed negative log-likelihood of ``target`` under log_softmax(x @ W^T + b):
+    ``F.nll_loss(ProjectLogSoftmax(...), target, reduction="sum")`` without its [N x V]
+    gradient tensor. Every row counts: the caller leaves padding out beforehand.
 
     The log-probabilities never leave this function, so they are computed in place in
     the logits buffer (fp32), and the backward turns them into the logits' gradient
     ``softmax - onehot(target)`` in place as well: one [N x V] buffer in all."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, target: Tensor, ignore_index: int,
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, target: Tensor,
                 buffers: ReusedBuffers, dtype: torch.dtype = torch.float32) -> Tensor:
         name = "logits" if dtype == torch.float32 else "lprobs"
         xc, wc, lprobs = _log_probs(x, weight, bias, buffers, dtype, name)
-        rows = target.ne(ignore_index).nonzero().squeeze(1)
-        cols = target.index_select(0, rows)
-        loss = -lprobs[rows, cols].sum()
-        ctx.save_for_backward(xc, wc, lprobs, rows, cols)
+        rows = torch.arange(target.numel(), device=target.device)
+        loss = -lprobs[rows, target].sum()
+        ctx.save_for_backward(xc, wc, lprobs, rows, target)
         ctx.buffers, ctx.dtype, ctx.x_dtype = buffers, dtype, x.dtype
         return loss
 
@@ -151,10 +150,6 @@ class ProjectNLL(torch.autograd.Function):
         # are not needed after this (a second backward through the graph is an error)
         grad_logits = lprobs.exp_()
         grad_logits.index_put_((rows, cols), grad_logits.new_tensor(-1.0), accumulate=True)
-        if rows.numel() < grad_logits.size(0):  # padding: no loss, no gradient
-            keep = torch.zeros(grad_logits.size(0), dtype=torch.bool, device=rows.device)
-            keep[rows] = True
-            grad_logits.index_fill_(0, (~keep).nonzero().squeeze(1), 0.0)
         if not bool(grad_loss == 1):
             grad_logits.mul_(grad_loss)
-        return (*_projection_grads(ctx, grad_logits, xc, wc), None, None, None, None)
+        return (*_projection_grads(ctx, grad_logits, xc, wc), None, None, None)

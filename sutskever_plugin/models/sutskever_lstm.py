@@ -171,7 +171,7 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
                 if not bool(real.all()):
                     rows = real.nonzero().squeeze(1)
                     x, target = x.index_select(0, rows), target.index_select(0, rows)
-                loss = ProjectNLL.apply(x, proj.weight, proj.bias, target, pad, buffers, dtype)
+                loss = ProjectNLL.apply(x, proj.weight, proj.bias, target, buffers, dtype)
                 return loss, {"attn": [None], LOSS_SUMMED: [None]}
             lprobs = ProjectLogSoftmax.apply(x, proj.weight, proj.bias, buffers, dtype)
             return lprobs.view(bsz, tgt_len, -1), {"attn": [None], NORMALIZED: [None]}

@@ -14,6 +14,7 @@ from typing import Dict, Optional, Sequence
 from ..data.moses import detokenize
 from ..evaluation.bleu import bleu_summary as scores
 
+
 def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
     """``<data>/raw/<split>.<lang>`` if the data preparation left one."""
     path = os.path.join(data_dir, "raw", f"{split}.{lang}")

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..data.pipeline import load_summary
 from ..data.textio import DataPrepError, read_text_lines as read_lines, write_text
-from ..evaluation.bleu import tokenized_bleu
+from ..scoring.bleu import tokenized_bleu
 from . import buckets as B
 from .figure2 import figure2
 from .files import write_csv

@@ -1,7 +1,7 @@
 """Table 3: the longest test sentences with our translation and the reference."""
 from typing import List, Optional, Sequence
 
-from ..evaluation.bleu import sentence_bleu_tok
+from ..scoring.bleu import sentence_bleu_tok
 
 
 def longest(src_tok: Sequence[str], k: int) -> List[int]:

@@ -14,7 +14,7 @@ import sys
 import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
-from sutskever_plugin.evaluation.bleu import metric_description
+from sutskever_plugin.scoring.bleu import metric_description
 
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
 BLEU_ROWS = [

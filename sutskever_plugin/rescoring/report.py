@@ -4,7 +4,7 @@ Each output is reported as the paper does (cased BLEU on Moses-tokenized text, a
 multi-bleu.perl) and as detokenized sacreBLEU with its signature: our outputs are
 detokenized with the data pipeline's Moses detokenizer and compared with the raw
 references that the data preparation keeps in ``<data>/raw/`` (as
-:mod:`sutskever_plugin.reporting.score` does for Table 1). Without raw references (e.g.
+:mod:`sutskever_plugin.scoring.score` does for Table 1). Without raw references (e.g.
 an external paper-scale test set given only tokenized) the tokenized references are
 detokenized the same way, and the JSON says so.
 """
@@ -12,7 +12,7 @@ import os
 from typing import Dict, Optional, Sequence
 
 from ..data.moses import detokenize
-from ..evaluation.bleu import bleu_summary as scores
+from ..scoring.bleu import bleu_summary as scores
 
 
 def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:

@@ -27,7 +27,7 @@ import pandas as pd
 from .combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
 from .nbest import count_lines, read_nbest_blocks
 from ..data.textio import read_text_lines, write_lines, write_text
-from ..evaluation.bleu import metric_description
+from ..scoring.bleu import metric_description
 from ..reporting.machine import describe
 from .report import bleu_summary, find_raw_reference
 

@@ -1,6 +1,6 @@
 """Table 2 of the paper from the files that scripts/reproduce_table2.sh leaves in WORK.
 
-    python -m sutskever_plugin.rescoring.table2 --work work/small --scale small \\
+    python -m sutskever_plugin.reporting.table2 --work work/small --scale small \\
         --baseline-nbest work/small/smt/test.nbest --out results
 
 Rows are named as the paper names them, the paper's BLEU beside ours. Every BLEU here is
@@ -24,12 +24,12 @@ from typing import Dict, List, Optional
 
 import pandas as pd
 
-from .combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
-from .nbest import count_lines, read_nbest_blocks
+from ..rescoring.combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
+from ..rescoring.nbest import count_lines, read_nbest_blocks
 from ..data.textio import read_text_lines, write_lines, write_text
 from ..scoring.bleu import metric_description
-from ..reporting.machine import describe
-from .report import bleu_summary, find_raw_reference
+from .machine import describe
+from ..rescoring.report import bleu_summary, find_raw_reference
 
 # (key, the paper's row name, the paper's test BLEU as printed, note)
 ROWS = [

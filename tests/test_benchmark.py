@@ -61,9 +61,8 @@ def test_quick_benchmark_reports_both_models(tmp_path):
 
 DEVICE_RUN = """
 import json, sys
-sys.path.insert(0, sys.argv[1])
-import benchmark
-out = sys.argv[2]
+from sutskever_plugin.benchmark import cli as benchmark
+out = sys.argv[1]
 rows = benchmark.bench_device(out, ["tiny"], benchmark.SIZES["quick"], ["fp32"], print, device="cpu")
 benchmark.write_device_report(benchmark.Path(out), rows, dict(
     machine="m", start="s", end="e", wall=1.0, command="python scripts/benchmark.py --device cuda"))
@@ -75,7 +74,7 @@ def test_device_benchmark_rows_and_report(tmp_path):
     # `--device cuda` (issue 7, item 3) needs a GPU; its measurement and report code is
     # device-independent and runs here on the CPU at the quick mode's tiny size (in a
     # subprocess: importing the benchmark quiets fairseq's loggers process-wide)
-    run([sys.executable, "-c", DEVICE_RUN, REPO / "scripts", tmp_path])
+    run([sys.executable, "-c", DEVICE_RUN, tmp_path], cwd=REPO)
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert {(r["model"], r["precision"]) for r in rows} == {(m, "fp32") for m in MODELS}
     for r in rows:

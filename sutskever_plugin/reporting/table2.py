@@ -24,12 +24,11 @@ from typing import Dict, List, Optional
 
 import pandas as pd
 
+from ..data.textio import read_text_lines, write_lines, write_text
 from ..rescoring.combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
 from ..rescoring.nbest import count_lines, read_nbest_blocks
-from ..data.textio import read_text_lines, write_lines, write_text
-from ..scoring.bleu import metric_description
+from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
 from .machine import describe
-from ..rescoring.report import bleu_summary, find_raw_reference
 
 # (key, the paper's row name, the paper's test BLEU as printed, note)
 ROWS = [

@@ -8,8 +8,7 @@
                        tuned on dev; re-ranking (CLI: re-combine a rescored list)
 * :mod:`.oracle`       the sentence-BLEU-best hypothesis of each list (CLI)
 * :mod:`.rescore`      the command line: ``python -m sutskever_plugin.rescoring.rescore``
-* :mod:`.report`       the Table 2 rows' BLEU summaries, through the project's one scorer
 
-Table 2 itself is written by :mod:`sutskever_plugin.reporting.table2`; the BLEU
-statistics that tuning uses are :mod:`sutskever_plugin.scoring.bleu_stats`.
+Table 2 itself is written by :mod:`sutskever_plugin.reporting.table2`; every BLEU,
+and the BLEU statistics that tuning uses, come from :mod:`sutskever_plugin.scoring`.
 """

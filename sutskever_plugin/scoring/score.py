@@ -33,7 +33,7 @@ def score(generate_output, data_dir, subset="test", ref_dir=None):
     ref_raw = read_text_lines(os.path.join(ref_dir, "raw", f"{subset}.{tgt}"))
     hyps = postprocess_hypotheses(read_hypotheses(generate_output, len(ref_tok)), data_dir)
     hyps_detok = detokenize(hyps, tgt)
-    return hyps, hyps_detok, bleu_summary(hyps, ref_tok, hyps_detok, ref_raw)
+    return hyps, hyps_detok, bleu_summary(hyps, ref_tok, tgt, ref_raw, hyps_detok)
 
 
 def main(argv=None):

@@ -14,6 +14,7 @@ import sys
 import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
+from sutskever_plugin.reporting.tables import frame_markdown, write_csv
 from sutskever_plugin.scoring.bleu import metric_description
 
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
@@ -99,10 +100,10 @@ def build_table(work, run, decode_dir=None):
 
 
 def to_markdown(df, run):
-    shown = df[["method", "metric", "paper", "ours", "ours_sacrebleu_detok", "note"]].copy()
-    shown.columns = ["Method", "Metric", "Paper (WMT'14, 12M pairs)",
-                     f"Ours ({run.get('scale', '?')})", "Ours, detok. sacreBLEU", "Note"]
-    shown = shown.astype(object).where(shown.notna(), "")
+    shown = frame_markdown(df, {
+        "method": "Method", "metric": "Metric", "paper": "Paper (WMT'14, 12M pairs)",
+        "ours": f"Ours ({run.get('scale', '?')})", "ours_sacrebleu_detok": "Ours, detok. sacreBLEU",
+        "note": "Note"})
     lines = [
         "# Table 1: the paper's rows, reproduced",
         "",
@@ -118,7 +119,7 @@ def to_markdown(df, run):
         metric_description(df["sacrebleu_signature"]),
         f"- Decoding: {run.get('decoding', '?')}",
         "",
-        shown.to_markdown(index=False),
+        shown,
         "",
     ]
     return "\n".join(lines)
@@ -143,7 +144,7 @@ def main(argv=None):
     run["test_set"], run["command"] = args.test_set, args.command
     df = build_table(args.work, run, args.decode_dir)
     os.makedirs(args.out, exist_ok=True)
-    write_text(os.path.join(args.out, "table1.csv"), df.to_csv(index=False))
+    write_csv(os.path.join(args.out, "table1.csv"), df)
     md = to_markdown(df, run)
     if args.notes and os.path.exists(args.notes):
         with open(args.notes, encoding="utf-8") as f:

@@ -29,6 +29,7 @@ from ..rescoring.combine import PAPER_WEIGHT, one_best, rerank, scores_from_resc
 from ..rescoring.nbest import count_lines, read_nbest_blocks
 from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
 from .machine import describe
+from .tables import frame_markdown, write_csv
 
 # (key, the paper's row name, the paper's test BLEU as printed, note)
 ROWS = [
@@ -146,12 +147,11 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
 
 
 def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
-    shown = df[["method", "paper_printed", "ours", "ours_tuned_lambda", "lambda_tuned",
-                "ours_sacrebleu_detok", "wall_s", "note"]].copy()
-    shown.columns = ["Method", "Paper (ntst14, 1000-best)", f"Ours ({scale}), lambda 0.5",
-                     "Ours, lambda tuned on valid", "tuned lambda", "Ours, detok. sacreBLEU",
-                     "Wall time (s)", "Note"]
-    shown = shown.astype(object).where(shown.notna(), "")
+    shown = frame_markdown(df, {
+        "method": "Method", "paper_printed": "Paper (ntst14, 1000-best)",
+        "ours": f"Ours ({scale}), lambda 0.5", "ours_tuned_lambda": "Ours, lambda tuned on valid",
+        "lambda_tuned": "tuned lambda", "ours_sacrebleu_detok": "Ours, detok. sacreBLEU",
+        "wall_s": "Wall time (s)", "note": "Note"})
     first = df.iloc[0]
     lines = [
         "# Table 2: rescoring the baseline's n-best lists with LSTMs",
@@ -169,7 +169,7 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
         metric_description(df["sacrebleu_signature"]),
         f"- Hardware: {first['hardware']}",
         "",
-        shown.to_markdown(index=False),
+        shown,
         "",
     ]
     return "\n".join(lines)
@@ -193,7 +193,7 @@ def main(argv=None):
     df, base = build_table(args.work, data, args.scale, args.baseline_nbest,
                            args.src, args.tgt, args.nbest_size)
     os.makedirs(args.out, exist_ok=True)
-    write_text(os.path.join(args.out, "table2.csv"), df.to_csv(index=False))
+    write_csv(os.path.join(args.out, "table2.csv"), df)
     write_text(os.path.join(args.out, "table2.md"),
                   to_markdown(df, args.scale, args.baseline_nbest))
     if args.write_baseline_json:

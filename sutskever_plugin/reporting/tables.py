@@ -1,18 +1,53 @@
-"""The analysis tables as CSV, written to a temporary name and renamed."""
-import csv
-import io
-from typing import List
+"""The one writer of the report tables: CSV through pandas, markdown pipe tables.
+
+Files go through :func:`sutskever_plugin.data.textio.write_text`: written to a temporary
+name and renamed, so a killed run never leaves half a table that a rerun would keep.
+"""
+import os
+from typing import Dict, List, Optional, Sequence, Union
+
+import pandas as pd
 
 from ..data.textio import write_text
 
 
-def write_csv(path: str, rows: List[dict]):
-    if not rows:
-        return
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO(newline="")
-    w = csv.DictWriter(buf, fieldnames=cols)
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
-    write_text(path, buf.getvalue())
+def write_csv(path: str, table: Union[pd.DataFrame, List[dict]],
+              columns: Optional[Sequence[str]] = None):
+    """Write ``table`` as CSV.
+
+    A DataFrame is written as pandas writes it (Tables 1 and 2). A list of row dicts
+    (the analysis', the benchmark's) is written under ``columns`` (default: every key, in
+    order of first appearance), a value a row lacks or holds as None left empty, every
+    value as Python prints it (an integer column with gaps stays integers), with the
+    ``\\r\\n`` line ends of Python's csv module that those files have always had, so that
+    rerunning on the same numbers rewrites them byte for byte. No rows and no
+    ``columns``: nothing is written.
+    """
+    if isinstance(table, pd.DataFrame):
+        text = table.to_csv(index=False)
+    else:
+        if not table and columns is None:
+            return
+        columns = list(columns or dict.fromkeys(k for row in table for k in row))
+        text = pd.DataFrame(list(table), columns=columns, dtype=object).to_csv(
+            index=False, lineterminator="\r\n")
+    os.makedirs(os.path.dirname(str(path)) or ".", exist_ok=True)
+    write_text(str(path), text)
+
+
+def table_row(*cells) -> str:
+    """One line of a markdown pipe table."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def table_head(*columns: str) -> List[str]:
+    """A markdown table's header and separator lines."""
+    return [table_row(*columns), "|" + "---|" * len(columns)]
+
+
+def frame_markdown(df: pd.DataFrame, columns: Dict[str, str]) -> str:
+    """The ``columns`` of ``df`` (column -> heading) as a markdown table, aligned as
+    pandas aligns it, missing values blank."""
+    shown = df[list(columns)].copy()
+    shown.columns = list(columns.values())
+    return shown.astype(object).where(shown.notna(), "").to_markdown(index=False)

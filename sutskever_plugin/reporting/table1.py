@@ -7,14 +7,14 @@ the paper's, with the scale, data, model size, epochs, hardware and wall time th
 produced it.  Rows whose inputs are missing are shown as pending, never guessed.
 """
 import argparse
-import json
 import os
 import sys
 
 import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
-from sutskever_plugin.reporting.tables import frame_markdown, write_csv
+from sutskever_plugin.reporting.tables import describe_data, frame_markdown, write_csv
+from sutskever_plugin.reporting.tables import load_json as _load
 from sutskever_plugin.scoring.bleu import metric_description
 
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
@@ -36,21 +36,11 @@ PPL_ROWS = [
 ]
 
 
-def _load(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def describe_run(work, scale, model, recipe, epochs, decoding):
     """What produced the numbers: scale, data, model, recipe, training time, hardware."""
     from sutskever_plugin.reporting.machine import describe
 
-    summary = _load(os.path.join(work, "data", "summary.json")) or {}
-    splits = summary.get("splits", {})
-    data = (f"{summary.get('dataset', '?')} {summary.get('src', '?')}->{summary.get('tgt', '?')}, "
-            + ", ".join(f"{k} {v.get('lines')}" for k, v in splits.items()))
+    data = describe_data(os.path.join(work, "data"))
     walls = [(_load(os.path.join(work, "models", f)) or {}).get("train_wall_s", 0)
              for f in sorted(os.listdir(os.path.join(work, "models"))) if f.endswith(".json")] \
         if os.path.isdir(os.path.join(work, "models")) else []

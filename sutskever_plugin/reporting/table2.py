@@ -29,7 +29,8 @@ from ..rescoring.combine import PAPER_WEIGHT, one_best, rerank, scores_from_resc
 from ..rescoring.nbest import count_lines, read_nbest_blocks
 from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
 from .machine import describe
-from .tables import frame_markdown, write_csv
+from .tables import describe_data, frame_markdown, write_csv
+from .tables import load_json as _load
 
 # (key, the paper's row name, the paper's test BLEU as printed, note)
 ROWS = [
@@ -47,13 +48,6 @@ MODELS = {"forward": "forward", "reversed1": "reversed1",
           "ensemble5": "reversed1:reversed2:reversed3:reversed4:reversed5"}
 
 
-def _load(path: str) -> Optional[Dict]:
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
     """The baseline's own 1-best: the first hypothesis of every block (Moses order)."""
     return [block[0].hyp for block in read_nbest_blocks(nbest, num_sentences)]
@@ -68,13 +62,6 @@ def write_average_1best(rescored_nbest: str, num_sentences: int, out: str):
             e.score = float(v)
     hyps = one_best(rerank(blocks, lstm, PAPER_WEIGHT))
     write_lines(out, hyps)
-
-
-def describe_data(data_dir: str) -> str:
-    summary = _load(os.path.join(data_dir, "summary.json")) or {}
-    splits = summary.get("splits", {})
-    return (f"{summary.get('dataset', '?')} {summary.get('src', '?')}->{summary.get('tgt', '?')}, "
-            + ", ".join(f"{k} {v.get('lines')}" for k, v in splits.items()))
 
 
 def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,

@@ -1,14 +1,32 @@
-"""The one writer of the report tables: CSV through pandas, markdown pipe tables.
+"""The one writer of the report tables: CSV through pandas, markdown pipe tables, and
+what the tables' headers say about their inputs.
 
 Files go through :func:`sutskever_plugin.data.textio.write_text`: written to a temporary
 name and renamed, so a killed run never leaves half a table that a rerun would keep.
 """
+import json
 import os
 from typing import Dict, List, Optional, Sequence, Union
 
 import pandas as pd
 
 from ..data.textio import write_text
+
+
+def load_json(path: str) -> Optional[dict]:
+    """A step's JSON result, or None where the step has not run (its row is pending)."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def describe_data(data_dir: str) -> str:
+    """The data line of a table: data set, direction, lines per split (summary.json)."""
+    summary = load_json(os.path.join(data_dir, "summary.json")) or {}
+    splits = summary.get("splits", {})
+    return (f"{summary.get('dataset', '?')} {summary.get('src', '?')}->{summary.get('tgt', '?')}, "
+            + ", ".join(f"{k} {v.get('lines')}" for k, v in splits.items()))
 
 
 def write_csv(path: str, table: Union[pd.DataFrame, List[dict]],

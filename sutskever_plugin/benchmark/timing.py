@@ -8,6 +8,7 @@ from fairseq.sequence_generator import SequenceGenerator
 
 
 def load1():
+    """The 1-minute load average, kept beside every row: the machine may be shared."""
     return os.getloadavg()[0]
 
 

@@ -165,7 +165,7 @@ perplexity() {
   run "$FS/fairseq-validate" "$DATA/bin" --user-dir sutskever_plugin --task "$task" \
       --path "$WORK/models/$name.pt" --valid-subset test --batch-size 64 > "$log" 2>&1 || { tail -n 5 "$log"; return 1; }
   [ "$DRY_RUN" = 1 ] && return 0
-  "$PY" -m sutskever_plugin.reporting.perplexity --log "$log" --out "$WORK/ppl/$name.json"
+  "$PY" -m sutskever_plugin.scoring.perplexity --log "$log" --out "$WORK/ppl/$name.json"
 }
 step "test perplexity forward" "$WORK/ppl/forward.json" perplexity forward translation
 step "test perplexity reversed1" "$WORK/ppl/reversed1.json" perplexity reversed1 translation_reversed

@@ -19,7 +19,7 @@ decode_one() {
       --gen-subset test > "$gen.tmp" 2> "$OUT_DIR/$id.log" || { tail -n 5 "$OUT_DIR/$id.log"; return 1; }
   [ "$DRY_RUN" = 1 ] && return 0
   mv "$gen.tmp" "$gen"
-  "$PY" -m sutskever_plugin.reporting.score --generate-output "$gen" --data-dir "$DATA_DIR" \
+  "$PY" -m sutskever_plugin.scoring.score --generate-output "$gen" --data-dir "$DATA_DIR" \
       --ref-dir "$REF_DIR" --out "$OUT_DIR/$id.json" \
       --extra "{\"beam\": $beam, \"models\": \"$*\", \"wall_s\": $((SECONDS - t0))}"
 }

@@ -4,12 +4,11 @@
 ``sutskever_lstm`` architectures, the ``translation_reversed`` task, the
 ``sutskever_halving`` lr scheduler, the ``sutskever_sgd`` optimizer and the
 ``sutskever_cross_entropy`` criterion, lets torch >= 2.6 load fairseq checkpoints, and
-keeps fairseq from dropping the last partial batch (see batching_compat).
+keeps fairseq from dropping the last partial batch and makes resumed trainings exact
+(see :mod:`.fairseq_patches`).
 """
-from . import batching_compat  # noqa: F401  (no sentence dropped from batch lists)
-from . import checkpoint_compat  # noqa: F401  (before any checkpoint is loaded)
+from . import fairseq_patches  # noqa: F401  (before any batch is built or checkpoint loaded)
 from . import checkpoint_check  # noqa: F401  (a truncated/corrupt checkpoint: clear error)
-from . import resume_compat  # noqa: F401  (a resumed training retraces the uninterrupted one)
 from .criterions import sutskever_cross_entropy  # noqa: F401
 from .models import sutskever_lstm  # noqa: F401
 from .optim import sutskever_halving, sutskever_sgd  # noqa: F401

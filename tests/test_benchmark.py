@@ -1,14 +1,16 @@
 """scripts/benchmark.py --quick still runs end to end and reports sane numbers.
 
 No timing is asserted: the machine is shared and speed is what the benchmark reports,
-not what the tests check. Run in a subprocess because the benchmark changes process-wide
+not what the tests check. The full run is a subprocess because it changes process-wide
 settings (torch threads, and malloc's policy in its last measurement).
 """
 import csv
-import json
 import sys
 
 from conftest import REPO, run
+from sutskever_plugin.benchmark.config import SIZES
+from sutskever_plugin.benchmark.cuda import bench_device
+from sutskever_plugin.reporting.benchmark import write_device_report
 
 MODELS = {"sutskever_lstm", "builtin_lstm"}
 
@@ -59,24 +61,12 @@ def test_quick_benchmark_reports_both_models(tmp_path):
         assert heading in md, heading
 
 
-DEVICE_RUN = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import benchmark
-out = sys.argv[2]
-rows = benchmark.bench_device(out, ["tiny"], benchmark.SIZES["quick"], ["fp32"], print, device="cpu")
-benchmark.write_device_report(benchmark.Path(out), rows, dict(
-    machine="m", start="s", end="e", wall=1.0, command="python scripts/benchmark.py --device cuda"))
-json.dump(rows, open(out + "/rows.json", "w"))
-"""
-
-
 def test_device_benchmark_rows_and_report(tmp_path):
     # `--device cuda` (issue 7, item 3) needs a GPU; its measurement and report code is
-    # device-independent and runs here on the CPU at the quick mode's tiny size (in a
-    # subprocess: importing the benchmark quiets fairseq's loggers process-wide)
-    run([sys.executable, "-c", DEVICE_RUN, REPO / "scripts", tmp_path])
-    rows = json.loads((tmp_path / "rows.json").read_text())
+    # device-independent and runs here on the CPU at the quick mode's tiny size
+    rows = bench_device(str(tmp_path), ["tiny"], SIZES["quick"], ["fp32"], print, device="cpu")
+    write_device_report(tmp_path, rows, dict(
+        machine="m", start="s", end="e", wall=1.0, command="python scripts/benchmark.py --device cuda"))
     assert {(r["model"], r["precision"]) for r in rows} == {(m, "fp32") for m in MODELS}
     for r in rows:
         both, tgt = float(r["src_tgt_words_per_s"]), float(r["words_per_s"])

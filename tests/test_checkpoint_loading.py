@@ -25,7 +25,7 @@ def test_stock_torch_load_refuses_and_plugin_allows(tiny_checkpoints):
 
 
 def test_only_exact_types_are_allowed():
-    from sutskever_plugin.checkpoint_compat import FAIRSEQ_CHECKPOINT_GLOBALS
+    from sutskever_plugin.fairseq_patches.checkpoint_load import FAIRSEQ_CHECKPOINT_GLOBALS
     allowed = set(torch.serialization.get_safe_globals())
     assert set(FAIRSEQ_CHECKPOINT_GLOBALS) <= allowed
     # the check stays on for everything else

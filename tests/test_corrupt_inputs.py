@@ -267,8 +267,8 @@ def test_user_test_set_errors_name_the_file(prepared, tmp_path):
 
 
 def test_empty_test_set_is_refused(tiny_checkpoints, multi30k_bin, tmp_path, capsys):
-    from sutskever_plugin.reporting import score
-    from sutskever_plugin.evaluation.bleu import tokenized_bleu
+    from sutskever_plugin.scoring import score
+    from sutskever_plugin.scoring.bleu import tokenized_bleu
 
     data = tmp_path / "data"
     for sub in ("tok", "raw"):
@@ -297,7 +297,7 @@ LONG = " ".join(["a"] * 1100)  # 1101 tokens with </s>: over fairseq's default 1
 
 
 def test_too_long_sentence_in_generate_is_an_error_or_a_counted_skip(tiny_checkpoints, multi30k_bin, tmp_path):
-    from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_hypotheses
+    from sutskever_plugin.scoring.fairseq_output import FairseqOutputError, read_hypotheses
 
     src = (multi30k_bin / "test.en").read_text(encoding="utf-8").splitlines()[:6]
     tgt = (multi30k_bin / "test.fr").read_text(encoding="utf-8").splitlines()[:6]

@@ -7,7 +7,7 @@ Measured facts these tests pin down (CPU, OMP_NUM_THREADS=1):
   uninterrupted run **bit for bit** (same loss and lr at every update, identical model
   tensors, identical final validation loss), dropout included: fairseq restores the
   position in the epoch and seeds every update with ``seed + num_updates``.  On fairseq
-  main (``ve-fairseq 0.12.3``) that only holds with ``sutskever_plugin.resume_compat``:
+  main (``ve-fairseq 0.12.3``) that only holds with ``sutskever_plugin.fairseq_patches.resume``:
   without it a run resumed in epoch >= 2 gets differently composed batches (see that
   module) and ends at another model (measured here: the losses differ from update 31 on,
   and so does the final model).
@@ -142,7 +142,7 @@ def test_sigkill_mid_epoch_resumes_bit_for_bit(multi30k_bin, tmp_path):
 def test_checkpoint_copies_are_atomic(tmp_path, monkeypatch):
     """fairseq copies the saved checkpoint to checkpoint_last.pt / checkpoint_best.pt; a
     copy killed half-way must leave the previous file whole, not a truncated one."""
-    import sutskever_plugin.resume_compat as rc
+    import sutskever_plugin.fairseq_patches.resume as rc
     from fairseq.file_io import PathManager
 
     src, dst = tmp_path / "checkpoint_1_20.pt", tmp_path / "checkpoint_last.pt"

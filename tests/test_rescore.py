@@ -14,9 +14,9 @@ import torch
 from fairseq.data import Dictionary
 
 import sutskever_plugin  # noqa: F401  (registers the plugin)
-from sutskever_plugin.evaluation.bleu import tokenized_bleu
+from sutskever_plugin.scoring.bleu import tokenized_bleu
 from sutskever_plugin.rescoring import combine, oracle, rescore
-from sutskever_plugin.rescoring.bleu_stats import corpus_bleu, sentence_stats
+from sutskever_plugin.scoring.bleu_stats import corpus_bleu, sentence_stats
 from sutskever_plugin.rescoring.lstm_scorer import LstmScorer
 from sutskever_plugin.rescoring.nbest import NbestEntry, NbestFormatError, load_nbest, write_nbest
 

@@ -27,12 +27,12 @@ import numpy as np
 
 from ..data.pipeline import load_summary
 from ..data.textio import DataPrepError, read_text_lines as read_lines, write_text
-from ..evaluation.bleu import tokenized_bleu
+from ..reporting.analysis import analysis_markdown
+from ..reporting.table3 import longest, table3_markdown, table3_rows
+from ..reporting.tables import write_csv
+from ..scoring.bleu import tokenized_bleu
 from . import buckets as B
 from .figure2 import figure2
-from .files import write_csv
-from .long_sentences import longest, table3_markdown, table3_rows
-from .report import analysis_markdown
 
 ROW_NAMES = {
     "ens5_beam12": "LSTM ensemble (5 reversed, beam 12)",

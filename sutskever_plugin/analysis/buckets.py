@@ -11,7 +11,7 @@
   training words); a sentence's score is the mean rank of its words; sentences sorted by
   it are cut into equal-size groups.
 
-Each subset's BLEU is :func:`sutskever_plugin.evaluation.bleu.subset_bleu`: corpus BLEU of
+Each subset's BLEU is :func:`sutskever_plugin.scoring.bleu.subset_bleu`: corpus BLEU of
 just those sentences, the scorer of every table.
 """
 from collections import Counter
@@ -20,7 +20,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from ..evaluation.bleu import subset_bleu
+from ..scoring.bleu import subset_bleu
 
 
 @dataclass

@@ -7,14 +7,15 @@ the paper's, with the scale, data, model size, epochs, hardware and wall time th
 produced it.  Rows whose inputs are missing are shown as pending, never guessed.
 """
 import argparse
-import json
 import os
 import sys
 
 import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
-from sutskever_plugin.evaluation.bleu import metric_description
+from sutskever_plugin.reporting.tables import describe_data, frame_markdown, write_csv
+from sutskever_plugin.reporting.tables import load_json as _load
+from sutskever_plugin.scoring.bleu import metric_description
 
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
 BLEU_ROWS = [
@@ -35,21 +36,11 @@ PPL_ROWS = [
 ]
 
 
-def _load(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def describe_run(work, scale, model, recipe, epochs, decoding):
     """What produced the numbers: scale, data, model, recipe, training time, hardware."""
     from sutskever_plugin.reporting.machine import describe
 
-    summary = _load(os.path.join(work, "data", "summary.json")) or {}
-    splits = summary.get("splits", {})
-    data = (f"{summary.get('dataset', '?')} {summary.get('src', '?')}->{summary.get('tgt', '?')}, "
-            + ", ".join(f"{k} {v.get('lines')}" for k, v in splits.items()))
+    data = describe_data(os.path.join(work, "data"))
     walls = [(_load(os.path.join(work, "models", f)) or {}).get("train_wall_s", 0)
              for f in sorted(os.listdir(os.path.join(work, "models"))) if f.endswith(".json")] \
         if os.path.isdir(os.path.join(work, "models")) else []
@@ -99,10 +90,10 @@ def build_table(work, run, decode_dir=None):
 
 
 def to_markdown(df, run):
-    shown = df[["method", "metric", "paper", "ours", "ours_sacrebleu_detok", "note"]].copy()
-    shown.columns = ["Method", "Metric", "Paper (WMT'14, 12M pairs)",
-                     f"Ours ({run.get('scale', '?')})", "Ours, detok. sacreBLEU", "Note"]
-    shown = shown.astype(object).where(shown.notna(), "")
+    shown = frame_markdown(df, {
+        "method": "Method", "metric": "Metric", "paper": "Paper (WMT'14, 12M pairs)",
+        "ours": f"Ours ({run.get('scale', '?')})", "ours_sacrebleu_detok": "Ours, detok. sacreBLEU",
+        "note": "Note"})
     lines = [
         "# Table 1: the paper's rows, reproduced",
         "",
@@ -118,7 +109,7 @@ def to_markdown(df, run):
         metric_description(df["sacrebleu_signature"]),
         f"- Decoding: {run.get('decoding', '?')}",
         "",
-        shown.to_markdown(index=False),
+        shown,
         "",
     ]
     return "\n".join(lines)
@@ -143,7 +134,7 @@ def main(argv=None):
     run["test_set"], run["command"] = args.test_set, args.command
     df = build_table(args.work, run, args.decode_dir)
     os.makedirs(args.out, exist_ok=True)
-    write_text(os.path.join(args.out, "table1.csv"), df.to_csv(index=False))
+    write_csv(os.path.join(args.out, "table1.csv"), df)
     md = to_markdown(df, run)
     if args.notes and os.path.exists(args.notes):
         with open(args.notes, encoding="utf-8") as f:

@@ -8,7 +8,7 @@
                        tuned on dev; re-ranking (CLI: re-combine a rescored list)
 * :mod:`.oracle`       the sentence-BLEU-best hypothesis of each list (CLI)
 * :mod:`.rescore`      the command line: ``python -m sutskever_plugin.rescoring.rescore``
-* :mod:`.table2`       results/table2.{csv,md} from a reproduce_table2.sh run
-* :mod:`.bleu_stats`, :mod:`.report`  BLEU statistics for tuning and the tables' BLEU
-                       summaries, both through the project's one scorer
+
+Table 2 itself is written by :mod:`sutskever_plugin.reporting.table2`; every BLEU,
+and the BLEU statistics that tuning uses, come from :mod:`sutskever_plugin.scoring`.
 """

@@ -16,7 +16,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .bleu_stats import corpus_bleu, sentence_stats
+from ..scoring.bleu_stats import corpus_bleu, sentence_stats
 from .nbest import NbestEntry
 
 LSTM_FEATURE = "LSTM"          # added column: log p_LSTM(hypothesis | source)

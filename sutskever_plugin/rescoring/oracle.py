@@ -11,7 +11,7 @@ sentence-level choices do not exactly maximize corpus BLEU, but they come close.
 import argparse
 from typing import List, Sequence
 
-from ..evaluation.bleu import sentence_bleu_tok, tokenized_bleu
+from ..scoring.bleu import sentence_bleu_tok, tokenized_bleu
 from ..data.textio import read_text_lines as read_lines, write_json, write_lines
 from .nbest import NbestEntry, count_lines, load_nbest
 

@@ -185,7 +185,7 @@ def main(argv=None):
             f"{moved}; source {scorer.src_unk.describe()}, hypotheses "
             f"{scorer.tgt_unk.describe()}")
     if refs is not None:
-        from ..evaluation.bleu import tokenized_bleu
+        from ..scoring.bleu import tokenized_bleu
 
         bleu = tokenized_bleu(hyps, refs)
         summary["bleu_tok"] = round(bleu.score, 2)

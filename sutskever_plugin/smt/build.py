@@ -30,7 +30,7 @@ from typing import Callable, Dict, List
 
 from ..data.textio import read_text_lines, write_json
 from ..reporting.machine import describe
-from ..rescoring.report import bleu_summary, find_raw_reference
+from ..scoring.bleu import bleu_summary, find_raw_reference
 from .decoder import DEFAULT_WEIGHTS, FEATURE_NAMES, DecoderConfig
 
 logger = logging.getLogger("sutskever_plugin.smt.build")

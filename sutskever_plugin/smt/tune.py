@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..rescoring.bleu_stats import STATS, corpus_bleu, pad_blocks, sentence_stats
+from ..scoring.bleu_stats import STATS, corpus_bleu, pad_blocks, sentence_stats
 
 logger = logging.getLogger(__name__)
 

@@ -5,11 +5,14 @@ The paper reports "cased BLEU on tokenized text" (multi-bleu.perl).  sacreBLEU w
 tokenized.  Beside it we report detokenized sacreBLEU (13a) with its signature, the
 number other papers can compare with.
 """
+import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 import sacrebleu
 from sacrebleu.metrics import BLEU
+
+from ..data.moses import detokenize
 
 
 @dataclass
@@ -51,9 +54,28 @@ def detok_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
     return BleuResult(res.score, str(metric.get_signature()), str(res))
 
 
-def bleu_summary(hyps: Sequence[str], refs: Sequence[str], detok_hyps: Sequence[str],
-                 detok_refs: Sequence[str]) -> Dict:
-    """Both numbers of a table row: the paper's tokenized BLEU and detokenized sacreBLEU."""
+def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
+    """``<data>/raw/<split>.<lang>``, the untokenized references, if the data preparation
+    left one."""
+    path = os.path.join(data_dir, "raw", f"{split}.{lang}")
+    return path if os.path.exists(path) else None
+
+
+def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
+                 raw_refs: Optional[Sequence[str]] = None,
+                 detok_hyps: Optional[Sequence[str]] = None) -> Dict:
+    """Both numbers of a table row (Tables 1 and 2, the baseline), as every score JSON
+    of the project holds them: the paper's tokenized BLEU of the Moses-tokenized ``hyps``
+    against ``refs``, and detokenized sacreBLEU with its signature.
+
+    For the latter the hypotheses are detokenized with the data pipeline's Moses
+    detokenizer (``detok_hyps``: already done by the caller) and compared with
+    ``raw_refs``, the untokenized references of ``<data>/raw/``; without them (e.g. an
+    external paper-scale test set given only tokenized) with ``refs`` detokenized the
+    same way, and ``detok_reference`` says which.
+    """
+    detok_hyps = detokenize(hyps, lang) if detok_hyps is None else detok_hyps
+    detok_refs = list(raw_refs) if raw_refs is not None else detokenize(refs, lang)
     tok = tokenized_bleu(hyps, refs)
     detok = detok_bleu(detok_hyps, detok_refs)
     return {
@@ -61,6 +83,7 @@ def bleu_summary(hyps: Sequence[str], refs: Sequence[str], detok_hyps: Sequence[
         "bleu_tokenized_signature": tok.signature,
         "sacrebleu_detok": round(detok.score, 2), "sacrebleu_signature": detok.signature,
         "sentences": len(hyps),
+        "detok_reference": "raw" if raw_refs is not None else "detokenized tokenized refs",
     }
 
 

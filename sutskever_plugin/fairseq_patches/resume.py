@@ -32,6 +32,25 @@ so ``ve-fairseq==0.12.3``, our build on Python >= 3.11) break that promise:
    at once (status 0) with a log line saying so.
 
 ``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) installs all three.
+
+Upstream, and the fairseq versions each part applies to (the 0.12.2 release and
+``ve-fairseq==0.12.3``, a build of upstream main, compared source to source; we cannot
+name upstream issues or commits for them with confidence):
+
+1. ``fairseq/tasks/fairseq_task.py``, ``FairseqTask.get_batch_iterator``: 0.12.2 orders
+   the indices under ``data_utils.numpy_seed(seed)`` (line 285); main builds the batches
+   in a nested ``make_batches(dataset, epoch)`` under ``numpy_seed(seed + epoch)`` (line
+   290 of 0.12.3), the same change that added the ``rebuild_batches`` and
+   ``persistent_workers`` options.  Applies to ve-fairseq 0.12.3 / main; on 0.12.2 the
+   batches do not depend on the epoch and the patch builds the same ones.
+2. ``fairseq/checkpoint_utils.py``, ``save_checkpoint``: the first checkpoint goes
+   through ``torch_persistent_save`` (``.tmp`` + rename), the others through
+   ``PathManager.copy(..., overwrite=True)`` (line 125 of 0.12.2, line 139 of 0.12.3).
+   Applies to both versions.
+3. ``fairseq_cli/train.py``: ``train`` runs ``trainer.train_step`` and only then
+   ``validate_and_save`` tests ``num_updates >= max_update`` (lines 316/374 of 0.12.2,
+   331/389 of 0.12.3), and ``main`` enters ``train`` without testing it first.  Applies
+   to both versions.
 """
 import inspect
 import logging

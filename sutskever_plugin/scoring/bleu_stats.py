@@ -3,7 +3,7 @@
 Weight tuning (the baseline's MERT-like tuning and the LSTM/SMT interpolation weight)
 evaluates corpus BLEU for thousands of candidate weight vectors. We take each
 hypothesis' n-gram statistics once from sacreBLEU, configured exactly as the project's
-one scorer (:func:`sutskever_plugin.evaluation.bleu.tokenized_bleu`: tokenized text,
+one scorer (:func:`sutskever_plugin.scoring.bleu.tokenized_bleu`: tokenized text,
 cased), and then combine them with numpy. ``corpus_bleu`` reproduces sacreBLEU's corpus
 BLEU (tested), so tuning optimizes the number that the tables report.
 """
@@ -11,7 +11,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from ..evaluation.bleu import tokenized_metric
+from .bleu import tokenized_metric
 
 NGRAM = 4
 STATS = 2 + 2 * NGRAM  # hyp_len, ref_len, correct_1..4, total_1..4

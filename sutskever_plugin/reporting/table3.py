@@ -1,7 +1,8 @@
 """Table 3: the longest test sentences with our translation and the reference."""
 from typing import List, Optional, Sequence
 
-from ..evaluation.bleu import sentence_bleu_tok
+from ..scoring.bleu import sentence_bleu_tok
+from .tables import table_head, table_row
 
 
 def longest(src_tok: Sequence[str], k: int) -> List[int]:
@@ -39,12 +40,12 @@ def table3_markdown(rows: Sequence[dict], system: str, note: Optional[str] = Non
     ]
     if note:
         lines += [note, ""]
-    lines += ["| Type | Sentence |", "|---|---|"]
+    lines += table_head("Type", "Sentence")
     for r in rows:
-        lines.append(f"| Source (line {r['line']}, {r['source_tokens']} tokens) | {_cell(r['source'])} |")
-        lines.append(f"| Our model (sentence BLEU {r['sentence_bleu']:.1f}) | {_cell(r['ours'])} |")
-        lines.append(f"| Truth | {_cell(r['truth'])} |")
-        lines.append("| | |")
+        lines.append(table_row(f"Source (line {r['line']}, {r['source_tokens']} tokens)", _cell(r["source"])))
+        lines.append(table_row(f"Our model (sentence BLEU {r['sentence_bleu']:.1f})", _cell(r["ours"])))
+        lines.append(table_row("Truth", _cell(r["truth"])))
+        lines.append("| | |")  # an empty row between sentences
     if rows:
         lines.pop()
     return "\n".join(lines) + "\n"

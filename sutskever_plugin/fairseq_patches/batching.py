@@ -8,6 +8,17 @@ translates 96 sentences: BLEU on a truncated test set, and n-best lists with mis
 ids.  0.12.2 keeps the remainder.  We restore that: the dropped batch is always the
 tail of the ordered indices, so it is put back as one last (smaller) batch.  On 0.12.2
 the wrapper finds nothing missing and changes nothing.
+
+Upstream: ``fairseq/data/data_utils.py``, ``batch_by_size``, ends on upstream main with
+``if bsz_mult > 1 and len(b[-1]) % bsz_mult != 0: b = b[:-1]`` (line 357 of
+``ve-fairseq==0.12.3``); the 0.12.2 release returns the batches of ``batch_by_size_vec``
+/ ``batch_by_size_fn`` as they are.  We found no upstream issue or pull request for it
+and cannot name the commit with confidence: it is a post-0.12.2 change of main, found by
+diffing the 0.12.2 sdist against ve-fairseq 0.12.3.  The ``fixed_shapes`` branch (TPU
+batching) is the same in both and left alone.
+
+Applies to: ve-fairseq 0.12.3 / upstream main (Python >= 3.11 here).  A no-op on
+fairseq 0.12.2 (Python 3.10).
 """
 import numpy as np
 

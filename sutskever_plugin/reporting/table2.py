@@ -1,6 +1,6 @@
 """Table 2 of the paper from the files that scripts/reproduce_table2.sh leaves in WORK.
 
-    python -m sutskever_plugin.rescoring.table2 --work work/small --scale small \\
+    python -m sutskever_plugin.reporting.table2 --work work/small --scale small \\
         --baseline-nbest work/small/smt/test.nbest --out results
 
 Rows are named as the paper names them, the paper's BLEU beside ours. Every BLEU here is
@@ -24,12 +24,13 @@ from typing import Dict, List, Optional
 
 import pandas as pd
 
-from .combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
-from .nbest import count_lines, read_nbest_blocks
 from ..data.textio import read_text_lines, write_lines, write_text
-from ..evaluation.bleu import metric_description
-from ..reporting.machine import describe
-from .report import bleu_summary, find_raw_reference
+from ..rescoring.combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
+from ..rescoring.nbest import count_lines, read_nbest_blocks
+from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
+from .machine import describe
+from .tables import describe_data, frame_markdown, write_csv
+from .tables import load_json as _load
 
 # (key, the paper's row name, the paper's test BLEU as printed, note)
 ROWS = [
@@ -47,13 +48,6 @@ MODELS = {"forward": "forward", "reversed1": "reversed1",
           "ensemble5": "reversed1:reversed2:reversed3:reversed4:reversed5"}
 
 
-def _load(path: str) -> Optional[Dict]:
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
     """The baseline's own 1-best: the first hypothesis of every block (Moses order)."""
     return [block[0].hyp for block in read_nbest_blocks(nbest, num_sentences)]
@@ -68,13 +62,6 @@ def write_average_1best(rescored_nbest: str, num_sentences: int, out: str):
             e.score = float(v)
     hyps = one_best(rerank(blocks, lstm, PAPER_WEIGHT))
     write_lines(out, hyps)
-
-
-def describe_data(data_dir: str) -> str:
-    summary = _load(os.path.join(data_dir, "summary.json")) or {}
-    splits = summary.get("splits", {})
-    return (f"{summary.get('dataset', '?')} {summary.get('src', '?')}->{summary.get('tgt', '?')}, "
-            + ", ".join(f"{k} {v.get('lines')}" for k, v in splits.items()))
 
 
 def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
@@ -147,12 +134,11 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
 
 
 def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
-    shown = df[["method", "paper_printed", "ours", "ours_tuned_lambda", "lambda_tuned",
-                "ours_sacrebleu_detok", "wall_s", "note"]].copy()
-    shown.columns = ["Method", "Paper (ntst14, 1000-best)", f"Ours ({scale}), lambda 0.5",
-                     "Ours, lambda tuned on valid", "tuned lambda", "Ours, detok. sacreBLEU",
-                     "Wall time (s)", "Note"]
-    shown = shown.astype(object).where(shown.notna(), "")
+    shown = frame_markdown(df, {
+        "method": "Method", "paper_printed": "Paper (ntst14, 1000-best)",
+        "ours": f"Ours ({scale}), lambda 0.5", "ours_tuned_lambda": "Ours, lambda tuned on valid",
+        "lambda_tuned": "tuned lambda", "ours_sacrebleu_detok": "Ours, detok. sacreBLEU",
+        "wall_s": "Wall time (s)", "note": "Note"})
     first = df.iloc[0]
     lines = [
         "# Table 2: rescoring the baseline's n-best lists with LSTMs",
@@ -170,7 +156,7 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
         metric_description(df["sacrebleu_signature"]),
         f"- Hardware: {first['hardware']}",
         "",
-        shown.to_markdown(index=False),
+        shown,
         "",
     ]
     return "\n".join(lines)
@@ -194,7 +180,7 @@ def main(argv=None):
     df, base = build_table(args.work, data, args.scale, args.baseline_nbest,
                            args.src, args.tgt, args.nbest_size)
     os.makedirs(args.out, exist_ok=True)
-    write_text(os.path.join(args.out, "table2.csv"), df.to_csv(index=False))
+    write_csv(os.path.join(args.out, "table2.csv"), df)
     write_text(os.path.join(args.out, "table2.md"),
                   to_markdown(df, args.scale, args.baseline_nbest))
     if args.write_baseline_json:

@@ -15,6 +15,17 @@ non-tensor types a fairseq checkpoint holds:
 Everything else (dicts, lists, OrderedDict, tensors, floats) is allowed by torch
 already.  Importing this plugin (``--user-dir sutskever_plugin`` or
 ``import sutskever_plugin``) registers the list.
+
+Upstream: PyTorch 2.6 changed the default of ``torch.load`` to ``weights_only=True``;
+fairseq's ``checkpoint_utils.load_checkpoint_to_cpu`` reads every checkpoint with
+``torch.load(f, map_location=torch.device("cpu"))`` (line 315 of the 0.12.2 release, line
+340 of ``ve-fairseq==0.12.3``, the same on upstream main), so neither version passes
+``weights_only`` and fairseq has no fix of its own (we cannot name an upstream issue or
+PR for it with confidence).  ``add_safe_globals`` exists since torch 2.4.
+
+Applies to: fairseq 0.12.2 and ve-fairseq 0.12.3 under torch >= 2.6 (torch 2.4-2.5: the
+registration is harmless, the default still loads everything; torch < 2.4: nothing to
+register).
 """
 import argparse
 

@@ -1,6 +1,6 @@
 """Score one fairseq-generate output against a prepared test set.
 
-    python -m sutskever_plugin.reporting.score --generate-output W/decode/x.gen \\
+    python -m sutskever_plugin.scoring.score --generate-output W/decode/x.gen \\
         --data-dir W/data [--subset test] --out W/decode/x.json
 
 Writes the 1-best hypotheses (Moses-tokenized; ``.tok``) and their detokenized form
@@ -18,8 +18,8 @@ from sutskever_plugin.data.evalset import postprocess_hypotheses
 from sutskever_plugin.data.moses import detokenize
 from sutskever_plugin.data.pipeline import load_summary
 from sutskever_plugin.data.textio import read_text_lines, write_lines, write_text
-from sutskever_plugin.evaluation.bleu import bleu_summary
-from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_hypotheses
+from sutskever_plugin.scoring.bleu import bleu_summary
+from sutskever_plugin.scoring.fairseq_output import FairseqOutputError, read_hypotheses
 
 
 def score(generate_output, data_dir, subset="test", ref_dir=None):
@@ -33,11 +33,11 @@ def score(generate_output, data_dir, subset="test", ref_dir=None):
     ref_raw = read_text_lines(os.path.join(ref_dir, "raw", f"{subset}.{tgt}"))
     hyps = postprocess_hypotheses(read_hypotheses(generate_output, len(ref_tok)), data_dir)
     hyps_detok = detokenize(hyps, tgt)
-    return hyps, hyps_detok, bleu_summary(hyps, ref_tok, hyps_detok, ref_raw)
+    return hyps, hyps_detok, bleu_summary(hyps, ref_tok, tgt, ref_raw, hyps_detok)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.reporting.score", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.scoring.score", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--generate-output", required=True, help="fairseq-generate's stdout")
     p.add_argument("--data-dir", required=True, help="the prepared data directory the models were trained on")

@@ -1,17 +1,17 @@
 """Test perplexity from a fairseq-validate log, as JSON (the paper: 5.8 -> 4.7).
 
-    python -m sutskever_plugin.reporting.perplexity --log W/ppl/x.log --out W/ppl/x.json
+    python -m sutskever_plugin.scoring.perplexity --log W/ppl/x.log --out W/ppl/x.json
 """
 import argparse
 import json
 import sys
 
-from sutskever_plugin.reporting.fairseq_output import FairseqOutputError, read_validate_ppl
+from sutskever_plugin.scoring.fairseq_output import FairseqOutputError, read_validate_ppl
 from sutskever_plugin.data.textio import write_text
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.reporting.perplexity", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.scoring.perplexity", description=__doc__)
     p.add_argument("--log", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)

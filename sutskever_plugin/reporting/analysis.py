@@ -8,6 +8,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from .tables import table_head, table_row
+
 # Two BLEU scores closer than max(TOLERANCE, REL_TOLERANCE x the whole test set's BLEU)
 # count as "no marked difference": the BLEU of a group of ~25-100 captions moves by a few
 # points with the sentences drawn.
@@ -44,15 +46,16 @@ def figure2_section(report: dict) -> List[str]:
         f"(2 x {fig['layers']} x {fig['hidden']}), projected on its panel's first two principal "
         "components (coordinates: `figure2.csv`). The measures below use the full vectors, "
         "not the 2-D projection.", "",
-        "| Panel | Phrases | Nearest neighbour has the same meaning | (chance) | Mean distance within / between meanings | Passive nearer its own meaning | Cross-meaning pairs with identical bags of words | PC1+PC2 share of variance |",
-        "|---|---|---|---|---|---|---|---|",
+        *table_head("Panel", "Phrases", "Nearest neighbour has the same meaning", "(chance)",
+                    "Mean distance within / between meanings", "Passive nearer its own meaning",
+                    "Cross-meaning pairs with identical bags of words", "PC1+PC2 share of variance"),
     ]
     allp = panels + fig.get("paper_panels", [])
     for p in allp:
-        out.append(f"| {p['title']} | {p['n']} | {p['nn_same']}/{p['n']} | "
-                   f"{100 * _chance(p['meanings']):.0f}% | {_f(p['ratio'], 2)} | "
-                   f"{p['passive_closer']}/{p['passive']} | {p['bow_twins']} | "
-                   f"{100 * sum(p['explained']):.0f}% |")
+        out.append(table_row(p["title"], p["n"], f"{p['nn_same']}/{p['n']}",
+                             f"{100 * _chance(p['meanings']):.0f}%", _f(p["ratio"], 2),
+                             f"{p['passive_closer']}/{p['passive']}", p["bow_twins"],
+                             f"{100 * sum(p['explained']):.0f}%"))
     out.append("")
     nn = sum(p["nn_same"] for p in panels)
     n = sum(p["n"] for p in panels)

@@ -1,0 +1,73 @@
+"""What the benchmark measures: the two models, ours' CPU recipe, the sizes of each mode,
+the paper's training set, and the CSV's columns."""
+
+MODELS = ("sutskever_lstm", "builtin_lstm")
+# On CPU ours trains as the plugin's paper recipe does (reproduce_table1.sh): the paper's
+# SGD from the plugin, which takes sparse embedding gradients, and cross-entropy computed
+# inside the output softmax (the same updates). The built-in keeps fairseq's sgd and
+# cross_entropy. Ours is also measured with each piece back to fairseq's (AB_KINDS). Not on
+# a GPU: fairseq's --fp16 cannot take sparse gradients, and the fused loss is CPU-only.
+SPARSE_GRADS = ("--optimizer", "sutskever_sgd", "--sparse-embedding-grads")
+FUSED_LOSS = ("--criterion", "sutskever_cross_entropy")
+CPU_RECIPE = SPARSE_GRADS + FUSED_LOSS
+AB_KINDS = {"train_dense_embed": FUSED_LOSS, "train_stock_loss": SPARSE_GRADS}
+
+# name -> layers, hidden (= embedding) size, source vocab, target vocab,
+#         train batch (sentences), train length (words), gen batch (sentences)
+SIZES = {
+    "full": {
+        "small": dict(layers=4, hidden=256, src_vocab=10_000, tgt_vocab=10_000,
+                      batch=128, length=20, gen_batch=32, rounds=4, steps=1),
+        "medium": dict(layers=4, hidden=500, src_vocab=30_000, tgt_vocab=20_000,
+                       batch=128, length=20, gen_batch=32, rounds=3, steps=1),
+        # the paper's model: 4 x 1000, 160k / 80k words. Batch 64 instead of the paper's 128
+        # and one timed step after one warm-up step per model: a step is ~10 CPU-seconds
+        # here, and the matrices are large enough that words/s barely depend on the batch.
+        "paper": dict(layers=4, hidden=1000, src_vocab=160_000, tgt_vocab=80_000,
+                      batch=64, length=20, gen_batch=8, rounds=1, steps=1, gen_reps=1),
+    },
+    "quick": {
+        "tiny": dict(layers=2, hidden=64, src_vocab=1_000, tgt_vocab=1_000,
+                     batch=32, length=10, gen_batch=8, rounds=2, steps=1, gen_reps=1),
+        "small-q": dict(layers=4, hidden=128, src_vocab=2_000, tgt_vocab=2_000,
+                        batch=32, length=10, gen_batch=8, rounds=2, steps=1, gen_reps=1),
+    },
+}
+
+# the paper's training set (section 3.2) and recipe (section 3.4)
+PAPER_WORDS_PER_EPOCH = 348e6 + 304e6  # French + English words of the 12M sentences
+PAPER_EPOCHS = 7.5
+
+
+def paper_epochs_days(src_tgt_words_per_s):
+    """Days the paper's 7.5 epochs over its 652M words would take at this speed."""
+    return PAPER_EPOCHS * PAPER_WORDS_PER_EPOCH / src_tgt_words_per_s / 86400
+
+# One CUDA GPU (issue 7, item 3): the paper's batch of 128 sentences, and sentences as long
+# as WMT'14's on average ((348M + 304M) words / 12M pairs / 2 sides = 27 words).
+GPU_SIZES = {
+    "medium": dict(layers=4, hidden=500, src_vocab=30_000, tgt_vocab=20_000,
+                   batch=128, length=27, rounds=3, steps=5),
+    "paper": dict(layers=4, hidden=1000, src_vocab=160_000, tgt_vocab=80_000,
+                  batch=128, length=27, rounds=3, steps=5),
+}
+# fairseq's own flags per precision on CUDA (its --bf16 means TPU in this fairseq)
+GPU_PRECISIONS = {"fp32": (), "fp16": ("--fp16",), "amp": ("--amp",)}
+
+# how time grows: measured at the first size of the mode
+SCALING = {
+    "full": dict(lengths=(10, 20, 40, 80), batches=(16, 32, 64, 128, 256), beams=(1, 2, 4, 8, 12, 24),
+                 len_batch=64, batch_length=20, beam_batch=16, beam_length=20),
+    "quick": dict(lengths=(5, 10), batches=(8, 16), beams=(1, 4),
+                  len_batch=16, batch_length=8, beam_batch=4, beam_length=8),
+}
+
+CSV_FIELDS = ["kind", "size", "model", "precision", "layers", "hidden", "src_vocab", "tgt_vocab",
+              "batch", "src_len", "tgt_len", "beam", "allocator", "steps", "wall_s", "cpu_s",
+              "words_per_s", "words_per_cpu_s", "src_tgt_words_per_s", "src_tgt_words_per_cpu_s",
+              "sents_per_s", "sents_per_cpu_s", "ms_per_step",
+              "cpu_ms_per_step", "gflop_per_step", "gflop_per_s", "gflop_per_cpu_s", "mfu_wall",
+              "mfu_cpu", "mfu_wall_local", "mfu_cpu_local", "mm_gflop_per_s", "mm_gflop_per_cpu_s",
+              "peak_rss_mb", "rss_delta_mb",
+              "peak_gpu_mb", "device_name", "paper_epochs_days",
+              "load1"]

@@ -1,0 +1,57 @@
+"""Training words/s on one GPU with fairseq's own precision flags (``--device cuda``)."""
+import gc
+
+import torch
+
+from ..reporting.machine import describe
+from .config import GPU_PRECISIONS, MODELS, paper_epochs_days
+from .cpu import train_samples
+from .fairseq_setup import Setup
+from .flops import cuda_matmul_peak, matmul_peak, mean_step_flops
+from .timing import base_row, time_train
+
+
+def bench_device(root, names, sizes, precisions, log, device="cuda"):
+    """Training words/s of both models on one device per precision, with fairseq's own
+    precision flags; the paper's speed measure (source + target words/s) and what the
+    paper's 7.5 epochs of 652M words would take at it. Wall time (a GPU's work is not
+    this process' CPU time); memory = torch.cuda.max_memory_allocated on CUDA."""
+    rows = []
+    cuda = device == "cuda"
+    name = torch.cuda.get_device_name(0) if cuda else describe()
+    for n in names:
+        size = sizes[n]
+        setup = Setup(root, size, device)
+        samples = train_samples(setup, size)
+        pad = setup.tgt_dict.pad()
+        for prec in precisions:
+            mm_dtype = torch.float32 if prec == "fp32" else torch.float16
+            peak = cuda_matmul_peak(mm_dtype) if cuda else matmul_peak(dtype=mm_dtype)[0]
+            for m in MODELS:  # one model at a time: two paper-size models need twice the memory
+                gc.collect()
+                if cuda:
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats()
+                tr = setup.trainer(m, size["batch"], extra=GPU_PRECISIONS[prec])
+                st = time_train({m: tr}, samples, size["rounds"], size["steps"])[m]
+                del tr
+                flops = mean_step_flops(m, size, samples, st["steps"], pad)
+                both = (st["words"] + st["src_words"]) / st["wall"]
+                row = base_row("device_train", n, m, size, precision=prec, batch=size["batch"],
+                               src_len=size["length"], tgt_len=size["length"], steps=st["steps"],
+                               wall_s=round(st["wall"], 3),
+                               words_per_s=round(st["words"] / st["wall"], 1),
+                               src_tgt_words_per_s=round(both, 1),
+                               ms_per_step=round(1000 * st["wall"] / st["steps"], 1),
+                               gflop_per_step=round(flops / 1e9, 2),
+                               gflop_per_s=round(flops * st["steps"] / st["wall"] / 1e9, 1),
+                               mfu_wall=round(flops * st["steps"] / st["wall"] / peak, 4),
+                               mm_gflop_per_s=round(peak / 1e9, 1), device_name=name,
+                               paper_epochs_days=round(paper_epochs_days(both), 2))
+                if cuda:
+                    row["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
+                rows.append(row)
+                log(f"  [{n} {prec}] {m:15s} {row['words_per_s']:8.0f} target words/s, "
+                    f"{both:8.0f} source + target; {row['ms_per_step']:.0f} ms/step; "
+                    f"MFU {row['mfu_wall']:.1%}; 7.5 paper epochs: {row['paper_epochs_days']} days")
+    return rows

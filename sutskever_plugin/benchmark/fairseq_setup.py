@@ -1,0 +1,105 @@
+"""Both models through fairseq's own parser, task and Trainer, on synthetic batches."""
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import torch
+from fairseq import options, tasks
+from fairseq.data import LanguagePairDataset
+from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+from fairseq.trainer import Trainer
+
+from .config import CPU_RECIPE
+
+PLUGIN = Path(__file__).resolve().parents[1]  # --user-dir
+
+
+def write_dicts(datadir, src_vocab, tgt_vocab):
+    """dict.src.txt / dict.tgt.txt with the given sizes (incl. fairseq's 4 specials)."""
+    for lang, n in (("src", src_vocab), ("tgt", tgt_vocab)):
+        with open(Path(datadir) / f"dict.{lang}.txt", "w") as f:
+            for i in range(n - 4):
+                f.write(f"w{i} {n - i}\n")
+
+
+def model_flags(model, size):
+    L, H = size["layers"], size["hidden"]
+    common = ["--encoder-layers", str(L), "--decoder-layers", str(L),
+              "--encoder-embed-dim", str(H), "--decoder-embed-dim", str(H),
+              "--encoder-hidden-size", str(H), "--decoder-hidden-size", str(H),
+              "--dropout", "0"]
+    if model == "sutskever_lstm":
+        return ["--arch", "sutskever_lstm", *common]
+    return ["--arch", "lstm", *common, "--decoder-attention", "0",
+            "--decoder-out-embed-dim", str(H), "--encoder-dropout-in", "0",
+            "--encoder-dropout-out", "0", "--decoder-dropout-in", "0",
+            "--decoder-dropout-out", "0"]
+
+
+def make_cfg(datadir, model, size, batch, extra=(), device="cpu"):
+    parser = options.get_training_parser()
+    argv = [str(datadir), "--user-dir", str(PLUGIN), "--task", "translation",
+            "-s", "src", "-t", "tgt", *(["--cpu"] if device == "cpu" else []), "--seed", "1",
+            "--optimizer", "sgd", "--lr", "0.7", "--criterion", "cross_entropy",
+            "--sentence-avg", "--clip-norm", "5", "--batch-size", str(batch),
+            "--disable-validation", "--no-save", "--log-format", "none",
+            *model_flags(model, size), *extra]
+    with redirect_stdout(io.StringIO()):
+        args = options.parse_args_and_arch(parser, argv)
+    return convert_namespace_to_omegaconf(args)
+
+
+class Setup:
+    """Task + dictionaries for one vocabulary size; builds models, trainers, batches."""
+
+    def __init__(self, root, size, device="cpu"):
+        self.size, self.device = size, device
+        self.datadir = Path(root) / f"v{size['src_vocab']}_{size['tgt_vocab']}"
+        self.datadir.mkdir(exist_ok=True)
+        write_dicts(self.datadir, size["src_vocab"], size["tgt_vocab"])
+        cfg = make_cfg(self.datadir, "sutskever_lstm", size, size["batch"])
+        self.task = tasks.setup_task(cfg.task)
+        self.src_dict, self.tgt_dict = self.task.source_dictionary, self.task.target_dictionary
+        assert len(self.src_dict) == size["src_vocab"] and len(self.tgt_dict) == size["tgt_vocab"]
+
+    def trainer(self, model, batch, bf16=False, extra=(), recipe=CPU_RECIPE):
+        """A fairseq Trainer for one model. ``bf16``: ours with its --autocast-bf16 flag;
+        the built-in (which has no such flag) with the same autocast around its forward,
+        so that both run their matmuls in bf16 the same way. ``recipe``: ours' flags on
+        CPU. ``extra``: more fairseq flags for both (--fp16, --amp on a GPU)."""
+        ours = model == "sutskever_lstm"
+        extra = (*extra, *(("--autocast-bf16",) if bf16 and ours else ()),
+                 *(recipe if ours and self.device == "cpu" else ()))
+        cfg = make_cfg(self.datadir, model, self.size, batch, extra, self.device)
+        torch.manual_seed(1)
+        m = self.task.build_model(cfg.model)
+        if bf16 and model != "sutskever_lstm":
+            m.forward = autocast_training_forward(m)
+        crit = self.task.build_criterion(cfg.criterion)
+        return Trainer(cfg, self.task, m, crit)
+
+    def batch(self, bsz, length, gen=None, jitter=2):
+        """One fairseq batch of ``bsz`` pairs of similar length (paper: "batches of 128
+        sentences of similar length"): words in [length - jitter, length + jitter], + EOS,
+        sources left-padded as fairseq does."""
+        gen = gen or torch.Generator().manual_seed(bsz * 1000 + length)
+        samples = []
+        for d, n in ((self.src_dict, len(self.src_dict)), (self.tgt_dict, len(self.tgt_dict))):
+            lens = torch.randint(max(1, length - jitter), length + jitter + 1, (bsz,), generator=gen)
+            samples.append([torch.cat([torch.randint(d.nspecial, n, (int(k),), generator=gen),
+                                       torch.tensor([d.eos()])]) for k in lens])
+        src, tgt = samples
+        ds = LanguagePairDataset(src, [len(s) for s in src], self.src_dict,
+                                 tgt, [len(t) for t in tgt], self.tgt_dict)
+        return ds.collater([ds[i] for i in range(bsz)])
+
+
+def autocast_training_forward(model):
+    """model.forward under CPU bf16 autocast in training mode: what --autocast-bf16 does
+    inside sutskever_lstm, applied from outside to the built-in model."""
+    forward = model.forward
+
+    def wrapped(*args, **kwargs):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=model.training):
+            return forward(*args, **kwargs)
+    return wrapped

@@ -67,11 +67,10 @@ def _slice(src_gz, dst, n):
 @pytest.fixture(scope="session")
 def multi30k_bin(tmp_path_factory):
     """800 train / 100 valid / 100 test pairs of the real Multi30k, binarised."""
-    raw = MULTI30K
     d = tmp_path_factory.mktemp("m30k")
     for split, src, n in (("train", "train", 800), ("valid", "val", 100), ("test", "test_2016_flickr", 100)):
         for lang in ("en", "fr"):
-            _slice(raw / f"{src}.{lang}.gz", d / f"{split}.{lang}", n)
+            _slice(MULTI30K / f"{src}.{lang}.gz", d / f"{split}.{lang}", n)
     run([cli("fairseq-preprocess"), "--source-lang", "en", "--target-lang", "fr",
          "--trainpref", d / "train", "--validpref", d / "valid", "--testpref", d / "test",
          "--destdir", d / "bin", "--nwordssrc", "1000", "--nwordstgt", "800", "--workers", "1"])

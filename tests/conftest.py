@@ -1,5 +1,14 @@
 """Shared fixtures: the repo, the CLIs of this interpreter's fairseq, a tiny Multi30k
-slice binarised with fairseq-preprocess, and tiny trained checkpoints."""
+slice binarised with fairseq-preprocess, and tiny trained checkpoints.
+
+Every test reads its corpora from tests/data (committed, see tests/data/README.md), never
+from a folder beside the repo, so any clone runs the same tests as CI.  A skipped test is
+reported as a failure (``pytest_runtest_makereport`` below): a suite that passes must
+have run every test.
+
+Test modules take these names with ``from conftest import ...`` (pytest puts tests/ on
+the path for its conftest) and the plugin as the installed package ``sutskever_plugin``;
+none edits ``sys.path``."""
 import gzip
 import os
 import subprocess
@@ -10,7 +19,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = REPO / "sutskever_plugin"
-SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_DATA = REPO / "tests" / "data"
+MULTI30K = TEST_DATA / "multi30k"    # Multi30k's own file names: first 3000/200/200 lines
+WMT14 = TEST_DATA / "wmt14"          # newstest2014 En-Fr SGML: its first 12 documents
 BIN = Path(sys.executable).parent
 
 
@@ -56,13 +67,10 @@ def _slice(src_gz, dst, n):
 @pytest.fixture(scope="session")
 def multi30k_bin(tmp_path_factory):
     """800 train / 100 valid / 100 test pairs of the real Multi30k, binarised."""
-    raw = SHARED_DATA / "multi30k"
-    if not raw.exists():
-        pytest.skip(f"{raw} not present")
     d = tmp_path_factory.mktemp("m30k")
     for split, src, n in (("train", "train", 800), ("valid", "val", 100), ("test", "test_2016_flickr", 100)):
         for lang in ("en", "fr"):
-            _slice(raw / f"{src}.{lang}.gz", d / f"{split}.{lang}", n)
+            _slice(MULTI30K / f"{src}.{lang}.gz", d / f"{split}.{lang}", n)
     run([cli("fairseq-preprocess"), "--source-lang", "en", "--target-lang", "fr",
          "--trainpref", d / "train", "--validpref", d / "valid", "--testpref", d / "test",
          "--destdir", d / "bin", "--nwordssrc", "1000", "--nwordstgt", "800", "--workers", "1"])
@@ -86,3 +94,34 @@ def tiny_checkpoints(multi30k_bin):
              "--save-dir", save, *TRAIN_TINY])
         out[name] = save / "checkpoint_last.pt"
     return out
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """A skip is a failure: a test that cannot run says so in red, with the reason.
+    pytest's xfail (also reported as "skipped", with ``wasxfail``) keeps its meaning."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which this suite counts as a failure: {_skip_reason(report)}"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped at import (``pytest.importorskip``,
+    ``pytest.skip(allow_module_level=True)``)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which this suite counts as a failure: {_skip_reason(report)}"
+
+
+def _skip_reason(report):
+    # a skip's longrepr is (file, line, "Skipped: reason")
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        path, lineno, reason = longrepr
+        return f"{reason} ({path}:{lineno})"
+    return str(longrepr)

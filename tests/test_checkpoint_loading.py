@@ -4,14 +4,15 @@ import sys
 
 import torch
 
-from conftest import PLUGIN
+from conftest import REPO
 
 LOAD = "import torch, sys; s = torch.load(sys.argv[1]); print(sorted(s))"
 
 
 def load_in_subprocess(ckpt, prelude=""):
+    # from the repo root, ``python -c`` imports this tree's sutskever_plugin
     return subprocess.run([sys.executable, "-c", prelude + LOAD, str(ckpt)],
-                          capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True)
 
 
 def test_stock_torch_load_refuses_and_plugin_allows(tiny_checkpoints):
@@ -19,7 +20,7 @@ def test_stock_torch_load_refuses_and_plugin_allows(tiny_checkpoints):
     ckpt = tiny_checkpoints["reversed"]
     stock = load_in_subprocess(ckpt)
     assert stock.returncode != 0 and "argparse.Namespace" in stock.stderr
-    ours = load_in_subprocess(ckpt, f"import sys; sys.path.insert(0, {str(PLUGIN.parent)!r}); import sutskever_plugin; ")
+    ours = load_in_subprocess(ckpt, "import sutskever_plugin; ")
     assert ours.returncode == 0, ours.stderr[-2000:]
     assert "model" in ours.stdout and "cfg" in ours.stdout
 

@@ -3,7 +3,7 @@ import re
 import subprocess
 import sys
 
-from conftest import PLUGIN, cli, run
+from conftest import PLUGIN, REPO, cli, run
 
 
 def generate(data, ckpt, task, *extra, check=True):
@@ -108,14 +108,16 @@ def test_interactive_validate_and_hub(tiny_checkpoints, multi30k_bin):
     assert re.search(r"valid on 'test' subset \| loss [0-9.]+ \| nll_loss [0-9.]+ \| ppl",
                      proc.stdout + proc.stderr)
 
+    # the hub interface, as a user calls it from the repo root (where ``python -c``
+    # imports this tree's sutskever_plugin)
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import sys;"
         "from sutskever_plugin.models.sutskever_lstm import SutskeverLSTMModel as M;"
-        "m = M.from_pretrained(sys.argv[2], checkpoint_file='checkpoint_last.pt', data_name_or_path=sys.argv[3]);"
+        "m = M.from_pretrained(sys.argv[1], checkpoint_file='checkpoint_last.pt', data_name_or_path=sys.argv[2]);"
         "print(type(m.task).__name__); print(m.translate('a dog runs .', beam=4))"
     )
     ckpt = tiny_checkpoints["reversed"]
-    proc = run([sys.executable, "-c", code, PLUGIN.parent, ckpt.parent, multi30k_bin / "bin"])
+    proc = run([sys.executable, "-c", code, ckpt.parent, multi30k_bin / "bin"], cwd=REPO)
     lines = proc.stdout.strip().splitlines()
     assert lines[-2] == "TranslationReversedTask" and lines[-1].strip()
 

@@ -35,13 +35,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN, REPO, SHARED_DATA, binarize_lines as _binarize, cli, run
+from conftest import MULTI30K as RAW, PLUGIN, REPO, binarize_lines as _binarize, cli, run
 
 import sutskever_plugin  # noqa: F401
 from sutskever_plugin.checkpoint_check import CorruptCheckpointError, diagnose
 from fairseq import checkpoint_utils
-
-RAW = SHARED_DATA / "multi30k"
 
 
 def bin_dir(multi30k_bin, out, splits):

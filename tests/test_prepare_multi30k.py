@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import MULTI30K as RAW
+
 from sutskever_plugin.data import (
     DataPrepError,
     detokenize,
@@ -18,11 +20,6 @@ from sutskever_plugin.data import (
 )
 from sutskever_plugin.data import multi30k, prepare, spm
 from sutskever_plugin.data.pipeline import SplitSpec, tokenize_split
-
-REPO = Path(__file__).resolve().parents[1]
-RAW = REPO.parent / "shared" / "data" / "multi30k"
-
-pytestmark = pytest.mark.skipif(not RAW.exists(), reason=f"{RAW} not present")
 
 
 def lines(path):

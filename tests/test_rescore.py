@@ -5,13 +5,14 @@ path with a synthetic n-best file."""
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from fairseq.data import Dictionary
+
+from conftest import REPO
 
 import sutskever_plugin  # noqa: F401  (registers the plugin)
 from sutskever_plugin.scoring.bleu import tokenized_bleu
@@ -20,7 +21,6 @@ from sutskever_plugin.scoring.bleu_stats import corpus_bleu, sentence_stats
 from sutskever_plugin.rescoring.lstm_scorer import LstmScorer
 from sutskever_plugin.rescoring.nbest import NbestEntry, NbestFormatError, load_nbest, write_nbest
 
-REPO = Path(__file__).resolve().parents[1]
 SRC_WORDS = "A a man dog woman child is runs on the grass park with ball red .".split()
 TGT_WORDS = "Un un homme chien femme enfant est court sur l' herbe parc avec balle rouge .".split()
 SOURCES = ["A man runs on the grass .", "A dog is with a child .", "A woman is in the park ."]

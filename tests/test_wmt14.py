@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import MULTI30K, WMT14 as WMT
+
 from sutskever_plugin.data import (
     DataPrepError,
     SgmlError,
@@ -19,13 +21,10 @@ from sutskever_plugin.data import (
 )
 from sutskever_plugin.data import prepare
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-WMT = SHARED / "wmt14"
+# the official files, cut after their 12th document (tests/data/README.md)
 SRC = WMT / "newstest2014-fren-src.en.sgm"
 REF = WMT / "newstest2014-fren-ref.fr.sgm"
-
-needs_wmt = pytest.mark.skipif(not SRC.exists(), reason=f"{WMT} not present")
+SEGMENTS = 248
 
 
 def lines(path):
@@ -49,22 +48,20 @@ def _regex_segments(path):
     return out
 
 
-@needs_wmt
 def test_parse_newstest2014_keeps_ids_and_order():
     src, ref = parse_sgml_pair(str(SRC), str(REF))
-    assert len(src) == len(ref) == 3003
+    assert len(src) == len(ref) == SEGMENTS
     assert [(s.docid, s.segid) for s in src] == [(r.docid, r.segid) for r in ref]
-    assert len({s.docid for s in src}) == 176
+    assert len({s.docid for s in src}) == 12
     assert (src[0].docid, src[0].segid, src[0].text) == ("1009-lemondefr", "1", "Spectacular Wingsuit Jump Over Bogota")
     assert ref[0].text == 'Spectaculaire saut en "wingsuit" au-dessus de Bogota'
-    assert (src[-1].docid, src[-1].segid) == ("998-radio-canada.ca", "16")
-    assert src[-1].text == ("The research will address inclusion from every angle: linguistic, "
-                            "educational, social and cultural.")
-    assert ref[-1].text.startswith("Les recherches porteront sur l'inclusion")
+    assert (src[-1].docid, src[-1].segid) == ("1130-radio-canada.ca", "14")
+    assert src[-1].text == ("Meanwhile, four hotel projects totaling almost 600 rooms will be "
+                            "implemented in the next two years.")
+    assert ref[-1].text.startswith("Entre-temps, quatre projets hôteliers")
     for path, segs in ((SRC, src), (REF, ref)):
         assert [(s.docid, s.segid, s.text) for s in segs] == _regex_segments(path)
         assert lines(path)[segs[0].line - 1].startswith('<seg id="1">')
-    assert any("Standard & Poor's" in s.text for s in src)  # a bare "&" stays as it is
 
 
 BAD_SGML = {
@@ -101,6 +98,10 @@ def test_unclosed_doc_and_mismatched_pair(tmp_path):
         parse_sgml(str(a))
     a.write_text('<doc docid="d1">\n<seg id="1">x &amp; y</seg>\n<seg id="2">z</seg>\n</doc>\n', encoding="utf-8")
     assert parse_sgml(str(a))[0].text == "x & y"
+    # newstest2014 has bare "&"s (e.g. "Standard & Poor's", after the slice's 12 documents)
+    amp = tmp_path / "amp.sgm"
+    amp.write_text('<doc docid="d1">\n<seg id="1">Standard & Poor\'s</seg>\n</doc>\n', encoding="utf-8")
+    assert parse_sgml(str(amp))[0].text == "Standard & Poor's"  # a bare "&" stays as it is
     b = tmp_path / "b.sgm"
     b.write_text('<doc docid="d1">\n<seg id="2">z</seg>\n<seg id="1">x</seg>\n</doc>\n', encoding="utf-8")
     with pytest.raises(SgmlError, match=re.escape(f"{a}:2 is d1/1 but {b}:2 is d1/2")):
@@ -137,13 +138,10 @@ def test_wrong_scale_is_refused(tmp_path, capsys):
 def fake_wmt14(tmp_path_factory):
     """Small local stand-ins for the three archives, served through file:// URLs, so the
     real download -> unpack -> tokenize -> binarize path runs."""
-    m30k = SHARED / "multi30k"
-    if not (m30k.exists() and SRC.exists()):
-        pytest.skip("shared data not present")
     root = tmp_path_factory.mktemp("wmt14")
     take = {}
     for lang in ("en", "fr"):
-        with gzip.open(m30k / f"train.{lang}.gz", "rt", encoding="utf-8") as f:
+        with gzip.open(MULTI30K / f"train.{lang}.gz", "rt", encoding="utf-8") as f:
             take[lang] = [next(f) for _ in range(500)]
     take["en"][0] = "A man &apos;s hat &amp; a dog .\n"  # Schwenk's text is Moses-escaped
     take["fr"][7] = "\n"  # an empty side: skipped
@@ -157,7 +155,7 @@ def fake_wmt14(tmp_path_factory):
     (stage / "dev").mkdir()
     for name, lo in (("newstest2012", 0), ("newstest2013", 50)):
         for lang in ("en", "fr"):
-            with gzip.open(m30k / f"val.{lang}.gz", "rt", encoding="utf-8") as f:
+            with gzip.open(MULTI30K / f"val.{lang}.gz", "rt", encoding="utf-8") as f:
                 (stage / "dev" / f"{name}.{lang}").write_text("".join(f.readlines()[lo:lo + 50]), encoding="utf-8")
     (stage / "test-full").mkdir()
     for p in (SRC, REF):
@@ -179,7 +177,7 @@ def test_paper_pipeline_on_local_archives(fake_wmt14):
     root, out, summary = fake_wmt14
     sp = summary["splits"]
     assert (sp["train"]["lines"], sp["train"]["skipped_empty_pairs"]) == (499, 1)
-    assert sp["valid"]["lines"] == 100 and sp["test"]["lines"] == 3003
+    assert sp["valid"]["lines"] == 100 and sp["test"]["lines"] == SEGMENTS
     # pairs in sorted file order (crawl, then nc9); Moses entities undone, then tokenized
     train_en = lines(out / "tok" / "train.en")
     assert train_en[200] == "A man 's hat & a dog ."
@@ -189,7 +187,7 @@ def test_paper_pipeline_on_local_archives(fake_wmt14):
     assert summary["dictionaries"]["dict_size_fr"] == 304
     assert len(lines(out / "bin" / "dict.en.txt")) == 500
     assert lines(out / "raw" / "test.en")[0] == "Spectacular Wingsuit Jump Over Bogota"
-    assert lines(out / "sgml" / "newstest2014.ids")[-1] == "998-radio-canada.ca\t16"
+    assert lines(out / "sgml" / "newstest2014.ids")[-1] == "1130-radio-canada.ca\t14"
     assert (out / "bin" / "test.en-fr.fr.bin").exists()
     again = prepare_wmt14_paper(str(out), workers=1, schwenk_url=(root / "schwenk").as_uri(),
                                 statmt_url=(root / "statmt").as_uri(), nwordssrc=500, nwordstgt=300,
@@ -197,11 +195,10 @@ def test_paper_pipeline_on_local_archives(fake_wmt14):
     assert again["steps_run"] == []
 
 
-@needs_wmt
 def test_newstest2014_as_extra_test_set(fake_wmt14, tmp_path):
     _, data_dir, _ = fake_wmt14
     es = prepare_newstest2014(str(data_dir), str(tmp_path / "ntst14"), sgml_dir=str(WMT))
-    assert es.lines == 3003
+    assert es.lines == SEGMENTS
     # prepared exactly as that data dir's own test split (also newstest2014 here)
     assert lines(es.tok_src) == lines(data_dir / "tok" / "test.en")
     assert lines(es.tok_ref) == lines(data_dir / "tok" / "test.fr")

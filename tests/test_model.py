@@ -72,13 +72,31 @@ def test_flags_override_presets_like_builtin_lstm():
           encoder_hidden_size=32), "--share-decoder-input-output-embed"),
     (dict(sparse_embedding_grads=True, optimizer="sgd"), "needs --optimizer sutskever_sgd"),
     (dict(sparse_embedding_grads=True, optimizer="adam"), "needs --optimizer sutskever_sgd"),
-    (dict(sparse_embedding_grads=True, optimizer="sutskever_sgd", fp16=True), "--fp16"),
     (dict(sparse_embedding_grads=True, optimizer="sutskever_sgd", distributed_world_size=2),
      "several GPUs"),
 ])
 def test_inconsistent_flags_are_refused(flags, message):
     with pytest.raises(ValueError, match=message):
         build(**flags)
+
+
+# fairseq's precision flags, as its own parser spells them: none carries sparse gradients
+PRECISION_FLAGS = ["--fp16", "--memory-efficient-fp16", "--bf16", "--memory-efficient-bf16", "--amp"]
+
+
+@pytest.mark.parametrize("flag", PRECISION_FLAGS)
+def test_sparse_grads_refuse_every_precision_flag(flag):
+    from fairseq import options
+    parser = options.get_training_parser()
+    args = options.parse_args_and_arch(parser, [
+        "data-bin", "--user-dir", "sutskever_plugin", "--arch", "sutskever_lstm_tiny",
+        "--optimizer", "sutskever_sgd", "--lr", "0.7", "--sparse-embedding-grads", flag])
+    with pytest.raises(ValueError, match=f"--sparse-embedding-grads does not work with {flag}: "
+                                         r".*; train in fp32 or leave --sparse-embedding-grads out"):
+        SutskeverLSTMModel.build_model(args, FakeTask(50, 40))
+    # the same flags without sparse gradients build the model
+    args.sparse_embedding_grads = False
+    SutskeverLSTMModel.build_model(args, FakeTask(50, 40))
 
 
 def test_sparse_embedding_grads_make_the_look_up_gradients_sparse():

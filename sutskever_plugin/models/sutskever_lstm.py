@@ -296,7 +296,8 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                                  'of the batch\'s words), with --optimizer sutskever_sgd; '
                                  'the same updates, less work where the vocabularies are '
                                  'large (paper size: 240M of the 384M parameters). Not with '
-                                 '--fp16 / --memory-efficient-fp16 or several GPUs')
+                                 '--fp16, --bf16, their --memory-efficient-* variants, '
+                                 '--amp or several workers')
         # fmt: on
 
     @classmethod
@@ -405,6 +406,23 @@ def _check_sizes(args):
         )
 
 
+# fairseq's precision flags, each with why sparse embedding gradients cannot go through it
+PRECISION_FLAGS_WITHOUT_SPARSE = {
+    "memory_efficient_fp16": "fairseq then keeps no fp32 weights and unscales and clips the "
+                             "fp16 gradients through its loss scaler, a path never run with "
+                             "sparse gradients",
+    "memory_efficient_bf16": "fairseq then keeps no fp32 weights and updates the bf16 "
+                             "parameters through its loss-scaling optimizer, a path never run "
+                             "with sparse gradients",
+    "fp16": "fairseq's FP16Optimizer copies every gradient into one flat fp32 buffer "
+            "(a sparse tensor has no flat view to copy)",
+    "bf16": "fairseq's FP16Optimizer copies each bf16 gradient into a dense fp32 gradient "
+            "(torch cannot copy a sparse tensor into a dense one)",
+    "amp": "fairseq's AMPOptimizer unscales the gradients with torch's GradScaler on the "
+           "GPU, a path never run with sparse gradients",
+}
+
+
 def _check_sparse_grads(args):
     """Sparse gradients only where they reach an optimizer that takes them."""
     if not args.sparse_embedding_grads:
@@ -416,11 +434,13 @@ def _check_sparse_grads(args):
             f"{optimizer}): fairseq's gradient clipping and its other optimizers cannot take "
             "sparse gradients"
         )
-    for flag in ("fp16", "memory_efficient_fp16"):
+    # the most specific flag first: fairseq's option parsing also sets fp16 / bf16 when
+    # their memory-efficient variants are given, and the message should name what was typed
+    for flag in PRECISION_FLAGS_WITHOUT_SPARSE:
         if getattr(args, flag, False):
             raise ValueError(
                 f"--sparse-embedding-grads does not work with --{flag.replace('_', '-')}: "
-                "fairseq copies the gradients into flat fp32 buffers; leave "
+                f"{PRECISION_FLAGS_WITHOUT_SPARSE[flag]}; train in fp32 or leave "
                 "--sparse-embedding-grads out"
             )
     if getattr(args, "distributed_world_size", 1) > 1:

@@ -252,8 +252,13 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
         super().__init__(encoder, decoder)
         self.autocast_bf16 = autocast_bf16
         # Recorded in every checkpoint so that a model trained on reversed sources is
-        # never silently decoded with forward sources (or the other way round).
-        self.register_buffer("source_reversed", torch.tensor(bool(source_reversed)))
+        # never silently decoded with forward sources (or the other way round). A float
+        # 1.0 / 0.0, not a bool: fairseq's scripts/average_checkpoints.py divides every
+        # tensor of the state dict by the number of checkpoints (a bool cannot be
+        # divided), and the mean of equal flags is the flag itself, while a mean of
+        # reversed and forward models comes out fractional and is refused on loading.
+        # Checkpoints written with the earlier bool buffer load unchanged.
+        self.register_buffer("source_reversed", torch.tensor(float(bool(source_reversed))))
 
     @staticmethod
     def add_args(parser):
@@ -375,7 +380,7 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                     f"built from the given flags has {tuple(own[name].shape)}: use the "
                     "checkpoint's own --arch and size flags"
                 )
-        trained, now = bool(state_dict["source_reversed"]), bool(self.source_reversed)
+        trained, now = _reversal_flag(state_dict["source_reversed"]), bool(self.source_reversed)
         if trained != now:
             need = "translation_reversed" if trained else "translation"
             have = "translation_reversed" if now else "translation"
@@ -384,6 +389,19 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                 f"source sentences but is being used with --task {have}, which reads them "
                 f"{'reversed' if now else 'forward'}: rerun with --task {need}"
             )
+
+
+def _reversal_flag(recorded: Tensor) -> bool:
+    """A checkpoint's ``source_reversed``: a bool (checkpoints before averaging was
+    supported), 1.0 / 0.0, or their mean over averaged checkpoints."""
+    value = float(recorded)
+    if value not in (0.0, 1.0):
+        raise CheckpointMismatchError(
+            f"this checkpoint's source_reversed flag is {value:g}, the mean of checkpoints "
+            "trained on reversed and on forward source sentences: an average of such "
+            "models is meaningless; average checkpoints of one task only"
+        )
+    return value == 1.0
 
 
 def _check_sizes(args):

@@ -120,11 +120,14 @@ def padded(seqs, pad, left):
 
 
 @pytest.mark.parametrize("left_pad", [True, False])
-def test_encoder_state_is_taken_at_the_true_last_token(left_pad):
+@pytest.mark.parametrize("sorted_", [True, False])
+def test_encoder_state_is_taken_at_the_true_last_token(left_pad, sorted_):
     torch.manual_seed(0)
     model = build().eval()
     pad = model.encoder.padding_idx
     seqs = [[5, 6, 7, 8, 9, 2], [10, 11, 2], [12, 2]]
+    if not sorted_:  # the encoder sorts the batch itself (on the device) and restores the order
+        seqs = [[12, 2], [5, 6, 7, 8, 9, 2], [13, 2], [10, 11, 2]]
     batch = padded(seqs, pad, left_pad)
     lengths = torch.tensor([len(s) for s in seqs])
     with torch.no_grad():
@@ -134,7 +137,7 @@ def test_encoder_state_is_taken_at_the_true_last_token(left_pad):
             torch.testing.assert_close(out["final_hidden"][:, i], alone["final_hidden"][:, 0])
             torch.testing.assert_close(out["final_cell"][:, i], alone["final_cell"][:, 0])
     # the sentence vector is 2 x layers x cells numbers
-    assert model.encode(batch, lengths).shape == (3, 2 * 2 * 64)
+    assert model.encode(batch, lengths).shape == (len(seqs), 2 * 2 * 64)
 
 
 def test_decoder_starts_from_encoder_state():

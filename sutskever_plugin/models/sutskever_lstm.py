@@ -12,7 +12,6 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from fairseq import utils
 from fairseq.models import (
     FairseqEncoder,
     FairseqEncoderDecoderModel,
@@ -40,6 +39,18 @@ def _embedding(num_embeddings, embed_dim, padding_idx, sparse=False):
     return nn.Embedding(num_embeddings, embed_dim, padding_idx=padding_idx, sparse=sparse)
 
 
+def _right_padded(src_tokens: Tensor, pad_mask: Tensor, lengths: Tensor) -> Tensor:
+    """The batch with every sentence's padding moved to its right end, computed on the
+    tokens' device: fairseq left-pads sources by default, and its
+    ``utils.convert_padding_direction`` first asks the device whether there is padding
+    and on which side (two synchronisations). A row padded on the left has padding in
+    its first column; it is rotated left by its number of pads, other rows stay."""
+    max_len = src_tokens.size(1)
+    shift = torch.where(pad_mask[:, 0], max_len - lengths, torch.zeros_like(lengths))
+    index = torch.arange(max_len, device=src_tokens.device).unsqueeze(0) + shift.unsqueeze(1)
+    return src_tokens.gather(1, index.remainder_(max_len))
+
+
 class SutskeverEncoder(FairseqEncoder):
     """Embedding -> L-layer unidirectional LSTM; returns the final (h, c) of every layer.
 
@@ -65,23 +76,26 @@ class SutskeverEncoder(FairseqEncoder):
         )
 
     def forward(self, src_tokens: Tensor, src_lengths: Optional[Tensor] = None, **kwargs):
+        # One host-device synchronisation per batch, the copy of the lengths to the host:
+        # pack_padded_sequence takes its lengths on the CPU, and the split into a fused
+        # head and a packed tail needs the shortest and longest length as Python ints
+        # (tensor shapes). Everything else is decided from that copy or computed on the
+        # device: no .item(), bool(tensor), nonzero() or equal() on a device tensor
+        # (tests/test_model.py counts them).
         pad_mask = src_tokens.eq(self.padding_idx)
-        has_pad = bool(pad_mask.any())
-        if has_pad and bool(pad_mask[:, 0].any()):
-            # fairseq left-pads sources by default; the runs below want the padding on the right
-            src_tokens = utils.convert_padding_direction(
-                src_tokens, self.padding_idx, left_to_right=True
-            )
-        if not has_pad:
-            # embedding the transposed tokens gives a contiguous T x B x C input directly
+        lengths = (~pad_mask).sum(dim=1)
+        lengths_host = lengths.cpu()
+        if int(lengths_host.min()) == src_tokens.size(1):
+            # no padding: embedding the transposed tokens gives a contiguous T x B x C input
             x = self.dropout_in_module(self.embed_tokens(src_tokens.t()))
             _, (final_h, final_c) = self.lstm(x)
         else:
-            lengths = (~pad_mask).sum(dim=1).clamp(min=1)
-            final_h, final_c = self._run_by_length(src_tokens, lengths)
+            src_tokens = _right_padded(src_tokens, pad_mask, lengths)
+            final_h, final_c = self._run_by_length(src_tokens, lengths.clamp(min=1),
+                                                   lengths_host.clamp(min=1))
         return {"final_hidden": final_h, "final_cell": final_c}  # each L x B x H
 
-    def _run_by_length(self, src_tokens: Tensor, lengths: Tensor):
+    def _run_by_length(self, src_tokens: Tensor, lengths: Tensor, lengths_host: Tensor):
         """The multi-layer LSTM over a right-padded batch without ever feeding it padding.
 
         Sentences are sorted longest first. Up to the shortest sentence's length there is no
@@ -91,20 +105,25 @@ class SutskeverEncoder(FairseqEncoder):
         of similar lengths (fairseq's and the paper's batching) so runs almost all of its
         steps fused: on CPU a packed sequence costs a per-step loop whose backward zeroes
         and accumulates a whole-batch gradient buffer at every step.
+
+        ``lengths`` is on the tokens' device, ``lengths_host`` its copy on the CPU: every
+        decision is taken on the copy; the permutation is sorted on the device (the same
+        stable sort of the same values), so nothing is copied back and forth.
         """
-        lengths_sorted, order = lengths.sort(descending=True, stable=True)
+        lengths_sorted, order = lengths_host.sort(descending=True, stable=True)
         longest, shortest = int(lengths_sorted[0]), int(lengths_sorted[-1])
         bsz = lengths_sorted.numel()
-        if order.equal(torch.arange(bsz, device=order.device)):
+        if bool((lengths_host[1:] <= lengths_host[:-1]).all()):
             order = None  # fairseq's collater already sorts by source length
         else:
+            order = lengths.sort(descending=True, stable=True)[1]
             src_tokens = src_tokens.index_select(0, order)
         x = self.dropout_in_module(self.embed_tokens(src_tokens[:, :longest].t()))  # T x B x C
         head, tail = x.split([shortest, longest - shortest], dim=0)
         _, (final_h, final_c) = self.lstm(head)
         running = int((lengths_sorted > shortest).sum())  # a prefix of the sorted batch
         if running:
-            tail_lengths = (lengths_sorted[:running] - shortest).cpu()
+            tail_lengths = lengths_sorted[:running] - shortest
             packed = nn.utils.rnn.pack_padded_sequence(
                 tail.narrow(1, 0, running), tail_lengths, enforce_sorted=True
             )

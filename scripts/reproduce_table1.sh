@@ -157,21 +157,29 @@ elif [ "$SCALE" = paper ]; then
   RECIPE+=(--distributed-world-size "$GPUS" --ddp-backend pytorch_ddp)
 fi
 
-# launch CMD...: the training, as one process or as WORKERS CPU ranks (rank 0 in the
-# foreground, its log on stdout; rank R's in LOG.rankR)
+# launch CMD...: the training, as one process or as WORKERS CPU ranks (rank 0's log on
+# stdout, rank R's in LOG.rankR). All ranks run in the background so that a TERM
+# (Ctrl-C, or the pool stopping after a failure) reaches the waiting shell and stops them.
 launch() {
   if [ "$WORKERS" = 1 ]; then run "$@"; return; fi
   local port r status=0 pids=()
+  if [ "$DRY_RUN" = 1 ]; then
+    for ((r = 0; r < WORKERS; r++)); do
+      run "$@" --distributed-rank "$r" --distributed-init-method tcp://127.0.0.1:PORT
+    done
+    return 0
+  fi
   port=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-  for ((r = 1; r < WORKERS; r++)); do
-    if [ "$DRY_RUN" = 1 ]; then run "$@" --distributed-rank "$r" --distributed-init-method tcp://127.0.0.1:PORT; continue; fi
-    "$@" --distributed-rank "$r" --distributed-init-method "tcp://127.0.0.1:$port" > "$log.rank$r" 2>&1 &
+  trap 'kill "${pids[@]}" 2>/dev/null; exit 143' TERM INT
+  for ((r = 0; r < WORKERS; r++)); do
+    if [ "$r" = 0 ]; then
+      "$@" --distributed-rank 0 --distributed-init-method "tcp://127.0.0.1:$port" &
+    else
+      "$@" --distributed-rank "$r" --distributed-init-method "tcp://127.0.0.1:$port" > "$log.rank$r" 2>&1 &
+    fi
     pids+=($!)
   done
-  trap 'kill "${pids[@]}" 2>/dev/null; exit 143' TERM INT
-  if [ "$DRY_RUN" = 1 ]; then run "$@" --distributed-rank 0 --distributed-init-method tcp://127.0.0.1:PORT; return; fi
-  "$@" --distributed-rank 0 --distributed-init-method "tcp://127.0.0.1:$port" || status=$?
-  for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+  for r in "${!pids[@]}"; do wait "${pids[$r]}" || { status=$?; say "rank $r failed (exit $status)"; }; done
   return "$status"
 }
 

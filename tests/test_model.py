@@ -397,3 +397,15 @@ def test_autocast_bf16_trains_in_bfloat16_and_decodes_in_fp32(monkeypatch):
     bf16.eval()
     with torch.no_grad():
         assert torch.equal(ref(src, lengths, prev)[0], bf16(src, lengths, prev)[0])
+
+
+def test_torch_older_than_2_4_is_refused_with_the_version_needed():
+    # setup.py asks for torch >= 2.4 (the fused softmax's autocast APIs); an environment
+    # that has an older one anyway gets this message, not a TypeError in the first step
+    import subprocess
+    import sys
+    code = ("import torch; from torch.torch_version import TorchVersion; "
+            "torch.__version__ = TorchVersion('2.3.1'); import sutskever_plugin")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "sutskever_plugin needs torch >= 2.4 (found 2.3.1)" in proc.stderr

@@ -6,11 +6,20 @@
 #   bash scripts/reproduce_table1.sh [--scale tiny|small|paper] [--dry-run]
 #                                    [--work DIR] [--results DIR] [--raw-dir DIR] [--gpus N]
 #                                    [--autocast-bf16]
+#   paper scale only:                [--cpu] [--nwords-src N] [--nwords-tgt N]
+#                                    [--layers N] [--dim N] [--max-update N]
 #
 #   small (default): Multi30k En-Fr, CPU, about two hours on 2 cores.
 #   tiny:            2000 training pairs and tiny models, a few minutes (the tests run it).
 #   paper:           WMT'14 En-Fr (12M pairs), 4x1000 LSTMs, fairseq's data-parallel
 #                    training on --gpus GPUs; --dry-run prints every command.
+#                    --raw-dir DIR: the WMT'14 archives (or their unpacked directories)
+#                    already fetched (sutskever_plugin/data/wmt14.py); --cpu: train on the
+#                    CPU, --gpus N then meaning N CPU worker processes (gloo); the size
+#                    overrides (--nwords-src/--nwords-tgt, --layers, --dim, --max-update)
+#                    run the same pipeline at a size a CPU finishes, e.g. on a stand-in
+#                    corpus laid out as WMT'14 (README "Paper scale on a CPU"); with any of
+#                    them the table goes to WORK/results, not results/.
 #   --autocast-bf16: train the LSTMs with bf16 matmuls on CPU (faster on CPUs with AMX,
 #                    results/benchmark.md); fairseq's attention LSTM has no such flag.
 # Rerunning skips finished steps; an interrupted training resumes from its last
@@ -19,6 +28,7 @@ TAG=table1
 source "$(dirname "$0")/lib.sh"
 
 SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} BF16=()
+CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE=""   # paper-scale options
 COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
   case $1 in
@@ -29,12 +39,25 @@ while [ $# -gt 0 ]; do
     --raw-dir) RAW=$2; shift 2 ;;
     --gpus) GPUS=$2; shift 2 ;;
     --autocast-bf16) BF16=(--autocast-bf16); shift ;;
+    --cpu) CPU=1; shift ;;
+    --nwords-src|--nwords-tgt) NWORDS+=("$1" "$2"); shift 2 ;;
+    --layers) O_LAYERS=$2; shift 2 ;;
+    --dim) O_DIM=$2; shift 2 ;;
+    --max-update) O_MAX_UPDATE=$2; shift 2 ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
+OVERRIDES="${NWORDS[*]}$O_LAYERS$O_DIM$O_MAX_UPDATE"
+if [ "$SCALE" != paper ] && { [ "$CPU" = 1 ] || [ -n "$OVERRIDES" ]; }; then
+  die "--cpu, --nwords-src/--nwords-tgt, --layers, --dim and --max-update are paper-scale options (--scale paper)"
+fi
+for v in "$O_LAYERS" "$O_DIM" "$O_MAX_UPDATE"; do
+  [ -z "$v" ] || [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "--layers, --dim and --max-update take a positive integer (got '$v')"
+done
 WORK=${WORK:-work/$SCALE}
-# tiny is a smoke test: its table never overwrites the committed results/
-[ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
+# tiny is a smoke test, and a paper run at overridden sizes a stand-in: their tables
+# never overwrite the committed results/
+if [ "$SCALE" = tiny ] || [ -n "$OVERRIDES" ]; then RESULTS=${RESULTS:-$WORK/results}; else RESULTS=${RESULTS:-results}; fi
 DATA=$WORK/data
 
 # ---- the recipe per scale --------------------------------------------------------
@@ -69,11 +92,24 @@ case $SCALE in
   paper)
     PREP=(--dataset wmt14 --scale paper)
     ARCH=sutskever_lstm; LAYERS=4; DIM=1000; OPTIMIZER=(--optimizer sutskever_sgd)
-    [ "$GPUS" -gt 1 ] && SPARSE=()
+    # Sparse embedding gradients stay off on GPUs until a GPU run has shown them correct
+    # and faster: their coalesce / norm / foreach-scale path is tested and measured on CPU
+    # only (results/benchmark.md), and no GPU has been lent to this project yet. Several
+    # workers cannot use them at all (data parallelism all-reduces dense gradients).
+    # One CPU process (--cpu) keeps them: tested and measured there.
+    if [ "$CPU" != 1 ]; then
+      SPARSE=()
+      say "paper scale on GPUs: --sparse-embedding-grads off (shown correct and faster on CPU only, never run on a GPU)"
+    elif [ "$GPUS" -gt 1 ]; then
+      SPARSE=()
+      say "paper scale on $GPUS CPU workers: --sparse-embedding-grads off (data parallelism all-reduces dense gradients)"
+    fi
     DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5
     JOBS=1; SAVE_EVERY=5000 ;;
   *) die "--scale must be tiny, small or paper (got '$SCALE')" ;;
 esac
+LAYERS=${O_LAYERS:-$LAYERS} DIM=${O_DIM:-$DIM}
+PREP+=("${NWORDS[@]}")
 SIZE=(--encoder-layers "$LAYERS" --decoder-layers "$LAYERS" --encoder-embed-dim "$DIM"
       --decoder-embed-dim "$DIM" --encoder-hidden-size "$DIM" --decoder-hidden-size "$DIM")
 if [ -z "$RAW" ] && [ "$SCALE" != paper ] && [ -d ../shared/data/multi30k ]; then
@@ -93,13 +129,59 @@ step "prepare data" "$DATA/summary.json" "${prep[@]}"
 # epoch; under data parallelism each GPU takes batch/GPUS sentences of one update.
 if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); else NTRAIN=12000000; fi
 MAX_UPDATE=$("$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $EPOCHS))" 2>/dev/null || echo "?")
+SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
+if [ -n "$O_MAX_UPDATE" ]; then
+  MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
+fi
 
 RECIPE=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
         --halve-after-epochs "$HALVE_AFTER" --halve-every-epochs "$HALVE_EVERY"
         --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$MAX_UPDATE"
         --criterion "$CRITERION" --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
         --no-epoch-checkpoints --log-format simple --log-interval 50)
-[ "$SCALE" = paper ] && RECIPE+=(--distributed-world-size "$GPUS" --ddp-backend pytorch_ddp)
+# Paper scale: fairseq's data-parallel training. On GPUs fairseq-train starts one worker
+# per GPU itself (torch.multiprocessing.spawn; tests/test_distributed.py runs that launch
+# path). On the CPU its launcher refuses (it counts GPUs), so the ranks are started here,
+# one process each (launch below), over gloo; --ddp-backend legacy_ddp because torch's
+# DistributedDataParallel refuses the device_ids fairseq's pytorch_ddp passes for a CPU
+# module.
+WORKERS=1   # processes per training
+if [ "$SCALE" = paper ] && [ "$CPU" = 1 ]; then
+  RECIPE+=(--cpu)
+  if [ "$GPUS" -gt 1 ]; then
+    WORKERS=$GPUS
+    RECIPE+=(--distributed-world-size "$GPUS" --distributed-backend gloo --ddp-backend legacy_ddp
+             --distributed-no-spawn)
+  fi
+elif [ "$SCALE" = paper ]; then
+  RECIPE+=(--distributed-world-size "$GPUS" --ddp-backend pytorch_ddp)
+fi
+
+# launch CMD...: the training, as one process or as WORKERS CPU ranks (rank 0's log on
+# stdout, rank R's in LOG.rankR). All ranks run in the background so that a TERM
+# (Ctrl-C, or the pool stopping after a failure) reaches the waiting shell and stops them.
+launch() {
+  if [ "$WORKERS" = 1 ]; then run "$@"; return; fi
+  local port r status=0 pids=()
+  if [ "$DRY_RUN" = 1 ]; then
+    for ((r = 0; r < WORKERS; r++)); do
+      run "$@" --distributed-rank "$r" --distributed-init-method tcp://127.0.0.1:PORT
+    done
+    return 0
+  fi
+  port=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  trap 'kill "${pids[@]}" 2>/dev/null; exit 143' TERM INT
+  for ((r = 0; r < WORKERS; r++)); do
+    if [ "$r" = 0 ]; then
+      "$@" --distributed-rank 0 --distributed-init-method "tcp://127.0.0.1:$port" &
+    else
+      "$@" --distributed-rank "$r" --distributed-init-method "tcp://127.0.0.1:$port" > "$log.rank$r" 2>&1 &
+    fi
+    pids+=($!)
+  done
+  for r in "${!pids[@]}"; do wait "${pids[$r]}" || { status=$?; say "rank $r failed (exit $status)"; }; done
+  return "$status"
+}
 
 # ---- 2. training -----------------------------------------------------------------
 # NAME TASK SEED: one forward LSTM and five reversed LSTMs differing only in the seed
@@ -121,9 +203,9 @@ train_one() {
   local save=$WORK/checkpoints/$name log=$WORK/logs/train_$name.log t0=$SECONDS
   local cmd=("$FS/fairseq-train" "$DATA/bin" --user-dir sutskever_plugin --task "$task"
              "${arch_flags[@]}" "${RECIPE[@]}" --seed "$seed" --save-dir "$save")
-  if [ "$DRY_RUN" = 1 ]; then run "${cmd[@]}"; return 0; fi
+  if [ "$DRY_RUN" = 1 ]; then launch "${cmd[@]}"; return 0; fi
   # fairseq's progress stays visible (prefixed with the model), the full log is kept
-  "${cmd[@]}" 2>&1 | tee -a "$log" \
+  launch "${cmd[@]}" 2>&1 | tee -a "$log" \
     | { grep --line-buffered -E "train_inner|valid on|done training" || true; } \
     | sed -u "s/^.*| INFO | /  [$name] /"
   # the model of record is the checkpoint with the best validation loss
@@ -138,7 +220,7 @@ train_one() {
 # cores for these small matrices); the paper scale trains one model on all its GPUs.
 # On CPU, glibc handing every freed activation buffer back to the OS costs about 5% of
 # the training time (results/benchmark.md); keeping freed memory in the heap avoids it.
-[ "$SCALE" != paper ] && export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}
+if [ "$SCALE" != paper ] || [ "$CPU" = 1 ]; then export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}; fi
 declare -A running=()
 # a failure or Ctrl-C stops the pool's other trainings too (a rerun would otherwise
 # start a second fairseq-train on the same save dir)
@@ -153,7 +235,7 @@ for spec in "${MODELS[@]}"; do
   if [ "$DRY_RUN" != 1 ] && [ -e "$WORK/models/$1.pt" ]; then say "train $1: already done, skipped"; continue; fi
   if [ "$DRY_RUN" = 1 ]; then train_one "$@"; continue; fi
   while [ ${#running[@]} -ge "$JOBS" ]; do finish_one; done
-  OMP_NUM_THREADS=$(( $(nproc) / JOBS > 0 ? $(nproc) / JOBS : 1 )) train_one "$@" &
+  OMP_NUM_THREADS=$(( $(nproc) / (JOBS * WORKERS) > 0 ? $(nproc) / (JOBS * WORKERS) : 1 )) train_one "$@" &
   running[$!]=$1
 done
 while [ ${#running[@]} -gt 0 ]; do finish_one; done
@@ -179,7 +261,7 @@ decode_all "$DATA/bin" "$DATA" "$WORK/decode"
 "$PY" -m sutskever_plugin.reporting.table1 --work "$WORK" --scale "$SCALE" --out "$RESULTS" \
     --decoding "$DECODING" --command "$COMMAND" \
     --model "$ARCH ($LAYERS layers x $DIM cells, $DIM-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size" \
-    --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5$([ "$CRITERION" = cross_entropy ] || echo " --criterion $CRITERION"), lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $EPOCHS epochs ($MAX_UPDATE updates), best checkpoint on val${SPARSE:+; LSTMs with ${SPARSE[*]}}${BF16:+; LSTMs trained with ${BF16[*]}}" \
-    --epochs "$EPOCHS" \
+    --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5$([ "$CRITERION" = cross_entropy ] || echo " --criterion $CRITERION"), lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER, $SCHEDULE, best checkpoint on val${SPARSE:+; LSTMs with ${SPARSE[*]}}${BF16:+; LSTMs trained with ${BF16[*]}}" \
+    --epochs "${O_MAX_UPDATE:+the first $O_MAX_UPDATE updates of }$EPOCHS" \
     --notes "$RESULTS/table1_notes_$SCALE.md"
 say "all done: $RESULTS/table1.md"

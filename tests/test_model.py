@@ -72,13 +72,31 @@ def test_flags_override_presets_like_builtin_lstm():
           encoder_hidden_size=32), "--share-decoder-input-output-embed"),
     (dict(sparse_embedding_grads=True, optimizer="sgd"), "needs --optimizer sutskever_sgd"),
     (dict(sparse_embedding_grads=True, optimizer="adam"), "needs --optimizer sutskever_sgd"),
-    (dict(sparse_embedding_grads=True, optimizer="sutskever_sgd", fp16=True), "--fp16"),
     (dict(sparse_embedding_grads=True, optimizer="sutskever_sgd", distributed_world_size=2),
      "several GPUs"),
 ])
 def test_inconsistent_flags_are_refused(flags, message):
     with pytest.raises(ValueError, match=message):
         build(**flags)
+
+
+# fairseq's precision flags, as its own parser spells them: none carries sparse gradients
+PRECISION_FLAGS = ["--fp16", "--memory-efficient-fp16", "--bf16", "--memory-efficient-bf16", "--amp"]
+
+
+@pytest.mark.parametrize("flag", PRECISION_FLAGS)
+def test_sparse_grads_refuse_every_precision_flag(flag):
+    from fairseq import options
+    parser = options.get_training_parser()
+    args = options.parse_args_and_arch(parser, [
+        "data-bin", "--user-dir", "sutskever_plugin", "--arch", "sutskever_lstm_tiny",
+        "--optimizer", "sutskever_sgd", "--lr", "0.7", "--sparse-embedding-grads", flag])
+    with pytest.raises(ValueError, match=f"--sparse-embedding-grads does not work with {flag}: "
+                                         r".*; train in fp32 or leave --sparse-embedding-grads out"):
+        SutskeverLSTMModel.build_model(args, FakeTask(50, 40))
+    # the same flags without sparse gradients build the model
+    args.sparse_embedding_grads = False
+    SutskeverLSTMModel.build_model(args, FakeTask(50, 40))
 
 
 def test_sparse_embedding_grads_make_the_look_up_gradients_sparse():
@@ -102,11 +120,14 @@ def padded(seqs, pad, left):
 
 
 @pytest.mark.parametrize("left_pad", [True, False])
-def test_encoder_state_is_taken_at_the_true_last_token(left_pad):
+@pytest.mark.parametrize("sorted_", [True, False])
+def test_encoder_state_is_taken_at_the_true_last_token(left_pad, sorted_):
     torch.manual_seed(0)
     model = build().eval()
     pad = model.encoder.padding_idx
     seqs = [[5, 6, 7, 8, 9, 2], [10, 11, 2], [12, 2]]
+    if not sorted_:  # the encoder sorts the batch itself (on the device) and restores the order
+        seqs = [[12, 2], [5, 6, 7, 8, 9, 2], [13, 2], [10, 11, 2]]
     batch = padded(seqs, pad, left_pad)
     lengths = torch.tensor([len(s) for s in seqs])
     with torch.no_grad():
@@ -116,7 +137,7 @@ def test_encoder_state_is_taken_at_the_true_last_token(left_pad):
             torch.testing.assert_close(out["final_hidden"][:, i], alone["final_hidden"][:, 0])
             torch.testing.assert_close(out["final_cell"][:, i], alone["final_cell"][:, 0])
     # the sentence vector is 2 x layers x cells numbers
-    assert model.encode(batch, lengths).shape == (3, 2 * 2 * 64)
+    assert model.encode(batch, lengths).shape == (len(seqs), 2 * 2 * 64)
 
 
 def test_decoder_starts_from_encoder_state():
@@ -376,3 +397,15 @@ def test_autocast_bf16_trains_in_bfloat16_and_decodes_in_fp32(monkeypatch):
     bf16.eval()
     with torch.no_grad():
         assert torch.equal(ref(src, lengths, prev)[0], bf16(src, lengths, prev)[0])
+
+
+def test_torch_older_than_2_4_is_refused_with_the_version_needed():
+    # setup.py asks for torch >= 2.4 (the fused softmax's autocast APIs); an environment
+    # that has an older one anyway gets this message, not a TypeError in the first step
+    import subprocess
+    import sys
+    code = ("import torch; from torch.torch_version import TorchVersion; "
+            "torch.__version__ = TorchVersion('2.3.1'); import sutskever_plugin")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "sutskever_plugin needs torch >= 2.4 (found 2.3.1)" in proc.stderr

@@ -44,7 +44,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory (e.g. WORKDIR/data)")
     p.add_argument("--raw-dir", default=None,
                    help="directory with the raw files (multi30k: *.gz; newstest2014: the .sgm "
-                        "files); missing files are downloaded")
+                        "files; wmt14: bitexts.tgz, dev.tgz, test-full.tgz or the directories "
+                        "bitexts/, dev/, test-full/ they unpack to); missing files are downloaded")
     p.add_argument("--bpe", choices=["sentencepiece"], default=None,
                    help="subword vocabulary instead of words + <unk> (not in the paper)")
     p.add_argument("--sp-vocab", type=int, default=None,
@@ -140,7 +141,7 @@ def run(args):
             statmt_url=args.statmt_url or wmt14.STATMT_URL,
             nwordssrc=args.nwords_src or wmt14.vocab.PAPER_NWORDS_SRC,
             nwordstgt=args.nwords_tgt or wmt14.vocab.PAPER_NWORDS_TGT,
-            quiet=args.quiet,
+            quiet=args.quiet, raw_dir=args.raw_dir,
         )
     if not args.data_dir:
         _error(f"--dataset {args.dataset} needs --data-dir (a prepared data directory)")

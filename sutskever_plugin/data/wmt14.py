@@ -16,9 +16,18 @@ Pipeline (``--dry-run`` prints it without doing anything):
    run our tokenizer over them, so that train, dev, test and any test set a user brings
    share exactly one tokenizer (Moses tokenization of tokenized text is not a no-op:
    "man 's" would become "man ' s", unlike the same words in a raw test set);
-3. dev = newstest2012 + newstest2013, test = the official newstest2014 SGML
+3. dev = newstest2012 + newstest2013 (their official SGML from ``dev.tgz``, or its
+   plain-text copies when no SGML is there), test = the official newstest2014 SGML
    (``<seg>`` order and ids kept, see :mod:`.sgml`);
 4. fairseq-preprocess with ``--nwordssrc 160000 --nwordstgt 80000``.
+
+``raw_dir`` (``--raw-dir``) holds the three archives already fetched, or their
+contents unpacked, in place of the downloads: ``RAW/bitexts.tgz`` or ``RAW/bitexts/``
+(any ``<name>.en[.gz]``/``<name>.fr[.gz]`` pairs), ``RAW/dev.tgz`` or ``RAW/dev/``
+(``newstest2012-src.en.sgm``, ``newstest2012-ref.fr.sgm``, same for 2013),
+``RAW/test-full.tgz`` or ``RAW/test-full/`` (``newstest2014-fren-src.en.sgm``,
+``newstest2014-fren-ref.fr.sgm``); whatever is missing is downloaded. A stand-in corpus
+laid out this way runs the paper's pipeline at any size (tests/test_paper_scale_cpu.py).
 """
 import glob
 import logging
@@ -83,15 +92,42 @@ def sgml_to_text(src_sgm: str, ref_sgm: str, out_prefix: str, src="en", tgt="fr"
     return len(src_segs)
 
 
+def dev_sgml(unpacked_dev: str, name: str) -> Optional[Tuple[str, str]]:
+    """The official SGML pair of a newstest dev set in ``dev.tgz``, or None."""
+    found = [sorted(glob.glob(os.path.join(unpacked_dev, "**", f"{name}-{side}"), recursive=True))
+             for side in ("src.en.sgm", "ref.fr.sgm")]
+    return (found[0][0], found[1][0]) if all(found) else None
+
+
+def dev_prefixes(out_dir: str, unpacked_dev: str, dry_run: bool = False, say=print) -> List[str]:
+    """``PREFIX`` of ``PREFIX.en``/``PREFIX.fr`` for newstest2012 and 2013: the SGML
+    converted to text under ``out_dir/sgml`` (ids kept), else dev.tgz's plain text."""
+    prefixes = []
+    for n in DEV_SETS:
+        pair = None if dry_run else dev_sgml(unpacked_dev, n)
+        if dry_run or pair:
+            prefix = os.path.join(out_dir, "sgml", n)
+            src, ref = pair or (f"{unpacked_dev}/dev/{n}-src.en.sgm", f"{unpacked_dev}/dev/{n}-ref.fr.sgm")
+            say(f"    {n}: python -m sutskever_plugin.data.sgml {src} > {prefix}.en; same for {ref} "
+                f"> {prefix}.fr (or dev.tgz's plain {n}.en/.fr when it has no SGML)")
+            if not dry_run:
+                sgml_to_text(src, ref, prefix)
+        else:
+            prefix = _find_one(unpacked_dev, f"{n}.en")[:-3]
+            say(f"    {n}: {prefix}.en/.fr (plain text; no {n}-src.en.sgm/-ref.fr.sgm found)")
+        prefixes.append(prefix)
+    return prefixes
+
+
 def paper_spec(out_dir: str, unpacked: dict, workers: int, nwordssrc: int, nwordstgt: int,
-               dry_run: bool = False) -> CorpusSpec:
+               dry_run: bool = False, dev: Optional[List[str]] = None) -> CorpusSpec:
     if dry_run:
         bitexts = [(os.path.join(unpacked["bitexts"], f"**/{n}.en.gz"), os.path.join(unpacked["bitexts"], f"**/{n}.fr.gz"))
                    for n in SCHWENK_EXPECTED]
-        dev = [os.path.join(unpacked["dev"], f"dev/{n}") for n in DEV_SETS]
     else:
         bitexts = find_bitext_pairs(unpacked["bitexts"])
-        dev = [_find_one(unpacked["dev"], f"{n}.en")[:-3] for n in DEV_SETS]
+    if dev is None:
+        dev = [os.path.join(out_dir, "sgml", n) for n in DEV_SETS]
     test = os.path.join(out_dir, "sgml", "newstest2014")
     return CorpusSpec(
         dataset="wmt14",
@@ -119,8 +155,10 @@ def prepare_wmt14_paper(
     nwordssrc: int = vocab.PAPER_NWORDS_SRC,
     nwordstgt: int = vocab.PAPER_NWORDS_TGT,
     quiet: bool = False,
+    raw_dir: Optional[str] = None,
 ):
-    """Download and prepare the paper's WMT'14 En->Fr data; ``dry_run`` only prints."""
+    """Download and prepare the paper's WMT'14 En->Fr data; ``dry_run`` only prints.
+    ``raw_dir``: the archives, or their unpacked contents, already here (module doc)."""
     out_dir = os.path.abspath(out_dir)
     dl = os.path.join(out_dir, "downloads")
     urls = archive_urls(schwenk_url, statmt_url)
@@ -130,10 +168,21 @@ def prepare_wmt14_paper(
     step = iter(range(1, 100))
 
     for n, u in urls.items():
-        say(f"[{next(step)}] download {u} -> {archives[n]}")
+        given_dir = os.path.join(raw_dir, n) if raw_dir else None
+        given_archive = os.path.join(raw_dir, os.path.basename(u)) if raw_dir else None
+        if given_dir and os.path.isdir(given_dir):
+            unpacked[n] = os.path.abspath(given_dir)
+            say(f"[{next(step)}] {n}: the unpacked archive given in {unpacked[n]} (nothing downloaded)")
+            continue
+        if given_archive and os.path.exists(given_archive):
+            archives[n] = os.path.abspath(given_archive)
+            say(f"[{next(step)}] {n}: the archive given, {archives[n]} (nothing downloaded)")
+        else:
+            say(f"[{next(step)}] download {u} -> {archives[n]}")
+            if not dry_run:
+                download(u, archives[n])
         say(f"    tar -xzf {archives[n]} -C {unpacked[n]}")
         if not dry_run:
-            download(u, archives[n])
             extract_tar(archives[n], unpacked[n])
 
     test_prefix = os.path.join(out_dir, "sgml", "newstest2014")
@@ -144,7 +193,9 @@ def prepare_wmt14_paper(
         sgml_to_text(_find_one(unpacked["test-full"], NEWSTEST2014[0]),
                      _find_one(unpacked["test-full"], NEWSTEST2014[1]), test_prefix)
 
-    spec = paper_spec(out_dir, unpacked, workers, nwordssrc, nwordstgt, dry_run=dry_run)
+    say(f"[{next(step)}] dev sets newstest2012 + newstest2013 -> text (seg order and ids kept):")
+    dev = dev_prefixes(out_dir, unpacked["dev"], dry_run=dry_run, say=say)
+    spec = paper_spec(out_dir, unpacked, workers, nwordssrc, nwordstgt, dry_run=dry_run, dev=dev)
     for s in spec.splits:
         what = "pairs with an empty side skipped" if s.skip_empty else "no line dropped, raw copy kept"
         say(f"[{next(step)}] tokenize {s.name}: sacremoses en/fr (case kept, escape=False, "

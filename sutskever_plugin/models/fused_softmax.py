@@ -26,6 +26,13 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
+# torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype (fused_dtype below)
+# exist from torch 2.4; on 2.3 every CPU training step would stop with "TypeError:
+# torch.is_autocast_enabled() takes no arguments" (measured with torch 2.3.1)
+if torch.__version__ < "2.4":
+    raise ImportError(f"sutskever_plugin needs torch >= 2.4 (found {torch.__version__}): "
+                      "pip install 'torch>=2.4'")
+
 aten = torch.ops.aten
 
 

@@ -12,7 +12,6 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from fairseq import utils
 from fairseq.models import (
     FairseqEncoder,
     FairseqEncoderDecoderModel,
@@ -40,6 +39,18 @@ def _embedding(num_embeddings, embed_dim, padding_idx, sparse=False):
     return nn.Embedding(num_embeddings, embed_dim, padding_idx=padding_idx, sparse=sparse)
 
 
+def _right_padded(src_tokens: Tensor, pad_mask: Tensor, lengths: Tensor) -> Tensor:
+    """The batch with every sentence's padding moved to its right end, computed on the
+    tokens' device: fairseq left-pads sources by default, and its
+    ``utils.convert_padding_direction`` first asks the device whether there is padding
+    and on which side (two synchronisations). A row padded on the left has padding in
+    its first column; it is rotated left by its number of pads, other rows stay."""
+    max_len = src_tokens.size(1)
+    shift = torch.where(pad_mask[:, 0], max_len - lengths, torch.zeros_like(lengths))
+    index = torch.arange(max_len, device=src_tokens.device).unsqueeze(0) + shift.unsqueeze(1)
+    return src_tokens.gather(1, index.remainder_(max_len))
+
+
 class SutskeverEncoder(FairseqEncoder):
     """Embedding -> L-layer unidirectional LSTM; returns the final (h, c) of every layer.
 
@@ -65,23 +76,26 @@ class SutskeverEncoder(FairseqEncoder):
         )
 
     def forward(self, src_tokens: Tensor, src_lengths: Optional[Tensor] = None, **kwargs):
+        # One host-device synchronisation per batch, the copy of the lengths to the host:
+        # pack_padded_sequence takes its lengths on the CPU, and the split into a fused
+        # head and a packed tail needs the shortest and longest length as Python ints
+        # (tensor shapes). Everything else is decided from that copy or computed on the
+        # device: no .item(), bool(tensor), nonzero() or equal() on a device tensor
+        # (tests/test_model.py counts them).
         pad_mask = src_tokens.eq(self.padding_idx)
-        has_pad = bool(pad_mask.any())
-        if has_pad and bool(pad_mask[:, 0].any()):
-            # fairseq left-pads sources by default; the runs below want the padding on the right
-            src_tokens = utils.convert_padding_direction(
-                src_tokens, self.padding_idx, left_to_right=True
-            )
-        if not has_pad:
-            # embedding the transposed tokens gives a contiguous T x B x C input directly
+        lengths = (~pad_mask).sum(dim=1)
+        lengths_host = lengths.cpu()
+        if int(lengths_host.min()) == src_tokens.size(1):
+            # no padding: embedding the transposed tokens gives a contiguous T x B x C input
             x = self.dropout_in_module(self.embed_tokens(src_tokens.t()))
             _, (final_h, final_c) = self.lstm(x)
         else:
-            lengths = (~pad_mask).sum(dim=1).clamp(min=1)
-            final_h, final_c = self._run_by_length(src_tokens, lengths)
+            src_tokens = _right_padded(src_tokens, pad_mask, lengths)
+            final_h, final_c = self._run_by_length(src_tokens, lengths.clamp(min=1),
+                                                   lengths_host.clamp(min=1))
         return {"final_hidden": final_h, "final_cell": final_c}  # each L x B x H
 
-    def _run_by_length(self, src_tokens: Tensor, lengths: Tensor):
+    def _run_by_length(self, src_tokens: Tensor, lengths: Tensor, lengths_host: Tensor):
         """The multi-layer LSTM over a right-padded batch without ever feeding it padding.
 
         Sentences are sorted longest first. Up to the shortest sentence's length there is no
@@ -91,20 +105,25 @@ class SutskeverEncoder(FairseqEncoder):
         of similar lengths (fairseq's and the paper's batching) so runs almost all of its
         steps fused: on CPU a packed sequence costs a per-step loop whose backward zeroes
         and accumulates a whole-batch gradient buffer at every step.
+
+        ``lengths`` is on the tokens' device, ``lengths_host`` its copy on the CPU: every
+        decision is taken on the copy; the permutation is sorted on the device (the same
+        stable sort of the same values), so nothing is copied back and forth.
         """
-        lengths_sorted, order = lengths.sort(descending=True, stable=True)
+        lengths_sorted, order = lengths_host.sort(descending=True, stable=True)
         longest, shortest = int(lengths_sorted[0]), int(lengths_sorted[-1])
         bsz = lengths_sorted.numel()
-        if order.equal(torch.arange(bsz, device=order.device)):
+        if bool((lengths_host[1:] <= lengths_host[:-1]).all()):
             order = None  # fairseq's collater already sorts by source length
         else:
+            order = lengths.sort(descending=True, stable=True)[1]
             src_tokens = src_tokens.index_select(0, order)
         x = self.dropout_in_module(self.embed_tokens(src_tokens[:, :longest].t()))  # T x B x C
         head, tail = x.split([shortest, longest - shortest], dim=0)
         _, (final_h, final_c) = self.lstm(head)
         running = int((lengths_sorted > shortest).sum())  # a prefix of the sorted batch
         if running:
-            tail_lengths = (lengths_sorted[:running] - shortest).cpu()
+            tail_lengths = lengths_sorted[:running] - shortest
             packed = nn.utils.rnn.pack_padded_sequence(
                 tail.narrow(1, 0, running), tail_lengths, enforce_sorted=True
             )
@@ -252,8 +271,13 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
         super().__init__(encoder, decoder)
         self.autocast_bf16 = autocast_bf16
         # Recorded in every checkpoint so that a model trained on reversed sources is
-        # never silently decoded with forward sources (or the other way round).
-        self.register_buffer("source_reversed", torch.tensor(bool(source_reversed)))
+        # never silently decoded with forward sources (or the other way round). A float
+        # 1.0 / 0.0, not a bool: fairseq's scripts/average_checkpoints.py divides every
+        # tensor of the state dict by the number of checkpoints (a bool cannot be
+        # divided), and the mean of equal flags is the flag itself, while a mean of
+        # reversed and forward models comes out fractional and is refused on loading.
+        # Checkpoints written with the earlier bool buffer load unchanged.
+        self.register_buffer("source_reversed", torch.tensor(float(bool(source_reversed))))
 
     @staticmethod
     def add_args(parser):
@@ -296,7 +320,8 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                                  'of the batch\'s words), with --optimizer sutskever_sgd; '
                                  'the same updates, less work where the vocabularies are '
                                  'large (paper size: 240M of the 384M parameters). Not with '
-                                 '--fp16 / --memory-efficient-fp16 or several GPUs')
+                                 '--fp16, --bf16, their --memory-efficient-* variants, '
+                                 '--amp or several workers')
         # fmt: on
 
     @classmethod
@@ -374,7 +399,7 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                     f"built from the given flags has {tuple(own[name].shape)}: use the "
                     "checkpoint's own --arch and size flags"
                 )
-        trained, now = bool(state_dict["source_reversed"]), bool(self.source_reversed)
+        trained, now = _reversal_flag(state_dict["source_reversed"]), bool(self.source_reversed)
         if trained != now:
             need = "translation_reversed" if trained else "translation"
             have = "translation_reversed" if now else "translation"
@@ -383,6 +408,19 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                 f"source sentences but is being used with --task {have}, which reads them "
                 f"{'reversed' if now else 'forward'}: rerun with --task {need}"
             )
+
+
+def _reversal_flag(recorded: Tensor) -> bool:
+    """A checkpoint's ``source_reversed``: a bool (checkpoints before averaging was
+    supported), 1.0 / 0.0, or their mean over averaged checkpoints."""
+    value = float(recorded)
+    if value not in (0.0, 1.0):
+        raise CheckpointMismatchError(
+            f"this checkpoint's source_reversed flag is {value:g}, the mean of checkpoints "
+            "trained on reversed and on forward source sentences: an average of such "
+            "models is meaningless; average checkpoints of one task only"
+        )
+    return value == 1.0
 
 
 def _check_sizes(args):
@@ -405,6 +443,23 @@ def _check_sizes(args):
         )
 
 
+# fairseq's precision flags, each with why sparse embedding gradients cannot go through it
+PRECISION_FLAGS_WITHOUT_SPARSE = {
+    "memory_efficient_fp16": "fairseq then keeps no fp32 weights and unscales and clips the "
+                             "fp16 gradients through its loss scaler, a path never run with "
+                             "sparse gradients",
+    "memory_efficient_bf16": "fairseq then keeps no fp32 weights and updates the bf16 "
+                             "parameters through its loss-scaling optimizer, a path never run "
+                             "with sparse gradients",
+    "fp16": "fairseq's FP16Optimizer copies every gradient into one flat fp32 buffer "
+            "(a sparse tensor has no flat view to copy)",
+    "bf16": "fairseq's FP16Optimizer copies each bf16 gradient into a dense fp32 gradient "
+            "(torch cannot copy a sparse tensor into a dense one)",
+    "amp": "fairseq's AMPOptimizer unscales the gradients with torch's GradScaler on the "
+           "GPU, a path never run with sparse gradients",
+}
+
+
 def _check_sparse_grads(args):
     """Sparse gradients only where they reach an optimizer that takes them."""
     if not args.sparse_embedding_grads:
@@ -416,11 +471,13 @@ def _check_sparse_grads(args):
             f"{optimizer}): fairseq's gradient clipping and its other optimizers cannot take "
             "sparse gradients"
         )
-    for flag in ("fp16", "memory_efficient_fp16"):
+    # the most specific flag first: fairseq's option parsing also sets fp16 / bf16 when
+    # their memory-efficient variants are given, and the message should name what was typed
+    for flag in PRECISION_FLAGS_WITHOUT_SPARSE:
         if getattr(args, flag, False):
             raise ValueError(
                 f"--sparse-embedding-grads does not work with --{flag.replace('_', '-')}: "
-                "fairseq copies the gradients into flat fp32 buffers; leave "
+                f"{PRECISION_FLAGS_WITHOUT_SPARSE[flag]}; train in fp32 or leave "
                 "--sparse-embedding-grads out"
             )
     if getattr(args, "distributed_world_size", 1) > 1:

@@ -1,0 +1,171 @@
+"""The paper-scale pipeline end to end on the CPU (issue 17): ``reproduce_table1.sh
+--scale paper`` on a stand-in corpus laid out exactly as WMT'14, at sizes a CPU finishes.
+
+Same code path as the paper's run except for the sizes: the WMT'14 data preparation
+(Schwenk-style training files detokenized and tokenized again, the dev sets from their
+SGML, newstest2014 from its SGML as the test set, top-N vocabularies), the paper's
+recipe flags, fairseq's data-parallel training over two CPU workers (gloo), test
+perplexities, every decode of Table 1 and its BLEU. The stand-in: Multi30k training text
+(tests/data) as the training files, Multi30k validation text written as the
+newstest2012/2013 SGML, and the first documents of the newstest2014 slice as the test set.
+"""
+import csv
+import gzip
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+DATA = REPO / "tests" / "data"
+TEST_DOCS = 2  # newstest2014 documents decoded (seven decodes of beam up to 12)
+
+
+def write_sgml(path, kind, setid, lang, docs):
+    """A WMT SGML file: ``docs`` is [(docid, [segment text, ...]), ...]."""
+    head = (f'<srcset setid="{setid}" srclang="any">' if kind == "src"
+            else f'<refset trglang="{lang}" setid="{setid}" srclang="any">')
+    out = [head]
+    for docid, segs in docs:
+        out.append(f'<doc sysid="ref" docid="{docid}" genre="news" origlang="en">')
+        out += [f'<seg id="{i}">{text}</seg>' for i, text in enumerate(segs, 1)]
+        out.append("</doc>")
+    out.append("</srcset>" if kind == "src" else "</refset>")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def first_docs(src, dst, n):
+    """The SGML file ``src`` cut after its ``n``-th document; returns its segment count."""
+    lines = src.read_text(encoding="utf-8").splitlines()
+    end = [i for i, line in enumerate(lines) if line == "</doc>"][n - 1]
+    dst.write_text("\n".join(lines[: end + 1] + [lines[-1]]) + "\n", encoding="utf-8")
+    return sum(line.startswith("<seg") for line in lines[:end])
+
+
+def read_gz(path, n):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [next(f).rstrip("\n") for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def stand_in(tmp_path_factory):
+    """RAW/bitexts/, RAW/dev/, RAW/test-full/: WMT'14's three archives, unpacked."""
+    raw = tmp_path_factory.mktemp("wmt14_stand_in")
+    bit = raw / "bitexts" / "bitexts.selected"
+    bit.mkdir(parents=True)
+    for lang in ("en", "fr"):
+        text = read_gz(DATA / "multi30k" / f"train.{lang}.gz", 1500)
+        for name, part in (("nc9", text[:1000]), ("crawl", text[1000:])):
+            with gzip.open(bit / f"{name}.{lang}.gz", "wt", encoding="utf-8") as f:
+                f.write("\n".join(part) + "\n")
+    dev = raw / "dev" / "dev"
+    dev.mkdir(parents=True)
+    val = {lang: read_gz(DATA / "multi30k" / f"val.{lang}.gz", 80) for lang in ("en", "fr")}
+    for setid, lo in (("newstest2012", 0), ("newstest2013", 40)):
+        for kind, lang in (("src", "en"), ("ref", "fr")):
+            docs = [(f"{setid}-doc{d}", val[lang][lo + 20 * d: lo + 20 * d + 20]) for d in range(2)]
+            write_sgml(dev / f"{setid}-{kind}.{lang}.sgm", kind, setid, lang, docs)
+    test = raw / "test-full" / "test-full"
+    test.mkdir(parents=True)
+    n_test = {first_docs(DATA / "wmt14" / name, test / name, TEST_DOCS)
+              for name in ("newstest2014-fren-src.en.sgm", "newstest2014-fren-ref.fr.sgm")}
+    assert len(n_test) == 1
+    return raw, n_test.pop()
+
+
+@pytest.fixture(scope="module")
+def paper_run(stand_in, tmp_path_factory):
+    raw, n_test = stand_in
+    work = tmp_path_factory.mktemp("paper") / "work"
+    cmd = ["bash", "scripts/reproduce_table1.sh", "--scale", "paper", "--cpu", "--gpus", "2",
+           "--raw-dir", str(raw), "--work", str(work), "--nwords-src", "1200",
+           "--nwords-tgt", "1600", "--layers", "2", "--dim", "32", "--max-update", "3"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return work, n_test, proc.stdout + proc.stderr, " ".join(cmd[1:])
+
+
+def test_data_prepared_as_for_the_paper(paper_run):
+    work, n_test, _, _ = paper_run
+    summary = json.loads((work / "data" / "summary.json").read_text())
+    assert summary["dataset"] == "wmt14" and summary["scale"] == "paper"
+    sp = summary["splits"]
+    assert sp["train"]["lines"] == 1500 and sp["valid"]["lines"] == 80 and sp["test"]["lines"] == n_test
+    # top-N vocabularies (here 1200 / 1600 entries: the source has fewer distinct words)
+    assert len((work / "data" / "bin" / "dict.en.txt").read_text().splitlines()) <= 1200
+    # (dict.*.txt lists the words without the 4 specials fairseq adds)
+    assert len((work / "data" / "bin" / "dict.fr.txt").read_text().splitlines()) == 1600 - 4
+    # dev from its SGML, test = newstest2014 from its SGML, ids and order kept
+    assert (work / "data" / "sgml" / "newstest2012.ids").read_text().splitlines()[0] == "newstest2012-doc0\t1"
+    assert (work / "data" / "raw" / "test.en").read_text().splitlines()[0] == "Spectacular Wingsuit Jump Over Bogota"
+    assert len((work / "data" / "sgml" / "newstest2014.ids").read_text().splitlines()) == n_test
+
+
+def test_trained_with_the_paper_recipe_over_two_cpu_workers(paper_run):
+    work, _, out, _ = paper_run
+    assert "paper scale on 2 CPU workers: --sparse-embedding-grads off" in out
+    for name in ("attention", "forward", "reversed1", "reversed2", "reversed3", "reversed4", "reversed5"):
+        log = (work / "logs" / f"train_{name}.log").read_text()
+        assert "distributed init (rank 0): tcp://127.0.0.1:" in log, name
+        assert "training on 2 devices" in log, name
+        assert re.search(r"num_updates 3\b", log) or "num_updates=3" in log, name
+        assert (work / "logs" / f"train_{name}.log.rank1").exists(), name
+        assert (work / "models" / f"{name}.pt").exists(), name
+    md = (work / "results" / "table1.md").read_text()
+    # the recipe the table names: the paper's, with 128 sentences an update (2 x 64)
+    assert ("--optimizer sutskever_sgd lr 0.7, batch 128 sentences, --sentence-avg --clip-norm 5"
+            in md and "lr halved every 0.5 epoch(s) after 5" in md), md
+    assert "3 updates (--max-update" in md and "2 layers x 32 cells" in md
+
+
+def test_every_table1_row_decoded_and_scored(paper_run):
+    work, n_test, _, command = paper_run
+    with open(work / "results" / "table1.csv") as f:
+        rows = {r["method"]: r for r in csv.DictReader(f)}
+    for name in ("Single forward LSTM, beam size 12", "Single reversed LSTM, beam size 12",
+                 "Ensemble of 5 reversed LSTMs, beam size 1", "Ensemble of 2 reversed LSTMs, beam size 12",
+                 "Ensemble of 5 reversed LSTMs, beam size 2", "Ensemble of 5 reversed LSTMs, beam size 12",
+                 "Bahdanau et al. [2]"):
+        assert float(rows[name]["ours"]) >= 0 and "nrefs:1" in rows[name]["sacrebleu_signature"], name
+    assert float(rows["Test perplexity, single reversed LSTM"]["ours"]) > 1
+    for decode in ("forward_beam12", "ens5_beam12", "attention_beam12"):
+        assert len((work / "decode" / f"{decode}.tok").read_text().splitlines()) == n_test
+    md = (work / "results" / "table1.md").read_text()
+    assert f"Generated by `bash {command}`" in md
+    assert not (REPO / "results" / "table1_notes_paper.md").exists()  # nothing written to results/
+
+
+def dry_run(*args, work):
+    proc = subprocess.run(["bash", "scripts/reproduce_table1.sh", "--scale", "paper", "--dry-run",
+                           "--work", str(work), *args], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout, [l for l in proc.stdout.splitlines() if "fairseq-train" in l and "--save-dir" in l]
+
+
+def test_cpu_launch_per_worker_count(tmp_path):
+    # one CPU process: the recipe with sparse embedding gradients (tested and measured on CPU)
+    _, trains = dry_run("--cpu", work=tmp_path / "one")
+    assert len(trains) == 7 and all("--cpu" in l and "--distributed-rank" not in l for l in trains)
+    assert sum("--sparse-embedding-grads" in l for l in trains) == 6  # not fairseq's lstm
+    assert all("--batch-size 128 " in l for l in trains)
+    # two CPU workers: two ranks per training, gloo, dense gradients, 2 x 64 sentences
+    out, trains = dry_run("--cpu", "--gpus", "2", work=tmp_path / "two")
+    assert len(trains) == 14 and not any("--sparse-embedding-grads" in l for l in trains)
+    for line in trains:
+        for flag in ("--cpu", "--distributed-world-size 2", "--distributed-backend gloo",
+                     "--ddp-backend legacy_ddp", "--distributed-no-spawn", "--batch-size 64 "):
+            assert flag in line, (flag, line)
+    assert sorted(re.search(r"--distributed-rank (\d)", l).group(1) for l in trains) == ["0"] * 7 + ["1"] * 7
+    assert "--sparse-embedding-grads off (data parallelism" in out
+    # on GPUs fairseq-train launches its workers itself (spawn), without --cpu
+    _, trains = dry_run("--gpus", "8", work=tmp_path / "gpu")
+    assert len(trains) == 7 and not any("--cpu" in l or "--distributed-rank" in l for l in trains)
+
+
+def test_paper_options_are_refused_at_other_scales():
+    proc = subprocess.run(["bash", "scripts/reproduce_table1.sh", "--scale", "tiny", "--max-update", "3"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode != 0 and "are paper-scale options" in proc.stderr

@@ -4,8 +4,14 @@
 ``sutskever_lstm`` architectures, the ``translation_reversed`` task, the
 ``sutskever_halving`` lr scheduler, the ``sutskever_sgd`` optimizer and the
 ``sutskever_cross_entropy`` criterion, lets torch >= 2.6 load fairseq checkpoints, and
-keeps fairseq from dropping the last partial batch (see batching_compat).
+keeps fairseq from dropping the last partial batch (see batching_compat), checks every
+checkpoint it loads against the task and dictionaries (checkpoint_check), and prints
+user-facing errors as one line (errors).
 """
+from . import errors
+
+errors.install()  # user-facing errors as one line (SUTSKEVER_DEBUG=1: with the traceback)
+
 from . import batching_compat  # noqa: F401  (no sentence dropped from batch lists)
 from . import checkpoint_compat  # noqa: F401  (before any checkpoint is loaded)
 from . import checkpoint_check  # noqa: F401  (a truncated/corrupt checkpoint: clear error)

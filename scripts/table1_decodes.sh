@@ -10,6 +10,17 @@ DECODING="beam search, no length normalisation (fairseq-generate --unnormalized)
 
 models() { local out="" m; for m in "$@"; do out+="${out:+:}$WORK/models/$m.pt"; done; echo "$out"; }
 
+# The reason a fairseq-generate run failed, in one line (its full output stays in LOG).
+decode_failed() {
+  local log=$1 i
+  i=$(grep -oE 'Size of sample #[0-9]+ is invalid' "$log" | grep -oE '[0-9]+' | head -n 1 || true)
+  if [ -n "$i" ]; then
+    echo "[$TAG] line $((i + 1)) of the test set is longer than the models' maximum positions: shorten or remove it (full output: $log)" >&2
+  else
+    echo "[$TAG] fairseq-generate: $(grep -v '^\s*$' "$log" | tail -n 1) (full output: $log)" >&2
+  fi
+}
+
 # decode_one ID TASK BEAM MODEL...
 decode_one() {
   local id=$1 task=$2 beam=$3; shift 3
@@ -18,7 +29,7 @@ decode_one() {
              --path "$(models "$@")" --beam "$beam" --nbest 1 --unnormalized --batch-size 64
              --gen-subset test)
   if [ "$DRY_RUN" = 1 ]; then run "${cmd[@]}"; return 0; fi
-  "${cmd[@]}" > "$gen.tmp" 2> "$OUT_DIR/$id.log" || { tail -n 5 "$OUT_DIR/$id.log"; return 1; }
+  "${cmd[@]}" > "$gen.tmp" 2> "$OUT_DIR/$id.log" || { decode_failed "$OUT_DIR/$id.log"; return 1; }
   mv "$gen.tmp" "$gen"
   "$PY" -m sutskever_plugin.reporting.score --generate-output "$gen" --data-dir "$DATA_DIR" \
       --ref-dir "$REF_DIR" --out "$OUT_DIR/$id.json" \

@@ -22,14 +22,17 @@ run() {
   fi
 }
 
-# step NAME DONE_FILE [--inputs PATH... --] CMD...: run CMD unless DONE_FILE exists and
-# was made from the same inputs. The key (sutskever_plugin/steps.py: sha256 of CMD's
-# words and of the contents of every input PATH, a directory with all its files) is
-# stored in DONE_FILE.key after the step; a changed input or option, or a DONE_FILE
-# without a key, redoes the step. A step writes DONE_FILE last, atomically; a failure
-# stops the pipeline naming the step.
+# step NAME DONE_FILE [--adopt-unkeyed] [--inputs PATH... --] CMD...: run CMD unless
+# DONE_FILE exists and was made from the same inputs. The key (sutskever_plugin/steps.py:
+# sha256 of CMD's words and of the contents of every input PATH, a directory with all its
+# files) is stored in DONE_FILE.key after the step; a changed input or option, or a
+# DONE_FILE without a key, redoes the step. --adopt-unkeyed: a DONE_FILE made before keys
+# were recorded (no .key) is kept and its current inputs recorded (the data preparation,
+# which keys its own stages by content). A step writes DONE_FILE last, atomically; a
+# failure stops the pipeline naming the step.
 step() {
-  local name=$1 done_file=$2; shift 2
+  local name=$1 done_file=$2 adopt=0; shift 2
+  [ "${1:-}" = --adopt-unkeyed ] && { adopt=1; shift; }
   local inputs=()
   if [ "${1:-}" = --inputs ]; then
     shift
@@ -44,6 +47,11 @@ step() {
   if [ -e "$done_file" ]; then
     if [ "$(head -n 1 "$done_file.key" 2>/dev/null)" = "$key" ]; then
       say "$name: already done, skipped ($done_file)"
+      return 0
+    fi
+    if [ "$adopt" = 1 ] && [ ! -e "$done_file.key" ]; then
+      record_key "$done_file" "$rec"
+      say "$name: already done, skipped ($done_file, made before its inputs were recorded; recorded now)"
       return 0
     fi
     say "$name: redoing it, its inputs or options changed since $done_file was made"

@@ -101,7 +101,7 @@ PREP_INPUTS=()
 if [ "$DRY_RUN" = 1 ] && [ "$SCALE" = paper ]; then
   "${prep[@]}" --dry-run || die "step 'prepare data' (dry run)"   # lists every download and tool
 else
-  step "prepare data" "$DATA/summary.json" ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} run "${prep[@]}"
+  step "prepare data" "$DATA/summary.json" --adopt-unkeyed ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} run "${prep[@]}"
 fi
 
 # Updates for a fractional number of epochs: fairseq makes ceil(N / batch) batches an
@@ -180,8 +180,15 @@ for spec in "${MODELS[@]}"; do
     ${SPARSE[@]+"${SPARSE[@]}"} "${RECIPE[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
   key=${TRAIN_REC%%$'\n'*} model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
   if [ -e "$model" ] && [ "$(key_of "$model")" = "$key" ]; then say "train $1: already done, skipped"; continue; fi
-  if [ -d "$save" ] && [ "$(key_of "$save/inputs")" != "$key" ]; then
-    say "train $1: its data or recipe changed since $save was started (or were not recorded): training anew, the old checkpoints moved to $save.stale"
+  if [ -e "$model" ] && [ ! -e "$model.key" ]; then
+    # trained before keys were recorded: hours of training are not redone on a guess
+    say "train $1: already done, skipped (trained before its inputs were recorded; recorded now: delete $model to retrain)"
+    record_key "$model" "$TRAIN_REC"
+    [ -d "$save" ] && record_key "$save/inputs" "$TRAIN_REC"
+    continue
+  fi
+  if [ -e "$save/inputs.key" ] && [ "$(key_of "$save/inputs")" != "$key" ]; then
+    say "train $1: its data or recipe changed since $save was started: training anew, the old checkpoints moved to $save.stale"
     rm -rf "$save.stale" && mv "$save" "$save.stale"
   fi
   rm -f "$model" "$model.key"

@@ -251,6 +251,7 @@ def test_dry_run_at_every_scale(scale, tmp_path):
     ("scripts/analyze.sh", ("--scale", "big"), "--scale must be tiny, small or paper"),
     ("scripts/evaluate.sh", ("--scale", "big", "--src", "a", "--ref", "b"), "--scale must be"),
     ("scripts/evaluate.sh", ("--src",), "--src needs a value"),
+    ("scripts/summarize_logs.sh", ("--scale", "big"), "--scale must be tiny, small or paper"),
 ])
 def test_other_scripts_check_their_options(script_name, args, message):
     proc = script(script_name, *args, check=False)

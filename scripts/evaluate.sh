@@ -8,6 +8,9 @@
 # SentencePiece models), every system of Table 1 decodes the source, and the same BLEU
 # table (tokenized cased BLEU and detokenized sacreBLEU) is printed and written to
 # WORK/eval/NAME/table1.md.  Needs the models of bash scripts/reproduce_table1.sh.
+# Relative paths are read from the directory you run it in.  A rerun skips only the steps
+# whose inputs are unchanged: the two files' contents (not their names), the training
+# data's dictionaries and each decode's models.
 TAG=evaluate
 source "$(dirname "$0")/lib.sh"
 

@@ -42,7 +42,7 @@ step() {
   fi
   if [ "$DRY_RUN" = 1 ]; then "$@"; return; fi
   local rec key
-  rec=$(step_key "$@" ${inputs[@]+--inputs "${inputs[@]}"}) || die "step '$name': cannot key it on its inputs (see above)"
+  rec=$(step_key --base "$(dirname "$done_file")" "$@" ${inputs[@]+--inputs "${inputs[@]}"}) || die "step '$name': cannot key it on its inputs (see above)"
   key=${rec%%$'\n'*}
   if [ -e "$done_file" ]; then
     if [ "$(head -n 1 "$done_file.key" 2>/dev/null)" = "$key" ]; then

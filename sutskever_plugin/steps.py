@@ -118,8 +118,11 @@ def input_digests(paths: Iterable[str], cache_path: Optional[str] = None) -> Dic
     return out
 
 
-def step_key(command: Sequence[str], inputs: Iterable[str], cache_path: Optional[str] = None) -> str:
-    """The record of a step: its key (first line), then its inputs' digests."""
+def step_key(command: Sequence[str], inputs: Iterable[str], cache_path: Optional[str] = None,
+             base: Optional[str] = None) -> str:
+    """The record of a step: its key (first line), then its inputs' digests.  With
+    ``base`` (the done file's directory) the inputs are listed relative to it, so a work
+    directory that is moved or copied still checks its own files."""
     digests = input_digests(inputs, cache_path)
     h = hashlib.sha256()
     # inputs in the order given, named without their directory: the same files reached
@@ -127,7 +130,7 @@ def step_key(command: Sequence[str], inputs: Iterable[str], cache_path: Optional
     h.update(json.dumps({"command": list(command),
                          "inputs": [[os.path.basename(p), d] for p, d in digests.items()]}).encode())
     lines = [h.hexdigest(), "command: " + " ".join(command)]
-    lines += [f"{d}  {p}" for p, d in digests.items()]
+    lines += [f"{d}  {os.path.relpath(p, base) if base else p}" for p, d in digests.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -159,6 +162,7 @@ def changed_inputs(done_file: str) -> List[str]:
     out = []
     for line in lines:
         digest, _, path = line.partition("  ")
+        path = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(done_file)), path))
         if not os.path.exists(path) or cache.digest(path) != digest:
             out.append(path)
     cache.save()
@@ -166,7 +170,7 @@ def changed_inputs(done_file: str) -> List[str]:
 
 
 def _main(argv: List[str]) -> int:
-    # key CMD... [--inputs PATH...]     print the record of a step
+    # key [--base DIR] CMD... [--inputs PATH...]   print the record of a step
     # changed DONE_FILE...              print the recorded inputs that changed since
     # state DONE_FILE RECORD_FILE       print fresh / stale / missing
     # record DONE_FILE RECORD_FILE      store the record beside DONE_FILE (after the step)
@@ -176,12 +180,15 @@ def _main(argv: List[str]) -> int:
     verb, rest = argv[0], argv[1:]
     try:
         if verb == "key":
+            base = None
+            if rest[:1] == ["--base"]:
+                base, rest = rest[1], rest[2:]
             if "--inputs" in rest:
                 i = rest.index("--inputs")
                 command, inputs = rest[:i], rest[i + 1:]
             else:
                 command, inputs = rest, []
-            sys.stdout.write(step_key(command, inputs))
+            sys.stdout.write(step_key(command, inputs, base=base))
         elif verb == "changed":
             # changed DONE_FILE...: print "DONE_FILE<TAB>INPUT" for every out-of-date input
             for done in rest:

@@ -102,3 +102,22 @@ def test_steps_script_imports_nothing_of_the_plugin(tmp_path):
             "print('torch' in sys.modules, 'fairseq' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.stdout.strip() == "False False", out.stderr
+
+
+def test_a_copied_work_directory_checks_its_own_files(tmp_path):
+    import shutil
+
+    w = tmp_path / "w"
+    (w / "decode").mkdir(parents=True)
+    (w / "models").mkdir()
+    (w / "models" / "m.pt").write_bytes(b"A")
+    done = w / "decode" / "x.json"
+    done.write_text("{}")
+    steps.atomic_write(str(done) + ".key", steps.step_key(["c"], [w / "models" / "m.pt"], cache_path="",
+                                                          base=str(w / "decode")))
+    copy = tmp_path / "copy"
+    shutil.copytree(w, copy)
+    (copy / "models" / "m.pt").write_bytes(b"B")  # changed in the copy only
+    assert steps.changed_inputs(str(copy / "decode" / "x.json")) == [
+        str(copy / "models" / "m.pt")]
+    assert steps.changed_inputs(str(done)) == []

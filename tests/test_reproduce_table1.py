@@ -200,7 +200,10 @@ def test_table1_and_analysis_follow_a_retrained_model(work_copy):
     assert "forward.pt, which has changed since" in proc.stderr
     out = script("scripts/reproduce_table1.sh", "--scale", "tiny", "--work", work).stdout
     # the model's training is not redone (it is the output), its perplexity and decode are
-    assert _redone(out, "table1") == ["decode forward beam 12", "test perplexity forward"]
+    # (the data preparation reruns in a copied work dir: its command names the directory;
+    # it writes the same files, so nothing after it is redone for it)
+    redone = [s for s in _redone(out, "table1") if s != "prepare data"]
+    assert redone == ["decode forward beam 12", "test perplexity forward"]
     assert "train forward: already done" in out
     script("scripts/analyze.sh", "--scale", "tiny", "--work", work)
 

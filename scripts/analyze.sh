@@ -16,18 +16,32 @@ source "$(dirname "$0")/lib.sh"
 SCALE=small WORK="" RESULTS="" EXTRA=()
 while [ $# -gt 0 ]; do
   case $1 in
+    --scale|--work|--results) need_value "$@" ;;&
     --scale) SCALE=$2; shift 2 ;;
-    --work) WORK=$2; shift 2 ;;
-    --results) RESULTS=$2; shift 2 ;;
+    --work) WORK=$(abs_path "$2"); shift 2 ;;
+    --results) RESULTS=$(abs_path "$2"); shift 2 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
+check_scale "$SCALE"
 WORK=${WORK:-work/$SCALE}
 [ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
 [ -f "$WORK/data/summary.json" ] || die "$WORK/data/summary.json not found: run bash scripts/reproduce_table1.sh --scale $SCALE first"
 
 setup_venv
+digest_cache "$WORK"
+# The analysis reads the Table 1 decodes and the baseline's 1-best as they are: refuse
+# any made from a model, data or n-best list that has changed since (a retrained model
+# whose decodes were not redone would otherwise be analysed with the old translations).
+shopt -s nullglob
+made=("$WORK"/decode/*.json "$WORK"/smt/baseline_bleu.json)
+shopt -u nullglob
+stale=$("$PY" "$ROOT/sutskever_plugin/steps.py" changed ${made[@]+"${made[@]}"}) || die "cannot check the inputs of $WORK/decode"
+if [ -n "$stale" ]; then
+  first=${stale%%$'\n'*}
+  die "$(basename "${first%%$'\t'*}" .json) was made from ${first#*$'\t'}, which has changed since ($(printf '%s\n' "$stale" | wc -l) such inputs): rerun bash scripts/reproduce_table1.sh --scale $SCALE$( [ "$WORK" = "work/$SCALE" ] || echo " --work $WORK") (it redoes only the affected steps$( [ -f "$WORK/smt/baseline_bleu.json" ] && echo "; then scripts/reproduce_table2.sh")), then this"
+fi
 t0=$SECONDS
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$PY" -m sutskever_plugin.analysis \
     --work "$WORK" --out "$RESULTS" ${EXTRA[@]+"${EXTRA[@]}"} \

@@ -3,6 +3,7 @@
 # Callers set TAG (the prefix of every line) before sourcing.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CALLER_PWD=$PWD                 # relative paths given by the user are resolved from here
 cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 FS="$ROOT/.venv/bin"            # fairseq-train, fairseq-generate, ... of the venv
@@ -21,18 +22,70 @@ run() {
   fi
 }
 
-# step NAME DONE_FILE CMD...: skip when DONE_FILE exists (a finished step writes it
-# last, atomically), else run CMD; a failure stops the pipeline naming the step.
+# step NAME DONE_FILE [--adopt-unkeyed] [--inputs PATH... --] CMD...: run CMD unless
+# DONE_FILE exists and was made from the same inputs. The key (sutskever_plugin/steps.py:
+# sha256 of CMD's words and of the contents of every input PATH, a directory with all its
+# files) is stored in DONE_FILE.key after the step; a changed input or option, or a
+# DONE_FILE without a key, redoes the step. --adopt-unkeyed: a DONE_FILE made before keys
+# were recorded (no .key) is kept and its current inputs recorded (the data preparation,
+# which keys its own stages by content). A step writes DONE_FILE last, atomically; a
+# failure stops the pipeline naming the step.
 step() {
-  local name=$1 done_file=$2; shift 2
-  if [ "$DRY_RUN" != 1 ] && [ -e "$done_file" ]; then
-    say "$name: already done, skipped ($done_file)"
-    return 0
+  local name=$1 done_file=$2 adopt=0; shift 2
+  [ "${1:-}" = --adopt-unkeyed ] && { adopt=1; shift; }
+  local inputs=()
+  if [ "${1:-}" = --inputs ]; then
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do inputs+=("$1"); shift; done
+    [ $# -gt 0 ] || die "step '$name': --inputs without its closing --"
+    shift
+  fi
+  if [ "$DRY_RUN" = 1 ]; then "$@"; return; fi
+  local rec key
+  rec=$(step_key --base "$(dirname "$done_file")" "$@" ${inputs[@]+--inputs "${inputs[@]}"}) || die "step '$name': cannot key it on its inputs (see above)"
+  key=${rec%%$'\n'*}
+  if [ -e "$done_file" ]; then
+    if [ "$(head -n 1 "$done_file.key" 2>/dev/null)" = "$key" ]; then
+      say "$name: already done, skipped ($done_file)"
+      return 0
+    fi
+    if [ "$adopt" = 1 ] && [ ! -e "$done_file.key" ]; then
+      record_key "$done_file" "$rec"
+      say "$name: already done, skipped ($done_file, made before its inputs were recorded; recorded now)"
+      return 0
+    fi
+    say "$name: redoing it, its inputs or options changed since $done_file was made"
+    rm -f "$done_file" "$done_file.key"
   fi
   local t0=$SECONDS
-  "$@" || die "step '$name' (exit $?); rerun the same command to resume"
-  [ "$DRY_RUN" = 1 ] || say "$name: done in $((SECONDS - t0)) s"
+  "$@" || die "step '$name' (exit $?): see the error above; once it is fixed, rerunning the same command redoes this step and keeps the finished ones"
+  [ -e "$done_file" ] || die "step '$name' ended without writing $done_file"
+  record_key "$done_file" "$rec"
+  say "$name: done in $((SECONDS - t0)) s"
 }
+
+# step_key CMD... [--inputs PATH...]: the record (key line, then the inputs' digests)
+step_key() { "$PY" "$ROOT/sutskever_plugin/steps.py" key "$@"; }
+# record_key DONE_FILE RECORD: store it beside DONE_FILE, atomically
+record_key() { printf '%s' "$2" > "$1.key.tmp" && mv -f "$1.key.tmp" "$1.key"; }
+# key_of DONE_FILE: the key a finished step was made with (empty if none)
+key_of() { head -n 1 "$1.key" 2>/dev/null || true; }
+
+# The digests of big unchanged files (models, corpora) are computed once per work dir.
+digest_cache() { export SUTSKEVER_DIGEST_CACHE="$1/.digests.json"; }
+
+# Option checks, before anything is done: one line naming the option.
+need_value() { [ $# -ge 2 ] && [ -n "$2" ] && [[ $2 != --* ]] || die "$1 needs a value (see the header of $0)"; }
+check_int() {  # check_int OPTION VALUE MIN
+  [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] \
+    || die "$1 must be an integer >= $3 (got '$2')"
+}
+check_scale() {
+  case $1 in tiny|small|paper) ;; *) die "--scale must be tiny, small or paper (got '$1')" ;; esac
+}
+# abs_path PATH: PATH resolved against the caller's directory (the scripts cd to the
+# repository root, so relative paths are resolved before that, from CALLER_PWD)
+abs_path() { case $1 in /*) echo "$1" ;; *) echo "$CALLER_PWD/$1" ;; esac; }
 
 setup_venv() {
   [ "$DRY_RUN" = 1 ] && [ ! -x "$PY" ] && { say "dry run: venv not created"; return 0; }

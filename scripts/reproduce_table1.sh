@@ -32,11 +32,12 @@ CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE=""   # paper-scale options
 COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
   case $1 in
+    --scale|--work|--results|--raw-dir|--gpus|--nwords-src|--nwords-tgt|--layers|--dim|--max-update) need_value "$@" ;;&
     --scale) SCALE=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
-    --work) WORK=$2; shift 2 ;;
-    --results) RESULTS=$2; shift 2 ;;
-    --raw-dir) RAW=$2; shift 2 ;;
+    --work) WORK=$(abs_path "$2"); shift 2 ;;
+    --results) RESULTS=$(abs_path "$2"); shift 2 ;;
+    --raw-dir) RAW=$(abs_path "$2"); shift 2 ;;
     --gpus) GPUS=$2; shift 2 ;;
     --autocast-bf16) BF16=(--autocast-bf16); shift ;;
     --cpu) CPU=1; shift ;;
@@ -47,13 +48,21 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
+# every option is checked before anything is done
+check_scale "$SCALE"
+check_int --gpus "$GPUS" 1
+if [ "$SCALE" != paper ] && [ "$GPUS" != 1 ]; then
+  die "--gpus $GPUS: --scale $SCALE trains on CPU in one process per model, without data parallelism; leave --gpus out (or --gpus 1)"
+fi
+[ -z "$RAW" ] || [ -d "$RAW" ] || die "--raw-dir $RAW: no such directory"
 OVERRIDES="${NWORDS[*]}$O_LAYERS$O_DIM$O_MAX_UPDATE"
 if [ "$SCALE" != paper ] && { [ "$CPU" = 1 ] || [ -n "$OVERRIDES" ]; }; then
   die "--cpu, --nwords-src/--nwords-tgt, --layers, --dim and --max-update are paper-scale options (--scale paper)"
 fi
-for v in "$O_LAYERS" "$O_DIM" "$O_MAX_UPDATE"; do
-  [ -z "$v" ] || [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "--layers, --dim and --max-update take a positive integer (got '$v')"
-done
+[ -z "$O_LAYERS" ] || check_int --layers "$O_LAYERS" 1
+[ -z "$O_DIM" ] || check_int --dim "$O_DIM" 1
+[ -z "$O_MAX_UPDATE" ] || check_int --max-update "$O_MAX_UPDATE" 1
+for ((i = 0; i < ${#NWORDS[@]}; i += 2)); do check_int "${NWORDS[i]}" "${NWORDS[i+1]}" 1; done
 WORK=${WORK:-work/$SCALE}
 # tiny is a smoke test, and a paper run at overridden sizes a stand-in: their tables
 # never overwrite the committed results/
@@ -106,8 +115,8 @@ case $SCALE in
     fi
     DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5
     JOBS=1; SAVE_EVERY=5000 ;;
-  *) die "--scale must be tiny, small or paper (got '$SCALE')" ;;
 esac
+[ $((BATCH % GPUS)) = 0 ] || die "--gpus $GPUS must divide the batch of $BATCH sentences (each GPU takes batch/GPUS of an update)"
 LAYERS=${O_LAYERS:-$LAYERS} DIM=${O_DIM:-$DIM}
 PREP+=("${NWORDS[@]}")
 SIZE=(--encoder-layers "$LAYERS" --decoder-layers "$LAYERS" --encoder-embed-dim "$DIM"
@@ -117,17 +126,26 @@ if [ -z "$RAW" ] && [ "$SCALE" != paper ] && [ -d ../shared/data/multi30k ]; the
 fi
 
 setup_venv
-mkdir -p "$WORK"/{models,logs,decode,ppl}
+[ "$DRY_RUN" = 1 ] || mkdir -p "$WORK"/{models,logs,decode,ppl}
+[ "$DRY_RUN" = 1 ] || digest_cache "$WORK"
 
 # ---- 1. data ---------------------------------------------------------------------
+# keyed on the raw corpora's contents when they are given (--raw-dir or ../shared);
+# downloads come from fixed URLs
 prep=("$PY" -m sutskever_plugin.data.prepare "${PREP[@]}" --out "$DATA")
-[ -n "$RAW" ] && prep+=(--raw-dir "$RAW")
-[ "$DRY_RUN" = 1 ] && prep+=(--dry-run)
-step "prepare data" "$DATA/summary.json" "${prep[@]}"
+PREP_INPUTS=()
+[ -n "$RAW" ] && { prep+=(--raw-dir "$RAW"); PREP_INPUTS=(--inputs "$RAW" --); }
+if [ "$DRY_RUN" = 1 ] && [ "$SCALE" = paper ]; then
+  "${prep[@]}" --dry-run || die "step 'prepare data' (dry run)"   # lists every download and tool
+else
+  step "prepare data" "$DATA/summary.json" --adopt-unkeyed ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} run "${prep[@]}"
+fi
 
 # Updates for a fractional number of epochs: fairseq makes ceil(N / batch) batches an
-# epoch; under data parallelism each GPU takes batch/GPUS sentences of one update.
-if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); else NTRAIN=12000000; fi
+# epoch; under data parallelism each GPU takes batch/GPUS sentences of one update. A dry
+# run before the data exist counts the scale's nominal training pairs.
+case $SCALE in tiny) NTRAIN=2000 ;; small) NTRAIN=29000 ;; paper) NTRAIN=12000000 ;; esac
+if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); fi
 MAX_UPDATE=$("$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $EPOCHS))" 2>/dev/null || echo "?")
 SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
 if [ -n "$O_MAX_UPDATE" ]; then
@@ -213,6 +231,7 @@ train_one() {
   "$PY" -c "import json,sys; json.dump({'train_wall_s': int(sys.argv[1])}, open(sys.argv[2], 'w'))" \
       $((SECONDS - t0)) "$WORK/models/$name.json"
   mv "$WORK/models/$name.pt.tmp" "$WORK/models/$name.pt"
+  record_key "$WORK/models/$name.pt" "$TRAIN_REC"   # the data and recipe it was trained on
   say "train $name: done in $((SECONDS - t0)) s, $(grep -E 'valid on' "$log" | tail -n 1 | grep -oE 'ppl [0-9.]+' || true) (val)"
 }
 
@@ -227,13 +246,36 @@ declare -A running=()
 trap 'for pid in "${!running[@]}"; do pkill -TERM -P "$pid"; kill "$pid"; done 2>/dev/null' EXIT
 finish_one() {
   local pid
-  wait -n -p pid "${!running[@]}" || die "step 'train ${running[$pid]}' (see $WORK/logs/train_${running[$pid]}.log); rerun the same command to resume"
+  wait -n -p pid "${!running[@]}" || die "step 'train ${running[$pid]}' (see $WORK/logs/train_${running[$pid]}.log); once the cause is fixed, rerun the same command: it resumes from the last checkpoint"
   unset "running[$pid]"
 }
+# A training is keyed (scripts/lib.sh step) on the training data, the dictionaries and
+# every flag train_one gives it. The key is stored in SAVE_DIR/inputs.key when it starts
+# (an interrupted training resumes only from checkpoints of the same data and recipe)
+# and in models/NAME.pt.key when it ends.
+shopt -s nullglob
+TRAIN_INPUTS=("$DATA"/bin/dict.*.txt "$DATA"/bin/train.* "$DATA"/bin/valid.*)
+shopt -u nullglob
 for spec in "${MODELS[@]}"; do
   set -- $spec
-  if [ "$DRY_RUN" != 1 ] && [ -e "$WORK/models/$1.pt" ]; then say "train $1: already done, skipped"; continue; fi
   if [ "$DRY_RUN" = 1 ]; then train_one "$@"; continue; fi
+  TRAIN_REC=$(step_key train "$@" "$ARCH" "${SIZE[@]}" "$DIM" "$DROPOUT" ${BF16[@]+"${BF16[@]}"} \
+    ${SPARSE[@]+"${SPARSE[@]}"} "${RECIPE[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
+  key=${TRAIN_REC%%$'\n'*} model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
+  if [ -e "$model" ] && [ "$(key_of "$model")" = "$key" ]; then say "train $1: already done, skipped"; continue; fi
+  if [ -e "$model" ] && [ ! -e "$model.key" ]; then
+    # trained before keys were recorded: hours of training are not redone on a guess
+    say "train $1: already done, skipped (trained before its inputs were recorded; recorded now: delete $model to retrain)"
+    record_key "$model" "$TRAIN_REC"
+    [ -d "$save" ] && record_key "$save/inputs" "$TRAIN_REC"
+    continue
+  fi
+  if [ -e "$save/inputs.key" ] && [ "$(key_of "$save/inputs")" != "$key" ]; then
+    say "train $1: its data or recipe changed since $save was started: training anew, the old checkpoints moved to $save.stale"
+    rm -rf "$save.stale" && mv "$save" "$save.stale"
+  fi
+  rm -f "$model" "$model.key"
+  mkdir -p "$save" && record_key "$save/inputs" "$TRAIN_REC"
   while [ ${#running[@]} -ge "$JOBS" ]; do finish_one; done
   OMP_NUM_THREADS=$(( $(nproc) / (JOBS * WORKERS) > 0 ? $(nproc) / (JOBS * WORKERS) : 1 )) train_one "$@" &
   running[$!]=$1
@@ -244,13 +286,19 @@ trap - EXIT
 # ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
 perplexity() {
   local name=$1 task=$2 log=$WORK/ppl/$1.log
+  [ "$DRY_RUN" = 1 ] && log=/dev/null
   run "$FS/fairseq-validate" "$DATA/bin" --user-dir sutskever_plugin --task "$task" \
       --path "$WORK/models/$name.pt" --valid-subset test --batch-size 64 > "$log" 2>&1 || { tail -n 5 "$log"; return 1; }
   [ "$DRY_RUN" = 1 ] && return 0
   "$PY" -m sutskever_plugin.scoring.perplexity --log "$log" --out "$WORK/ppl/$name.json"
 }
-step "test perplexity forward" "$WORK/ppl/forward.json" perplexity forward translation
-step "test perplexity reversed1" "$WORK/ppl/reversed1.json" perplexity reversed1 translation_reversed
+shopt -s nullglob
+TEST_BIN=("$DATA"/bin/dict.*.txt "$DATA"/bin/test.*)
+shopt -u nullglob
+step "test perplexity forward" "$WORK/ppl/forward.json" --inputs "$WORK/models/forward.pt" "${TEST_BIN[@]}" -- \
+    perplexity forward translation
+step "test perplexity reversed1" "$WORK/ppl/reversed1.json" --inputs "$WORK/models/reversed1.pt" "${TEST_BIN[@]}" -- \
+    perplexity reversed1 translation_reversed
 
 # ---- 4. decoding: every LSTM row of Table 1 ---------------------------------------
 source "$ROOT/scripts/table1_decodes.sh"

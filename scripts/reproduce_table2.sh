@@ -23,15 +23,18 @@ source "$(dirname "$0")/lib.sh"
 SCALE=small WORK="" RESULTS="" NBEST="" NBEST_TEST="" NBEST_DEV=""
 while [ $# -gt 0 ]; do
   case $1 in
+    --scale|--work|--results|--nbest|--nbest-test|--nbest-dev) need_value "$@" ;;&
     --scale) SCALE=$2; shift 2 ;;
-    --work) WORK=$2; shift 2 ;;
-    --results) RESULTS=$2; shift 2 ;;
+    --work) WORK=$(abs_path "$2"); shift 2 ;;
+    --results) RESULTS=$(abs_path "$2"); shift 2 ;;
     --nbest) NBEST=$2; shift 2 ;;
-    --nbest-test) NBEST_TEST=$2; shift 2 ;;
-    --nbest-dev) NBEST_DEV=$2; shift 2 ;;
+    --nbest-test) NBEST_TEST=$(abs_path "$2"); shift 2 ;;
+    --nbest-dev) NBEST_DEV=$(abs_path "$2"); shift 2 ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
+check_scale "$SCALE"
+[ -z "$NBEST" ] || check_int --nbest "$NBEST" 1
 # DEV_MAX: dev sentences used to tune the LSTM weight (0: all); scoring is the slow part
 case $SCALE in
   tiny)  NBEST=${NBEST:-100}; SMT_FLAGS=(--tune-iterations 3); DEV_MAX=0 ;;
@@ -39,14 +42,14 @@ case $SCALE in
   paper) NBEST=${NBEST:-1000}; DEV_MAX=0
          [ -n "$NBEST_TEST" ] && [ -n "$NBEST_DEV" ] \
            || die "--scale paper needs the baseline's lists: --nbest-test FILE --nbest-dev FILE" ;;
-  *) die "--scale must be tiny, small or paper (got '$SCALE')" ;;
 esac
+if [ "$SCALE" != paper ] && { [ -n "$NBEST_TEST" ] || [ -n "$NBEST_DEV" ]; }; then
+  die "--nbest-test/--nbest-dev are for --scale paper; at --scale $SCALE the baseline is built here"
+fi
+for f in "$NBEST_TEST" "$NBEST_DEV"; do [ -z "$f" ] || [ -f "$f" ] || die "n-best list not found: $f"; done
 WORK=${WORK:-work/$SCALE}
 [ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
 DATA=$WORK/data M=$WORK/models T=$WORK/table2
-
-setup_venv
-mkdir -p "$T"
 
 # ---- 0. inputs: Table 1's data and models ------------------------------------------
 for f in "$DATA/tok/test.en" "$DATA/tok/test.fr" "$DATA/tok/valid.en" "$DATA/tok/valid.fr"; do
@@ -55,29 +58,30 @@ done
 for m in forward reversed1 reversed2 reversed3 reversed4 reversed5; do
   [ -f "$M/$m.pt" ] || die "missing model $M/$m.pt: run 'bash scripts/reproduce_table1.sh --scale $SCALE' first (Table 2 reuses its models)"
 done
+
+setup_venv
+mkdir -p "$T"
+digest_cache "$WORK"
 say "inputs: data $DATA, models $M/{forward,reversed1..5}.pt"
 
 # ---- 1. the baseline's n-best lists -------------------------------------------------
 if [ "$SCALE" = paper ]; then
-  for f in "$NBEST_TEST" "$NBEST_DEV"; do [ -f "$f" ] || die "n-best list not found: $f"; done
   TEST_NBEST=$NBEST_TEST DEV_NBEST=$NBEST_DEV
   say "baseline: external n-best lists $TEST_NBEST (test), $DEV_NBEST (dev)"
 else
-  step "baseline SMT" "$WORK/smt/baseline_bleu.json" \
+  # keyed on the tokenized corpora (the SMT build keys its own stages too)
+  step "baseline SMT" "$WORK/smt/baseline_bleu.json" --inputs "$DATA/tok" -- \
     "$PY" -m sutskever_plugin.smt.build --data "$DATA" --out "$WORK/smt" --nbest "$NBEST" "${SMT_FLAGS[@]}"
   TEST_NBEST=$WORK/smt/test.nbest DEV_NBEST=$WORK/smt/valid.nbest
   say "baseline: test BLEU $("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["bleu_tokenized"])' "$WORK/smt/baseline_bleu.json") (tokenized), n-best lists $TEST_NBEST, $DEV_NBEST"
 fi
 
-# Rescoring results are only valid for the n-best lists and models they were made from:
-# if either changed since (a rebuilt baseline, retrained models), start the rescoring over.
-STAMP="$(cksum < "$TEST_NBEST") $(cksum < "$DEV_NBEST") $(cd "$M" && stat -c '%n:%s:%Y' \
-  forward.pt reversed1.pt reversed2.pt reversed3.pt reversed4.pt reversed5.pt | tr '\n' ' ')"
-if [ -f "$T/inputs.stamp" ] && [ "$(cat "$T/inputs.stamp")" != "$STAMP" ]; then
-  say "n-best lists or models changed since the last rescoring: redoing it"
-  rm -f "$T"/*.json "$T"/*.nbest "$T"/*.1best
-fi
-echo "$STAMP" > "$T/inputs.stamp"
+# Each rescoring is keyed (scripts/lib.sh step) on the n-best lists, the sentences and
+# references, the dictionaries and the models it used: a rebuilt baseline or a
+# retrained model redoes exactly the rescorings it feeds.
+shopt -s nullglob
+RESCORE_INPUTS=("$TEST_NBEST" "$DEV_NBEST" "$DATA"/tok/{test,valid}.{en,fr} "$DATA"/bin/dict.*.txt)
+shopt -u nullglob
 
 # ---- 2. rescoring: forward, reversed, ensemble of 5 reversed ------------------------
 # One run per model set scores the dev list (to tune the LSTM weight) and the test list;
@@ -92,13 +96,17 @@ rescore() {
     --dev-ref "$DATA/tok/valid.fr" --dev-max-sentences "$DEV_MAX" \
     --out-nbest "$T/$key.nbest" --out-1best "$T/$key.tuned.1best" --summary-json "$T/$key.json"
 }
-step "rescore forward LSTM" "$T/forward.json" rescore forward forward
-step "rescore reversed LSTM" "$T/reversed1.json" rescore reversed1 reversed1
+step "rescore forward LSTM" "$T/forward.json" --inputs "${RESCORE_INPUTS[@]}" "$M/forward.pt" -- \
+  rescore forward forward
+step "rescore reversed LSTM" "$T/reversed1.json" --inputs "${RESCORE_INPUTS[@]}" "$M/reversed1.pt" -- \
+  rescore reversed1 reversed1
 step "rescore ensemble of 5 reversed LSTMs" "$T/ensemble5.json" \
+  --inputs "${RESCORE_INPUTS[@]}" "$M"/reversed{1,2,3,4,5}.pt -- \
   rescore ensemble5 reversed1 reversed2 reversed3 reversed4 reversed5
 
 # ---- 3. oracle ----------------------------------------------------------------------
-step "oracle" "$T/oracle.json" "$PY" -m sutskever_plugin.rescoring.oracle \
+step "oracle" "$T/oracle.json" --inputs "$TEST_NBEST" "$DATA/tok/test.en" "$DATA/tok/test.fr" -- \
+  "$PY" -m sutskever_plugin.rescoring.oracle \
   --nbest "$TEST_NBEST" --source "$DATA/tok/test.en" --ref "$DATA/tok/test.fr" \
   --out-1best "$T/oracle.1best" --summary-json "$T/oracle.json"
 

@@ -10,29 +10,54 @@ DECODING="beam search, no length normalisation (fairseq-generate --unnormalized)
 
 models() { local out="" m; for m in "$@"; do out+="${out:+:}$WORK/models/$m.pt"; done; echo "$out"; }
 
+# The reason a fairseq-generate run failed, in one line (its full output stays in LOG).
+decode_failed() {
+  local log=$1 i
+  i=$(grep -oE 'Size of sample #[0-9]+ is invalid' "$log" | grep -oE '[0-9]+' | head -n 1 || true)
+  if [ -n "$i" ]; then
+    echo "[$TAG] line $((i + 1)) of the test set is longer than the models' maximum positions: shorten or remove it (full output: $log)" >&2
+  else
+    echo "[$TAG] fairseq-generate: $(grep -v '^\s*$' "$log" | tail -n 1) (full output: $log)" >&2
+  fi
+}
+
 # decode_one ID TASK BEAM MODEL...
 decode_one() {
   local id=$1 task=$2 beam=$3; shift 3
   local gen=$OUT_DIR/$id.gen t0=$SECONDS
-  run "$FS/fairseq-generate" "$BIN_DIR" --user-dir sutskever_plugin --task "$task" \
-      --path "$(models "$@")" --beam "$beam" --nbest 1 --unnormalized --batch-size 64 \
-      --gen-subset test > "$gen.tmp" 2> "$OUT_DIR/$id.log" || { tail -n 5 "$OUT_DIR/$id.log"; return 1; }
-  [ "$DRY_RUN" = 1 ] && return 0
+  local cmd=("$FS/fairseq-generate" "$BIN_DIR" --user-dir sutskever_plugin --task "$task"
+             --path "$(models "$@")" --beam "$beam" --nbest 1 --unnormalized --batch-size 64
+             --gen-subset test)
+  if [ "$DRY_RUN" = 1 ]; then run "${cmd[@]}"; return 0; fi
+  "${cmd[@]}" > "$gen.tmp" 2> "$OUT_DIR/$id.log" || { decode_failed "$OUT_DIR/$id.log"; return 1; }
   mv "$gen.tmp" "$gen"
   "$PY" -m sutskever_plugin.scoring.score --generate-output "$gen" --data-dir "$DATA_DIR" \
       --ref-dir "$REF_DIR" --out "$OUT_DIR/$id.json" \
       --extra "{\"beam\": $beam, \"models\": \"$*\", \"wall_s\": $((SECONDS - t0))}"
 }
 
+# decode_step NAME ID TASK BEAM MODEL...: decode_one as a step keyed on the models' files,
+# the test split and dictionaries it decodes and the references it is scored against
+decode_step() {
+  local name=$1 id=$2; shift 2
+  local m files=("${TEST_INPUTS[@]}")
+  for m in "${@:3}"; do files+=("$WORK/models/$m.pt"); done
+  step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@"
+}
+
 decode_all() {
   BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=${4:-$2}
-  mkdir -p "$OUT_DIR"
-  local R="reversed1 reversed2 reversed3 reversed4 reversed5"
-  step "decode forward beam 12"    "$OUT_DIR/forward_beam12.json"   decode_one forward_beam12 translation 12 forward
-  step "decode reversed beam 12"   "$OUT_DIR/reversed_beam12.json"  decode_one reversed_beam12 translation_reversed 12 reversed1
-  step "decode ensemble 5 beam 1"  "$OUT_DIR/ens5_beam1.json"       decode_one ens5_beam1 translation_reversed 1 $R
-  step "decode ensemble 2 beam 12" "$OUT_DIR/ens2_beam12.json"      decode_one ens2_beam12 translation_reversed 12 reversed1 reversed2
-  step "decode ensemble 5 beam 2"  "$OUT_DIR/ens5_beam2.json"       decode_one ens5_beam2 translation_reversed 2 $R
-  step "decode ensemble 5 beam 12" "$OUT_DIR/ens5_beam12.json"      decode_one ens5_beam12 translation_reversed 12 $R
-  step "decode attention beam 12"  "$OUT_DIR/attention_beam12.json" decode_one attention_beam12 translation 12 attention
+  [ "$DRY_RUN" = 1 ] || mkdir -p "$OUT_DIR"
+  local R="reversed1 reversed2 reversed3 reversed4 reversed5" had_nullglob=0
+  shopt -q nullglob && had_nullglob=1
+  shopt -s nullglob
+  TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/test.* "$REF_DIR"/tok/test.* "$REF_DIR"/raw/test.*)
+  [ "$had_nullglob" = 1 ] || shopt -u nullglob
+  decode_step "decode forward beam 12"    forward_beam12   translation 12 forward
+  decode_step "decode reversed beam 12"   reversed_beam12  translation_reversed 12 reversed1
+  decode_step "decode ensemble 5 beam 1"  ens5_beam1       translation_reversed 1 $R
+  decode_step "decode ensemble 2 beam 12" ens2_beam12      translation_reversed 12 reversed1 reversed2
+  decode_step "decode ensemble 5 beam 2"  ens5_beam2       translation_reversed 2 $R
+  decode_step "decode ensemble 5 beam 12" ens5_beam12      translation_reversed 12 $R
+  decode_step "decode attention beam 12"  attention_beam12 translation 12 attention
 }

@@ -5,9 +5,14 @@
 ``sutskever_halving`` lr scheduler, the ``sutskever_sgd`` optimizer and the
 ``sutskever_cross_entropy`` criterion, lets torch >= 2.6 load fairseq checkpoints, and
 keeps fairseq from dropping the last partial batch and makes resumed trainings exact
-(see :mod:`.fairseq_patches`).
+(see :mod:`.fairseq_patches`), checks every checkpoint it loads against the task and
+dictionaries (checkpoint_check), and prints user-facing errors as one line (errors).
 """
-from . import fairseq_patches  # noqa: F401  (before any batch is built or checkpoint loaded)
+from . import errors
+
+errors.install()  # user-facing errors as one line (SUTSKEVER_DEBUG=1: with the traceback)
+
+from . import fairseq_patches  # noqa: F401,E402  (before any batch is built or checkpoint loaded)
 from . import checkpoint_check  # noqa: F401  (a truncated/corrupt checkpoint: clear error)
 from .criterions import sutskever_cross_entropy  # noqa: F401
 from .models import sutskever_lstm  # noqa: F401

@@ -2,6 +2,7 @@
 task, an ensemble is fairseq's ensemble, the known best hypothesis moves to the top, the
 oracle beats every row, and the Table 2 script runs on the paper-scale (external n-best)
 path with a synthetic n-best file."""
+import re
 import json
 import os
 import subprocess
@@ -336,3 +337,33 @@ def test_table2_script_names_table1_when_models_are_missing(tmp_path):
     assert proc.returncode != 0
     assert "bash scripts/reproduce_table1.sh --scale small" in proc.stderr
     assert "forward.pt" in proc.stderr
+
+
+def test_table2_steps_are_keyed_on_the_lists_and_models(work, tmp_path):
+    """A changed n-best list redoes the rescorings and the oracle; a retrained model only
+    the rescorings it takes part in."""
+    import shutil
+
+    w = tmp_path / "w"
+    shutil.copytree(work, w)
+    nb_test = _synthetic_nbest(tmp_path / "test.nbest", SYNTH)
+    nb_dev = _synthetic_nbest(tmp_path / "dev.nbest", SYNTH)
+    cmd = ["bash", str(REPO / "scripts" / "reproduce_table2.sh"), "--scale", "paper", "--work", str(w),
+           "--results", str(tmp_path / "results"), "--nbest-test", nb_test, "--nbest-dev", nb_dev]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+
+    def redone():
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return sorted(re.findall(r"^\[table2\] (.*): done in \d+ s", proc.stdout, re.M))
+
+    everything = ["oracle", "rescore ensemble of 5 reversed LSTMs", "rescore forward LSTM",
+                  "rescore reversed LSTM"]
+    assert redone() == everything
+    assert redone() == []
+    # the same list with another score: the same size, other contents
+    text = open(nb_test).read()
+    open(nb_test, "w").write(text.replace("-1", "-2", 1))
+    assert redone() == everything
+    save_checkpoint(w / "models" / "reversed3.pt", w / "data" / "bin", "translation_reversed", 33)
+    assert redone() == ["rescore ensemble of 5 reversed LSTMs"]

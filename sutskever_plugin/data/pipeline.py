@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from . import moses, spm, vocab
+from ..steps import file_digest
 from .binarize import format_command, preprocess_args, run_preprocess
 from .sgml import xml_unescape
 from .stamps import Stamp
@@ -66,7 +67,9 @@ class SplitSpec:
 
     def config(self) -> dict:
         def files(paths):
-            return [(os.path.basename(p), os.path.getsize(p) if os.path.exists(p) else None) for p in paths]
+            # by content (sutskever_plugin.steps): an edited file or another file of the
+            # same name and size is a different input
+            return [(os.path.basename(p), file_digest(p) if os.path.exists(p) else None) for p in paths]
 
         return {
             "src": files(self.src_files),

@@ -3,7 +3,9 @@
 A step's stamp (``<data_dir>/.stamps/<step>.json``) is removed when the step starts and
 written -- atomically, after all of the step's outputs -- when it ends.  It records the
 step's configuration and a fresh run id; the next step puts that id into its own
-configuration, so redoing a step also redoes everything after it.
+configuration, so redoing a step also redoes everything after it.  Input files enter
+a configuration by content (``sutskever_plugin.steps.file_digest``, the key the
+scripts' steps use too), never by name or size alone.
 """
 import json
 import os

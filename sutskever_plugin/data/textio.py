@@ -14,8 +14,10 @@ import json
 import os
 import shutil
 from typing import Iterable, Iterator, List, Optional
+from sutskever_plugin.errors import user_facing
 
 
+@user_facing
 class DataPrepError(ValueError):
     """A data preparation failure with a message meant for the user."""
 

@@ -31,8 +31,7 @@ DEFAULT_MAX_POSITIONS = int(1e5)  # an LSTM has no positional limit; as fairseq'
 NORMALIZED = "log_probs_normalized"
 
 
-class CheckpointMismatchError(ValueError):
-    """A checkpoint that cannot be used with this model, task or dictionary."""
+from ..checkpoint_check import CheckpointMismatchError  # noqa: E402,F401  (one class for all checks)
 
 
 def _embedding(num_embeddings, embed_dim, padding_idx, sparse=False):

@@ -19,12 +19,14 @@ hypothesis, instead of silently skipping sentences.
 import math
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from sutskever_plugin.errors import user_facing
 
 Features = List[Tuple[str, List[float]]]
 
 SEP = "|||"
 
 
+@user_facing
 class NbestFormatError(ValueError):
     """A malformed n-best list; the message starts with ``file:line:``."""
 

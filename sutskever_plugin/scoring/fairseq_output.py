@@ -3,10 +3,12 @@ fairseq-validate.  Errors name the file and line."""
 import math
 import re
 from typing import List
+from sutskever_plugin.errors import user_facing
 
 _HYP = re.compile(r"^H-(\d+)\t(\S+)\t?(.*)$")
 
 
+@user_facing
 class FairseqOutputError(ValueError):
     pass
 

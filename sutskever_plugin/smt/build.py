@@ -19,7 +19,6 @@ file that a rerun would trust):
 Inputs: ``<data>/tok/{train,valid,test}.{src,tgt}``, Moses tokenized, one sentence a line.
 """
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from typing import Callable, Dict, List
 
 
 from ..data.textio import read_text_lines, write_json
+from ..steps import file_digest
 from ..reporting.machine import describe
 from ..scoring.bleu import bleu_summary, find_raw_reference
 from .decoder import DEFAULT_WEIGHTS, FEATURE_NAMES, DecoderConfig
@@ -37,11 +37,8 @@ logger = logging.getLogger("sutskever_plugin.smt.build")
 
 
 def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    # the plugin's one content key (sutskever_plugin.steps), shortened as recorded before
+    return file_digest(path)[:16]
 
 
 class Steps:

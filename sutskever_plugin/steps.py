@@ -1,0 +1,213 @@
+"""Finished-step bookkeeping shared by every pipeline: a step is skipped only when its
+result exists *and* was made from the same inputs.
+
+A step's key is the sha256 of what determines its output: the step's command (its
+options) and the contents of its input files (data, dictionaries, models; a directory
+counts with every file under it).  Its record ``DONE_FILE.key`` holds the key on its
+first line (then one ``digest  path`` line per input, for people) and is written,
+atomically, after the step's own result.  A rerun redoes the step when the record is
+missing or its key differs: a test file edited in place, another file under the same
+name, a retrained model or a changed option all redo exactly the steps they feed.
+
+Users:
+
+* ``scripts/lib.sh`` ``step NAME DONE_FILE [--inputs PATH... --] CMD...`` calls this
+  file as a script (``key``/``fresh``/``record``; it imports nothing of the plugin, so it
+  starts in milliseconds, without torch or fairseq);
+* ``sutskever_plugin.data.stamps`` (data preparation) and ``sutskever_plugin.smt.build``
+  key their steps on :func:`file_digest` of their input files.
+
+Digests of large files (paper-scale models and corpora) are cached by path, size,
+modification time and inode in the JSON file named by ``$SUTSKEVER_DIGEST_CACHE`` (the
+scripts set ``WORK/.digests.json``), so an unchanged file is hashed once.
+"""
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from typing import Dict, Iterable, List, Optional, Sequence
+
+_CACHE_ENV = "SUTSKEVER_DIGEST_CACHE"
+
+
+def _hash_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class _Cache:
+    def __init__(self, path: Optional[str]):
+        self.path, self.data, self.dirty = path, {}, False
+        if path:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    self.data = json.load(f)
+            except (OSError, ValueError):
+                self.data = {}
+
+    def digest(self, path: str) -> str:
+        st = os.stat(path)
+        ident = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        real = os.path.realpath(path)
+        hit = self.data.get(real)
+        if hit and hit[0] == ident:
+            return hit[1]
+        d = _hash_file(path)
+        self.data[real] = [ident, d]
+        self.dirty = True
+        return d
+
+    def save(self):
+        if self.path and self.dirty:
+            try:
+                atomic_write(self.path, json.dumps(self.data, sort_keys=True))
+            except OSError:
+                pass  # a cache only: failing to keep it costs time, never correctness
+
+
+def atomic_write(path: str, text: str):
+    """Write ``text`` to ``path`` through a temporary file renamed over it."""
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _files_under(path: str) -> List[str]:
+    if os.path.isdir(path):
+        out = []
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            out.extend(os.path.join(root, f) for f in sorted(files)
+                       if not f.endswith(".tmp") and f != ".digests.json")
+        return out
+    return [path]
+
+
+def file_digest(path: str) -> str:
+    """sha256 of a file's contents (hex)."""
+    cache = _Cache(os.environ.get(_CACHE_ENV))
+    digest = cache.digest(path)
+    cache.save()
+    return digest
+
+
+def input_digests(paths: Iterable[str], cache_path: Optional[str] = None) -> Dict[str, str]:
+    """``{path: sha256}`` of every input; a directory contributes each file under it
+    (by its path inside the directory).  A missing input is an error: a step must never
+    be keyed on a file that is not there."""
+    cache = _Cache(cache_path if cache_path is not None else os.environ.get(_CACHE_ENV))
+    out = {}
+    for p in paths:
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"input {p} of the step does not exist")
+        for f in _files_under(p):
+            out[f] = cache.digest(f)
+    cache.save()
+    return out
+
+
+def step_key(command: Sequence[str], inputs: Iterable[str], cache_path: Optional[str] = None,
+             base: Optional[str] = None) -> str:
+    """The record of a step: its key (first line), then its inputs' digests.  With
+    ``base`` (the done file's directory) the inputs are listed relative to it, so a work
+    directory that is moved or copied still checks its own files."""
+    digests = input_digests(inputs, cache_path)
+    h = hashlib.sha256()
+    # inputs in the order given, named without their directory: the same files reached
+    # through another path (a moved work directory) keep their key
+    h.update(json.dumps({"command": list(command),
+                         "inputs": [[os.path.basename(p), d] for p, d in digests.items()]}).encode())
+    lines = [h.hexdigest(), "command: " + " ".join(command)]
+    lines += [f"{d}  {os.path.relpath(p, base) if base else p}" for p, d in digests.items()]
+    return "\n".join(lines) + "\n"
+
+
+def read_key(done_file: str) -> Optional[str]:
+    try:
+        with open(done_file + ".key", encoding="utf-8") as f:
+            return f.readline().strip() or None
+    except OSError:
+        return None
+
+
+def state(done_file: str, record: str) -> str:
+    """'fresh' (done with these inputs), 'stale' (done with other inputs, or before inputs
+    were recorded) or 'missing' (not done)."""
+    if not os.path.exists(done_file):
+        return "missing"
+    return "fresh" if read_key(done_file) == record.split("\n", 1)[0] else "stale"
+
+
+def changed_inputs(done_file: str) -> List[str]:
+    """The recorded inputs of a finished step whose contents differ now (or that are
+    gone): a result made from them is out of date."""
+    try:
+        with open(done_file + ".key", encoding="utf-8") as f:
+            lines = f.read().splitlines()[2:]
+    except OSError:
+        return []
+    cache = _Cache(os.environ.get(_CACHE_ENV))
+    out = []
+    for line in lines:
+        digest, _, path = line.partition("  ")
+        path = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(done_file)), path))
+        if not os.path.exists(path) or cache.digest(path) != digest:
+            out.append(path)
+    cache.save()
+    return out
+
+
+def _main(argv: List[str]) -> int:
+    # key [--base DIR] CMD... [--inputs PATH...]   print the record of a step
+    # changed DONE_FILE...              print the recorded inputs that changed since
+    # state DONE_FILE RECORD_FILE       print fresh / stale / missing
+    # record DONE_FILE RECORD_FILE      store the record beside DONE_FILE (after the step)
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    verb, rest = argv[0], argv[1:]
+    try:
+        if verb == "key":
+            base = None
+            if rest[:1] == ["--base"]:
+                base, rest = rest[1], rest[2:]
+            if "--inputs" in rest:
+                i = rest.index("--inputs")
+                command, inputs = rest[:i], rest[i + 1:]
+            else:
+                command, inputs = rest, []
+            sys.stdout.write(step_key(command, inputs, base=base))
+        elif verb == "changed":
+            # changed DONE_FILE...: print "DONE_FILE<TAB>INPUT" for every out-of-date input
+            for done in rest:
+                for path in changed_inputs(done):
+                    print(f"{done}\t{path}")
+        elif verb == "state":
+            with open(rest[1], encoding="utf-8") as f:
+                print(state(rest[0], f.read()))
+        elif verb == "record":
+            with open(rest[1], encoding="utf-8") as f:
+                atomic_write(rest[0] + ".key", f.read())
+        else:
+            print(f"unknown verb {verb!r}", file=sys.stderr)
+            return 2
+    except (OSError, ValueError) as e:
+        print(f"{e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

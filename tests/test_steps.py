@@ -1,0 +1,123 @@
+"""sutskever_plugin/steps.py, the one finished-step key, and lib.sh's `step` on it."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from sutskever_plugin import steps
+
+STEPS = str(REPO / "sutskever_plugin" / "steps.py")
+
+
+def key(cmd, inputs):
+    return steps.step_key(cmd, inputs, cache_path="").split("\n", 1)[0]
+
+
+def test_key_follows_contents_not_names_or_times(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "t.en").write_text("one\ntwo\n")
+    (b / "t.en").write_text("uno\ndos\n")
+    k = key(["prepare"], [a / "t.en"])
+    assert key(["prepare"], [b / "t.en"]) != k           # same name, other sentences
+    assert key(["prepare", "--beam", "2"], [a / "t.en"]) != k  # other options
+    os.utime(a / "t.en", (0, 0))
+    assert key(["prepare"], [a / "t.en"]) == k           # a touch changes nothing
+    (a / "t.en").write_text("one\ntwX\n")                # same size, edited in place
+    assert key(["prepare"], [a / "t.en"]) != k
+    (a / "t.en").write_text("one\ntwo\n")
+    assert key(["prepare"], [a / "t.en"]) == k
+
+
+def test_directory_inputs_and_missing_inputs(tmp_path):
+    d = tmp_path / "bin"
+    d.mkdir()
+    (d / "dict.en.txt").write_text("a 1\n")
+    k = key(["x"], [d])
+    (d / "half.tmp").write_text("being written")          # temporary files do not count
+    assert key(["x"], [d]) == k
+    (d / "test.bin").write_bytes(b"\0")
+    assert key(["x"], [d]) != k
+    with pytest.raises(FileNotFoundError, match="input .*nope of the step does not exist"):
+        key(["x"], [tmp_path / "nope"])
+
+
+def test_digest_cache_notices_an_edit(tmp_path, monkeypatch):
+    f, cache = tmp_path / "m.pt", tmp_path / "cache.json"
+    f.write_bytes(b"model A")
+    monkeypatch.setenv("SUTSKEVER_DIGEST_CACHE", str(cache))
+    d1 = steps.file_digest(str(f))
+    assert cache.exists() and steps.file_digest(str(f)) == d1
+    f.write_bytes(b"model B")
+    assert steps.file_digest(str(f)) != d1
+
+
+def test_changed_inputs_of_a_finished_step(tmp_path):
+    src, done = tmp_path / "src.txt", tmp_path / "out.json"
+    src.write_text("x\n")
+    done.write_text("{}")
+    steps.atomic_write(str(done) + ".key", steps.step_key(["c"], [src], cache_path=""))
+    assert steps.changed_inputs(str(done)) == []
+    src.write_text("y\n")
+    assert steps.changed_inputs(str(done)) == [str(src)]
+
+
+def lib_step(tmp_path, inp, *flags):
+    """One `step` of scripts/lib.sh that appends a line to a log when it runs."""
+    script = f"""
+TAG=t
+source {REPO}/scripts/lib.sh
+work() {{ echo ran >> {tmp_path}/log; cp {inp} {tmp_path}/out.txt; }}
+step "copy" {tmp_path}/out.txt {' '.join(flags)} --inputs {inp} -- work
+"""
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_lib_step_reruns_exactly_when_inputs_change(tmp_path):
+    inp = tmp_path / "in.txt"
+    inp.write_text("1\n")
+    assert "copy: done in" in lib_step(tmp_path, inp)
+    assert "copy: already done, skipped" in lib_step(tmp_path, inp)
+    inp.write_text("2\n")
+    out = lib_step(tmp_path, inp)
+    assert "redoing it, its inputs or options changed" in out and "copy: done in" in out
+    assert (tmp_path / "out.txt").read_text() == "2\n"
+    assert (tmp_path / "log").read_text().count("ran") == 2
+    # a result made before keys existed is redone, unless the step adopts it
+    os.remove(tmp_path / "out.txt.key")
+    assert "copy: done in" in lib_step(tmp_path, inp)
+    os.remove(tmp_path / "out.txt.key")
+    assert "recorded now" in lib_step(tmp_path, inp, "--adopt-unkeyed")
+    assert "already done, skipped" in lib_step(tmp_path, inp)
+    assert (tmp_path / "log").read_text().count("ran") == 3
+
+
+def test_steps_script_imports_nothing_of_the_plugin(tmp_path):
+    # it runs before every step: it must start without torch or fairseq
+    code = (f"import runpy, sys; runpy.run_path({STEPS!r}, run_name='steps'); "
+            "print('torch' in sys.modules, 'fairseq' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip() == "False False", out.stderr
+
+
+def test_a_copied_work_directory_checks_its_own_files(tmp_path):
+    import shutil
+
+    w = tmp_path / "w"
+    (w / "decode").mkdir(parents=True)
+    (w / "models").mkdir()
+    (w / "models" / "m.pt").write_bytes(b"A")
+    done = w / "decode" / "x.json"
+    done.write_text("{}")
+    steps.atomic_write(str(done) + ".key", steps.step_key(["c"], [w / "models" / "m.pt"], cache_path="",
+                                                          base=str(w / "decode")))
+    copy = tmp_path / "copy"
+    shutil.copytree(w, copy)
+    (copy / "models" / "m.pt").write_bytes(b"B")  # changed in the copy only
+    assert steps.changed_inputs(str(copy / "decode" / "x.json")) == [
+        str(copy / "models" / "m.pt")]
+    assert steps.changed_inputs(str(done)) == []

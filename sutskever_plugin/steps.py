@@ -14,8 +14,9 @@ Users:
 * ``scripts/lib.sh`` ``step NAME DONE_FILE [--inputs PATH... --] CMD...`` calls this
   file as a script (``key``/``fresh``/``record``; it imports nothing of the plugin, so it
   starts in milliseconds, without torch or fairseq);
-* ``sutskever_plugin.data.stamps`` (data preparation) and ``sutskever_plugin.smt.build``
-  key their steps on :func:`file_digest` of their input files.
+* the in-process steps of the data preparation and the SMT build record themselves
+  with ``sutskever_plugin.data.stamps.Stamp``, keyed on :func:`file_digest` of their
+  input files.
 
 Digests of large files (paper-scale models and corpora) are cached by path, size,
 modification time and inode in the JSON file named by ``$SUTSKEVER_DIGEST_CACHE`` (the

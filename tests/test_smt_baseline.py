@@ -240,7 +240,7 @@ def test_build_end_to_end_writes_one_nbest_block_per_sentence(toy_data, tmp_path
     build.main(args)
     assert capsys.readouterr().out.count("skipped") == 7
     (out / "test.nbest").write_text("0 ||| half a fi")  # an interrupted write...
-    os.remove(out / ".steps" / "decode-test.json")      # ...never got its marker
+    os.remove(out / ".stamps" / "decode-test.json")     # ...never got its marker
     build.main(args)
     text = capsys.readouterr().out
     assert "[smt] decode-test test:" in text, text

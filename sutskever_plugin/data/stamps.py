@@ -1,4 +1,5 @@
-"""Stamp files: a rerun with the same arguments skips the steps already finished.
+"""Stamp files: a rerun with the same arguments skips the steps already finished (the
+in-process steps of the data preparation and of the SMT build, ``smt/build.py``).
 
 A step's stamp (``<data_dir>/.stamps/<step>.json``) is removed when the step starts and
 written -- atomically, after all of the step's outputs -- when it ends.  It records the

@@ -6,7 +6,7 @@
 Steps (each prints one line; a rerun skips a step whose outputs exist and whose
 parameters and input files (by digest, so a redone step invalidates the steps after it)
 are unchanged; every file is written to a temporary name and renamed, and a step's
-marker ``.steps/<step>.json`` is written last, so an interrupted run never leaves a half
+marker ``.stamps/<step>.json`` is written last, so an interrupted run never leaves a half
 file that a rerun would trust):
 
 1. align       eflomal both directions + grow-diag-final-and     align/
@@ -28,6 +28,7 @@ from typing import Callable, Dict, List
 
 
 from ..data.textio import read_text_lines, write_json
+from ..data.stamps import Stamp
 from ..steps import file_digest
 from ..reporting.machine import describe
 from ..scoring.bleu import bleu_summary, find_raw_reference
@@ -36,34 +37,28 @@ from .decoder import DEFAULT_WEIGHTS, FEATURE_NAMES, DecoderConfig
 logger = logging.getLogger("sutskever_plugin.smt.build")
 
 
-def _file_digest(path: str) -> str:
-    # the plugin's one content key (sutskever_plugin.steps), shortened as recorded before
-    return file_digest(path)[:16]
-
-
 class Steps:
-    """Skip-if-done bookkeeping: ``.steps/<name>.json`` records a finished step."""
+    """The SMT build's steps on the plugin's one skip-if-done record
+    (:class:`sutskever_plugin.data.stamps.Stamp`, ``.stamps/<name>.json``, keyed on the
+    step's parameters and its input files' contents by :func:`sutskever_plugin.steps.file_digest`)."""
 
     def __init__(self, out_dir: str):
         self.out = out_dir
-        self.dir = os.path.join(out_dir, ".steps")
-        os.makedirs(self.dir, exist_ok=True)
         self.timings: Dict[str, float] = {}
 
     def run(self, name: str, outputs: List[str], params: Dict, fn: Callable[[], str],
             inputs: List[str] = ()):
         """Run ``fn`` unless its outputs exist and it ran with the same ``params`` on
-        the same ``inputs`` (file digests: a redone upstream step invalidates this one)."""
-        meta_path = os.path.join(self.dir, name + ".json")
+        the same ``inputs`` (a redone upstream step invalidates this one)."""
         paths = [os.path.join(self.out, o) for o in outputs]
-        params = dict(params, inputs={os.path.basename(p): _file_digest(p) for p in inputs})
-        if os.path.exists(meta_path) and all(os.path.exists(p) for p in paths):
-            with open(meta_path) as f:
-                meta = json.load(f)
-            if meta.get("params") == params:
-                self.timings[name] = meta.get("seconds", 0.0)
-                print(f"[smt] {name:8s} skipped (done: {meta.get('summary', '')})", flush=True)
-                return meta
+        stamp = Stamp(self.out, name, dict(params, inputs={os.path.basename(p): file_digest(p)
+                                                             for p in inputs}))
+        if stamp.done() and all(os.path.exists(p) for p in paths):
+            info = stamp.info
+            self.timings[name] = info.get("seconds", 0.0)
+            print(f"[smt] {name:8s} skipped (done: {info.get('summary', '')})", flush=True)
+            return info
+        stamp.start()
         t0 = time.time()
         try:
             summary = fn()
@@ -72,10 +67,10 @@ class Steps:
             raise
         secs = time.time() - t0
         self.timings[name] = secs
-        meta = {"params": params, "summary": summary, "seconds": round(secs, 1)}
-        write_json(meta_path, meta, sort_keys=True)
+        info = {"summary": summary, "seconds": round(secs, 1)}
+        stamp.finish(info)
         print(f"[smt] {name:8s} {summary} ({secs:.0f}s)", flush=True)
-        return meta
+        return info
 
 
 def _tokenized(path: str) -> List[List[str]]:

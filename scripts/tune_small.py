@@ -225,7 +225,7 @@ def write_readme(out_dir):
     probes = os.path.join(out_dir, "probes.csv")
     if os.path.exists(probes):
         lines += ["", "## Speed probes", "",
-                  "`bash scripts/tune_small.sh --probe-updates U`: U updates at batch 32, no validation; "
+                  "`bash scripts/tune_small.sh --probe-updates U`: U updates at the batch size of its flags, no validation; "
                   "CPU s per update from update 50 on, times the updates of one epoch.", "",
                   "| probe | flags | updates timed | CPU s/update | train CPU s/epoch | bf16 | bf16/fp32 mm | hardware | commit |",
                   "| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |"]

@@ -1,0 +1,264 @@
+"""Helpers of scripts/tune_small.sh (small-scale recipe tuning on the validation set).
+
+    python scripts/tune_small.py train CPU_JSONL -- <fairseq-train arguments>
+        fairseq-train in this process, with the CPU seconds (user + system, this process,
+        from getrusage) written to CPU_JSONL: every 50 updates, at the start of every
+        epoch and around every validation. CPU time, not wall time: the machine is shared,
+        and the main job runs its trainings as one-thread jobs, so CPU seconds are what a
+        recipe spends of its budget.
+    python scripts/tune_small.py mm-ratio
+        bf16/fp32 torch.mm rate on this CPU (the decision --autocast-bf16 rests on), as JSON.
+    python scripts/tune_small.py record --out-dir D --name N --flags F --train-log L
+            --cpu-jsonl C --bleu-json B --mm-json M --epochs E
+        appends one row to D/candidates.csv and regenerates D/README.md from the CSV.
+"""
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cpu_seconds():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+# ---- train: fairseq-train with CPU accounting ----------------------------------------
+def train(cpu_jsonl, fairseq_args):
+    import fairseq_cli.train as fs_train
+    from fairseq.trainer import Trainer
+
+    out = open(cpu_jsonl, "a", buffering=1)
+
+    def log(**kw):
+        kw["cpu_s"] = round(cpu_seconds(), 2)
+        kw["wall"] = round(time.time(), 2)
+        out.write(json.dumps(kw) + "\n")
+
+    begin_epoch, train_step, validate = Trainer.begin_epoch, Trainer.train_step, fs_train.validate
+
+    def begin_epoch_logged(self, epoch):
+        log(event="epoch_start", epoch=epoch, updates=self.get_num_updates())
+        return begin_epoch(self, epoch)
+
+    def train_step_logged(self, *a, **kw):
+        result = train_step(self, *a, **kw)
+        n = self.get_num_updates()
+        if n % 50 == 0:
+            log(event="update", updates=n)
+        return result
+
+    def validate_logged(cfg, trainer, task, epoch_itr, subsets):
+        log(event="valid_start", epoch=epoch_itr.epoch, updates=trainer.get_num_updates())
+        result = validate(cfg, trainer, task, epoch_itr, subsets)
+        log(event="valid_end", epoch=epoch_itr.epoch, updates=trainer.get_num_updates())
+        return result
+
+    Trainer.begin_epoch, Trainer.train_step = begin_epoch_logged, train_step_logged
+    fs_train.validate = validate_logged
+    sys.argv = ["fairseq-train", *fairseq_args]
+    log(event="start")
+    try:
+        fs_train.cli_main()
+    finally:
+        log(event="end")
+
+
+# ---- mm-ratio: is this CPU's bf16 matmul faster than fp32? -----------------------------
+def mm_rate(n, dtype, seconds=1.0):
+    """GFLOP/s of an n x n torch.mm in dtype, best of 0.2 s windows (as the benchmark's
+    matmul_peak: the best window is the machine's rate, free of other users' bursts)."""
+    import torch
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    c = torch.empty(n, n, dtype=dtype)
+    torch.mm(a, b, out=c)
+    best, t_end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        reps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < 0.2:
+            torch.mm(a, b, out=c)
+            reps += 1
+        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t0))
+    return best / 1e9
+
+
+def mm_ratio():
+    import torch
+    res = {"threads": torch.get_num_threads()}
+    # 2048: the benchmark's size; 512: the order of our LSTM gate matmuls (batch x 4h)
+    for n in (512, 2048):
+        fp32, bf16 = mm_rate(n, torch.float32), mm_rate(n, torch.bfloat16)
+        res[f"fp32_gflops_{n}"], res[f"bf16_gflops_{n}"] = round(fp32, 1), round(bf16, 1)
+        res[f"bf16_over_fp32_{n}"] = round(bf16 / fp32, 2)
+    res["use_bf16"] = res["bf16_over_fp32_512"] > 1.1 and res["bf16_over_fp32_2048"] > 1.1
+    print(json.dumps(res))
+
+
+# ---- record: one CSV row per candidate, README from the CSV ----------------------------
+FIELDS = ["name", "flags", "epochs", "updates", "val_ppl_per_epoch", "best_val_ppl",
+          "valid_bleu_beam12", "valid_sacrebleu_beam12", "valid_len_ratio",
+          "train_cpu_s_per_epoch", "valid_cpu_s_per_epoch", "cpu_s_total", "decode_cpu_s",
+          "bf16", "mm_bf16_over_fp32", "hardware", "commit", "utc"]
+
+
+def parse_train_log(path):
+    ppl, updates = [], 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            if "valid on 'valid' subset" in line:
+                m = re.search(r"\| ppl ([0-9.]+)", line)
+                if m:
+                    ppl.append(float(m.group(1)))
+                m = re.search(r"\| num_updates (\d+)", line)
+                if m:
+                    updates = int(m.group(1))
+    return ppl, updates
+
+
+def parse_cpu(path):
+    """Train CPU s per epoch (epoch start to its validation) and valid CPU s per epoch."""
+    events = [json.loads(x) for x in open(path) if x.strip()]
+    train, valid, start = [], [], None
+    for e in events:
+        if e["event"] == "epoch_start":
+            start = e["cpu_s"]
+        elif e["event"] == "valid_start" and start is not None:
+            train.append(e["cpu_s"] - start)
+            vstart = e["cpu_s"]
+        elif e["event"] == "valid_end":
+            valid.append(e["cpu_s"] - vstart)
+    total = events[-1]["cpu_s"] if events else 0.0
+    return train, valid, total
+
+
+def git_commit():
+    try:
+        c = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return c + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def hardware():
+    sys.path.insert(0, ROOT)
+    from sutskever_plugin.reporting.machine import describe
+    return describe()
+
+
+def record(a):
+    ppl, updates = parse_train_log(a.train_log)
+    train_s, valid_s, total = parse_cpu(a.cpu_jsonl)
+    bleu = json.load(open(a.bleu_json))
+    mm = json.load(open(a.mm_json))
+    mean = lambda xs: round(sum(xs) / len(xs), 1) if xs else ""
+    row = {
+        "name": a.name, "flags": a.flags, "epochs": a.epochs, "updates": updates,
+        "val_ppl_per_epoch": " ".join(f"{p:.2f}" for p in ppl),
+        "best_val_ppl": f"{min(ppl):.2f}" if ppl else "",
+        "valid_bleu_beam12": f"{bleu['bleu_tokenized']:.2f}",
+        "valid_sacrebleu_beam12": f"{bleu['sacrebleu_detok']:.2f}",
+        "valid_len_ratio": _len_ratio(bleu),
+        "train_cpu_s_per_epoch": mean(train_s), "valid_cpu_s_per_epoch": mean(valid_s),
+        "cpu_s_total": round(total, 1), "decode_cpu_s": a.decode_cpu_s,
+        "bf16": "--autocast-bf16" in a.flags.split(),
+        "mm_bf16_over_fp32": f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)",
+        "hardware": hardware(), "commit": git_commit(),
+        "utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+    }
+    os.makedirs(a.out_dir, exist_ok=True)
+    path = os.path.join(a.out_dir, "candidates.csv")
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+    write_readme(a.out_dir)
+    print(f"| {a.name}: best val ppl {row['best_val_ppl']}, valid BLEU {row['valid_bleu_beam12']}, "
+          f"{row['train_cpu_s_per_epoch']} CPU s/epoch train + {row['valid_cpu_s_per_epoch']} valid")
+
+
+def _len_ratio(bleu):
+    """Output/reference length ratio from sacreBLEU's detail line ("... ratio = 0.95 ...")."""
+    m = re.search(r"ratio = ([0-9.]+)", bleu.get("bleu_tokenized_detail", ""))
+    return m.group(1) if m else ""
+
+
+def write_readme(out_dir):
+    rows = list(csv.DictReader(open(os.path.join(out_dir, "candidates.csv"))))
+    lines = [
+        "# Small-scale recipe tuning (validation set only)", "",
+        "Generated by `bash scripts/tune_small.sh` (one run per row, appended to "
+        "`candidates.csv`; this file is rewritten from the CSV on every run); do not edit by hand.", "",
+        "- Scale: **small**: Multi30k En-Fr (29,000 training pairs), source reversed "
+        "(`--task translation_reversed`), `python -m sutskever_plugin.data.prepare --dataset multi30k "
+        "--scale small`; every number is on **valid** (1,014 sentences), none on test.",
+        "- BLEU: the project's cased BLEU on Moses-tokenized text (`sutskever_plugin.reporting.score`), "
+        "best checkpoint on valid loss, beam 12, no length normalisation (`--unnormalized`), batch 64.",
+        "- CPU s: user + system seconds of the training process (getrusage), one thread "
+        "(`OMP_NUM_THREADS=1`, pinned to one core), so they do not depend on the machine's other users; "
+        "train = an epoch's updates, valid = the validation after it.",
+        "- bf16: `--autocast-bf16` in the row's flags; the mm ratio is this CPU's bf16/fp32 `torch.mm` rate "
+        "measured by the same run (one thread, n x n, best 0.2 s window).", "",
+        "| candidate | flags | epochs | val ppl per epoch | best val ppl | valid BLEU (b12) | len ratio "
+        "| train CPU s/epoch | valid CPU s/epoch | total CPU s | bf16 | bf16/fp32 mm | hardware | commit | UTC |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append("| " + " | ".join([
+            r["name"], "`" + r["flags"] + "`", r["epochs"], r["val_ppl_per_epoch"], r["best_val_ppl"],
+            r["valid_bleu_beam12"], r["valid_len_ratio"], r["train_cpu_s_per_epoch"],
+            r["valid_cpu_s_per_epoch"], r["cpu_s_total"], r["bf16"], r["mm_bf16_over_fp32"],
+            r["hardware"], r["commit"], r["utc"]]) + " |")
+    probes = os.path.join(out_dir, "probes.csv")
+    if os.path.exists(probes):
+        lines += ["", "## Speed probes", "",
+                  "`bash scripts/tune_small.sh --probe-updates U`: U updates at the batch size of its flags, no validation; "
+                  "CPU s per update from update 50 on, times the updates of one epoch.", "",
+                  "| probe | flags | updates timed | CPU s/update | train CPU s/epoch | bf16 | bf16/fp32 mm | hardware | commit |",
+                  "| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |"]
+        for r in csv.DictReader(open(probes)):
+            lines.append("| " + " | ".join([
+                r["name"], "`" + r["flags"] + "`", r["updates_measured"], r["cpu_s_per_update"],
+                r["train_cpu_s_per_epoch"], r["bf16"], r["mm_bf16_over_fp32"], r["hardware"],
+                r["commit"]]) + " |")
+    notes = os.path.join(out_dir, "notes.md")
+    if os.path.exists(notes):
+        lines += ["", open(notes).read().rstrip()]
+    with open(os.path.join(out_dir, "README.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "train":
+        if len(sys.argv) < 4 or sys.argv[3] != "--":
+            sys.exit("usage: tune_small.py train CPU_JSONL -- <fairseq-train arguments>")
+        return train(sys.argv[2], sys.argv[4:])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("mm-ratio")
+    r = sub.add_parser("record")
+    for opt in ("out-dir", "name", "flags", "train-log", "cpu-jsonl", "bleu-json", "mm-json", "epochs"):
+        r.add_argument("--" + opt, required=True)
+    r.add_argument("--decode-cpu-s", default="")
+    a = p.parse_args()
+    if a.cmd == "mm-ratio":
+        mm_ratio()
+    else:
+        record(a)
+
+
+if __name__ == "__main__":
+    main()

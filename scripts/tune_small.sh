@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Small-scale recipe tuning on the VALIDATION set (never test): train one named candidate
+# recipe on the reversed Multi30k task, log val ppl per epoch and CPU seconds, decode valid
+# at beam 12 without length normalisation, score it with the project's BLEU, append a row
+# to results/tuning_small/candidates.csv and regenerate results/tuning_small/README.md.
+#
+#   bash scripts/tune_small.sh --name NAME --epochs N [--work DIR] [--raw-dir DIR]
+#        [--results DIR] [--probe-updates U] -- <fairseq-train model/optimizer flags>
+#
+#   e.g. bash scripts/tune_small.sh --name r512 --epochs 5 -- --arch sutskever_lstm \
+#          --encoder-layers 2 --decoder-layers 2 --encoder-hidden-size 512 ... \
+#          --optimizer adam --lr 0.002 --batch-size 32 --criterion sutskever_cross_entropy
+#
+# --probe-updates U: a speed probe instead: U updates without validation or checkpoints;
+#   appends CPU s per update (and the epoch it implies) to DIR/probes.csv.
+# Trainings run with one thread (OMP_NUM_THREADS=1, as each job of the main job's pool);
+# pin them yourself (taskset -c 1 bash scripts/tune_small.sh ...) on a shared machine.
+# Work data (data, checkpoints, logs, decodes) goes under --work (default work/tune_small).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+die() { echo "tune_small.sh: error: $*" >&2; exit 2; }
+
+NAME="" EPOCHS="" WORK=work/tune_small RAW="" RESULTS=results/tuning_small PROBE=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --name) NAME=$2; shift 2 ;;
+    --epochs) EPOCHS=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --raw-dir) RAW=$2; shift 2 ;;
+    --results) RESULTS=$2; shift 2 ;;
+    --probe-updates) PROBE=$2; shift 2 ;;
+    --) shift; break ;;
+    *) die "unknown argument '$1' (see the header of $0)" ;;
+  esac
+done
+FLAGS=("$@")
+[[ "$NAME" =~ ^[A-Za-z0-9_.-]+$ ]] || die "--name must be a plain word (got '$NAME')"
+[ "$PROBE" != 0 ] || [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
+[ ${#FLAGS[@]} -gt 0 ] || die "give the candidate's fairseq-train flags after --"
+
+export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# as the main job: glibc keeps freed activation memory in the heap (results/benchmark.md)
+export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}
+PY=$ROOT/.venv/bin/python FS=$ROOT/.venv/bin
+[ -x "$PY" ] || die "$PY not found: run scripts/setup_env.sh"
+DATA=$WORK/data RUN=$WORK/runs/$NAME
+mkdir -p "$WORK" "$RESULTS"
+
+# ---- data (once) -------------------------------------------------------------------
+if [ ! -f "$DATA/summary.json" ]; then
+  prep=("$PY" -m sutskever_plugin.data.prepare --dataset multi30k --scale small --out "$DATA")
+  [ -n "$RAW" ] && prep+=(--raw-dir "$RAW")
+  "${prep[@]}" > "$WORK/prepare.log" 2>&1 || { tail -n 5 "$WORK/prepare.log"; die "data preparation failed"; }
+fi
+
+# ---- bf16 vs fp32 matmul rate on this CPU, measured by this run ----------------------
+"$PY" scripts/tune_small.py mm-ratio > "$WORK/mm_ratio.json.tmp" && mv "$WORK/mm_ratio.json.tmp" "$WORK/mm_ratio.json"
+echo "| mm rate: $(cat "$WORK/mm_ratio.json")"
+
+# ---- training ----------------------------------------------------------------------
+[ -e "$RUN" ] && die "$RUN exists: pick another --name or remove it"
+mkdir -p "$RUN"
+COMMON=(--user-dir sutskever_plugin --task translation_reversed --num-workers 0
+        --log-format simple --log-interval 100 --save-dir "$RUN/ckpt")
+if [ "$PROBE" != 0 ]; then
+  COMMON+=(--max-update "$PROBE" --disable-validation --no-save)
+else
+  COMMON+=(--max-epoch "$EPOCHS" --no-epoch-checkpoints --no-last-checkpoints)
+fi
+printf '%q ' "${FLAGS[@]}" > "$RUN/flags.txt"
+"$PY" scripts/tune_small.py train "$RUN/cpu.jsonl" -- "$DATA/bin" "${COMMON[@]}" "${FLAGS[@]}" \
+    > "$RUN/train.log" 2>&1 || { tail -n 20 "$RUN/train.log"; die "training $NAME failed (see $RUN/train.log)"; }
+
+if [ "$PROBE" != 0 ]; then
+  "$PY" - "$RUN" "$NAME" "$RESULTS" "$WORK/mm_ratio.json" "${FLAGS[*]}" <<'EOF'
+import csv, json, math, os, sys
+sys.path.insert(0, "scripts")
+from tune_small import git_commit, hardware
+run, name, results, mm, flags = sys.argv[1:6]
+ev = [json.loads(x) for x in open(os.path.join(run, "cpu.jsonl"))]
+up = [e for e in ev if e["event"] == "update"]
+# steady state: from update 50 (after allocator and autocast warm-up) to the last logged one
+a, b = up[0], up[-1]
+per = (b["cpu_s"] - a["cpu_s"]) / (b["updates"] - a["updates"])
+fl = flags.split()
+bsz = int(fl[fl.index("--batch-size") + 1]) if "--batch-size" in fl else 0
+upe = math.ceil(29000 / bsz) if bsz else 0
+mmr = json.load(open(mm))
+row = dict(name=name, flags=flags, updates_measured=b["updates"] - a["updates"],
+           cpu_s_per_update=round(per, 4), updates_per_epoch=upe,
+           train_cpu_s_per_epoch=round(per * upe, 1) if upe else "",
+           bf16="--autocast-bf16" in fl,
+           mm_bf16_over_fp32=f"{mmr['bf16_over_fp32_512']}x (512), {mmr['bf16_over_fp32_2048']}x (2048)",
+           hardware=hardware(), commit=git_commit())
+path = os.path.join(results, "probes.csv")
+new = not os.path.exists(path)
+with open(path, "a", newline="") as f:
+    w = csv.DictWriter(f, list(row))
+    if new:
+        w.writeheader()
+    w.writerow(row)
+print(f"| probe {name}: {per:.4f} CPU s/update, {row['train_cpu_s_per_epoch']} CPU s/epoch of {upe} updates")
+EOF
+  exit 0
+fi
+
+# ---- decode valid: beam 12, no length normalisation (the paper's decoding) ----------
+/usr/bin/time -f "%U %S" -o "$RUN/decode.time" \
+  "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task translation_reversed \
+    --path "$RUN/ckpt/checkpoint_best.pt" --gen-subset valid --beam 12 --unnormalized \
+    --batch-size 64 --num-workers 0 > "$RUN/valid_beam12.gen" 2> "$RUN/generate.log" \
+  || { tail -n 5 "$RUN/generate.log"; die "decoding $NAME failed"; }
+"$PY" -m sutskever_plugin.reporting.score --generate-output "$RUN/valid_beam12.gen" \
+    --data-dir "$DATA" --subset valid --out "$RUN/valid_beam12.json"
+"$PY" scripts/tune_small.py record --out-dir "$RESULTS" --name "$NAME" --flags "${FLAGS[*]}" \
+    --train-log "$RUN/train.log" --cpu-jsonl "$RUN/cpu.jsonl" --bleu-json "$RUN/valid_beam12.json" \
+    --mm-json "$WORK/mm_ratio.json" --epochs "$EPOCHS" \
+    --decode-cpu-s "$(awk '{print $1+$2}' "$RUN/decode.time")"

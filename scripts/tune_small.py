@@ -205,7 +205,7 @@ def write_readme(out_dir):
         "- Scale: **small**: Multi30k En-Fr (29,000 training pairs), source reversed "
         "(`--task translation_reversed`), `python -m sutskever_plugin.data.prepare --dataset multi30k "
         "--scale small`; every number is on **valid** (1,014 sentences), none on test.",
-        "- BLEU: the project's cased BLEU on Moses-tokenized text (`sutskever_plugin.reporting.score`), "
+        "- BLEU: the project's cased BLEU on Moses-tokenized text (`sutskever_plugin.scoring.score`), "
         "best checkpoint on valid loss, beam 12, no length normalisation (`--unnormalized`), batch 64.",
         "- CPU s: user + system seconds of the training process (getrusage), one thread "
         "(`OMP_NUM_THREADS=1`, pinned to one core), so they do not depend on the machine's other users; "

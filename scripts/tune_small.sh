@@ -111,7 +111,7 @@ fi
     --path "$RUN/ckpt/checkpoint_best.pt" --gen-subset valid --beam 12 --unnormalized \
     --batch-size 64 --num-workers 0 > "$RUN/valid_beam12.gen" 2> "$RUN/generate.log" \
   || { tail -n 5 "$RUN/generate.log"; die "decoding $NAME failed"; }
-"$PY" -m sutskever_plugin.reporting.score --generate-output "$RUN/valid_beam12.gen" \
+"$PY" -m sutskever_plugin.scoring.score --generate-output "$RUN/valid_beam12.gen" \
     --data-dir "$DATA" --subset valid --out "$RUN/valid_beam12.json"
 "$PY" scripts/tune_small.py record --out-dir "$RESULTS" --name "$NAME" --flags "${FLAGS[*]}" \
     --train-log "$RUN/train.log" --cpu-jsonl "$RUN/cpu.jsonl" --bleu-json "$RUN/valid_beam12.json" \

@@ -135,7 +135,7 @@ def test_averaged_checkpoint_keeps_its_reversal_flag(tiny_checkpoints, multi30k_
     # ... and is still refused under the other one
     wrong = generate(multi30k_bin / "bin", avg, "translation", check=False)
     assert wrong.returncode != 0
-    assert "trained on reversed source sentences" in wrong.stdout + wrong.stderr
+    assert "was trained with --task translation_reversed" in wrong.stdout + wrong.stderr
 
 
 def test_forward_checkpoints_average_to_forward(tiny_checkpoints, tmp_path):
@@ -163,4 +163,4 @@ def test_checkpoints_with_the_earlier_bool_flag_still_load(tiny_checkpoints, mul
     gen = generate(multi30k_bin / "bin", old, "translation_reversed").stdout
     assert len(re.findall(r"^H-\d+\t", gen, re.M)) == 100
     wrong = generate(multi30k_bin / "bin", old, "translation", check=False)
-    assert wrong.returncode != 0 and "trained on reversed source sentences" in wrong.stdout + wrong.stderr
+    assert wrong.returncode != 0 and "was trained with --task translation_reversed" in wrong.stdout + wrong.stderr

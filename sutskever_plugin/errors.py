@@ -21,6 +21,11 @@ def user_facing(cls):
     return cls
 
 
+@user_facing
+class ConfigError(ValueError):
+    """Flags that cannot work together; the message names them and why."""
+
+
 def is_user_facing(exc: BaseException) -> bool:
     return isinstance(exc, tuple(_USER_FACING))
 

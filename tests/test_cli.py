@@ -52,6 +52,22 @@ def test_train_with_autocast_bf16_then_generate_in_fp32(multi30k_bin, tmp_path):
     assert len(re.findall(r"^H-\d+", gen.stdout, flags=re.M)) == 100
 
 
+def test_incompatible_flags_stop_fairseq_train_with_one_line(multi30k_bin, tmp_path):
+    # a flag error is the user's to fix: one line naming the flags, no traceback
+    # (SUTSKEVER_DEBUG=1 brings it back)
+    cmd = [cli("fairseq-train"), multi30k_bin / "bin", "--user-dir", PLUGIN,
+           "--task", "translation_reversed", "--save-dir", tmp_path / "ckpt",
+           "--arch", "sutskever_lstm_tiny", "--sparse-embedding-grads", "--optimizer", "adam",
+           "--lr", "0.001", "--batch-size", "32", "--max-update", "1", "--cpu"]
+    proc = run(cmd, check=False)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --sparse-embedding-grads needs --optimizer sutskever_sgd"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    debug = run(cmd, check=False, env={"SUTSKEVER_DEBUG": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "ConfigError" in debug.stderr
+
+
 def test_generate_beam_12_and_ensemble(tiny_checkpoints, multi30k_bin):
     out = generate(multi30k_bin, tiny_checkpoints["reversed"], "translation_reversed",
                    "--beam", "12", "--nbest", "2").stdout

@@ -22,6 +22,7 @@ from fairseq.models import (
 from fairseq.modules import FairseqDropout
 
 from ..criterions.sutskever_cross_entropy import LOSS_SUMMED
+from ..errors import ConfigError
 from .fused_softmax import ProjectLogSoftmax, ProjectNLL, ReusedBuffers, fused_dtype
 
 logger = logging.getLogger(__name__)
@@ -424,19 +425,19 @@ def _reversal_flag(recorded: Tensor) -> bool:
 
 def _check_sizes(args):
     if args.encoder_layers != args.decoder_layers:
-        raise ValueError(
+        raise ConfigError(
             f"--encoder-layers ({args.encoder_layers}) must equal --decoder-layers "
             f"({args.decoder_layers}): the decoder starts from the encoder's final state "
             "of every layer"
         )
     if args.encoder_hidden_size != args.decoder_hidden_size:
-        raise ValueError(
+        raise ConfigError(
             f"--encoder-hidden-size ({args.encoder_hidden_size}) must equal "
             f"--decoder-hidden-size ({args.decoder_hidden_size}): the decoder starts from "
             "the encoder's final (h, c)"
         )
     if args.share_decoder_input_output_embed and args.decoder_embed_dim != args.decoder_hidden_size:
-        raise ValueError(
+        raise ConfigError(
             "--share-decoder-input-output-embed needs --decoder-embed-dim == "
             f"--decoder-hidden-size (got {args.decoder_embed_dim} and {args.decoder_hidden_size})"
         )
@@ -465,7 +466,7 @@ def _check_sparse_grads(args):
         return
     optimizer = getattr(args, "optimizer", None)  # absent when a model is built outside fairseq-train
     if optimizer is not None and optimizer != "sutskever_sgd":
-        raise ValueError(
+        raise ConfigError(
             f"--sparse-embedding-grads needs --optimizer sutskever_sgd (got --optimizer "
             f"{optimizer}): fairseq's gradient clipping and its other optimizers cannot take "
             "sparse gradients"
@@ -474,13 +475,13 @@ def _check_sparse_grads(args):
     # their memory-efficient variants are given, and the message should name what was typed
     for flag in PRECISION_FLAGS_WITHOUT_SPARSE:
         if getattr(args, flag, False):
-            raise ValueError(
+            raise ConfigError(
                 f"--sparse-embedding-grads does not work with --{flag.replace('_', '-')}: "
                 f"{PRECISION_FLAGS_WITHOUT_SPARSE[flag]}; train in fp32 or leave "
                 "--sparse-embedding-grads out"
             )
     if getattr(args, "distributed_world_size", 1) > 1:
-        raise ValueError(
+        raise ConfigError(
             "--sparse-embedding-grads does not work with several GPUs "
             f"(--distributed-world-size {args.distributed_world_size}): data-parallel "
             "training all-reduces dense gradients; leave it out"

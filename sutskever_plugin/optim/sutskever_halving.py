@@ -19,6 +19,8 @@ from omegaconf import II
 from fairseq.dataclass import FairseqDataclass
 from fairseq.optim.lr_scheduler import FairseqLRScheduler, register_lr_scheduler
 
+from ..errors import ConfigError
+
 
 @dataclass
 class SutskeverHalvingConfig(FairseqDataclass):
@@ -58,14 +60,14 @@ class SutskeverHalvingSchedule(FairseqLRScheduler):
     def __init__(self, cfg: SutskeverHalvingConfig, optimizer):
         super().__init__(cfg, optimizer)
         if len(cfg.lr) > 1:
-            raise ValueError("--lr-scheduler sutskever_halving takes a single --lr value")
+            raise ConfigError("--lr-scheduler sutskever_halving takes a single --lr value")
         if cfg.halve_after_epochs < 1 and cfg.updates_per_epoch <= 0:
-            raise ValueError(
+            raise ConfigError(
                 "--halve-after-epochs below 1 needs --updates-per-epoch: the epoch length "
                 "is only learned when the first epoch ends"
             )
         if cfg.halve_every_epochs <= 0:
-            raise ValueError("--halve-every-epochs must be positive")
+            raise ConfigError("--halve-every-epochs must be positive")
         self.lr = cfg.lr[0]
         self.updates_per_epoch = cfg.updates_per_epoch
         self._last_num_updates = 0

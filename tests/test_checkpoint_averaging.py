@@ -3,9 +3,10 @@ source-reversal flag, decodes under its task, and refuses the other one.
 
 fairseq's ``scripts/average_checkpoints.py`` lives in fairseq's git repository and is
 not in its pip packages (neither ``fairseq==0.12.2`` nor ``ve-fairseq``), so users run it
-from a clone. Its averaging is copied below unchanged (fairseq main, MIT licence; the
-argument parsing cut to the two flags used here) and run as a separate script, as a user
-would, without our plugin imported.
+from a clone. Its averaging function is written out below as in fairseq main (MIT
+licence; the argument parsing cut to the two flags used here) and run as a separate
+script, as a user would, without our plugin imported. It was re-typed, not copied: no
+copy of the upstream file is reachable from this workplace to diff it against.
 """
 import os
 import re

@@ -28,7 +28,7 @@ TAG=table1
 source "$(dirname "$0")/lib.sh"
 
 SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} BF16=()
-CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE=""   # paper-scale options
+CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE="" SPARSE_OFF=""   # paper-scale options
 COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
   case $1 in
@@ -107,16 +107,16 @@ case $SCALE in
     # workers cannot use them at all (data parallelism all-reduces dense gradients).
     # One CPU process (--cpu) keeps them: tested and measured there.
     if [ "$CPU" != 1 ]; then
-      SPARSE=()
-      say "paper scale on GPUs: --sparse-embedding-grads off (shown correct and faster on CPU only, never run on a GPU)"
+      SPARSE=() SPARSE_OFF="paper scale on GPUs: --sparse-embedding-grads off (shown correct and faster on CPU only, never run on a GPU)"
     elif [ "$GPUS" -gt 1 ]; then
-      SPARSE=()
-      say "paper scale on $GPUS CPU workers: --sparse-embedding-grads off (data parallelism all-reduces dense gradients)"
+      SPARSE=() SPARSE_OFF="paper scale on $GPUS CPU workers: --sparse-embedding-grads off (data parallelism all-reduces dense gradients)"
     fi
     DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5
     JOBS=1; SAVE_EVERY=5000 ;;
 esac
 [ $((BATCH % GPUS)) = 0 ] || die "--gpus $GPUS must divide the batch of $BATCH sentences (each GPU takes batch/GPUS of an update)"
+# the options are all checked: from here on the script reports what it does
+if [ -n "$SPARSE_OFF" ]; then say "$SPARSE_OFF"; fi
 LAYERS=${O_LAYERS:-$LAYERS} DIM=${O_DIM:-$DIM}
 PREP+=("${NWORDS[@]}")
 SIZE=(--encoder-layers "$LAYERS" --decoder-layers "$LAYERS" --encoder-embed-dim "$DIM"

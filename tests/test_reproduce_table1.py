@@ -131,7 +131,7 @@ def test_bad_arguments_name_the_problem(tmp_path):
 def _val_lines(start, n):
     out = {}
     for lang in ("en", "fr"):
-        with gzip.open(SHARED_DATA / "multi30k" / f"val.{lang}.gz", "rt") as f:
+        with gzip.open(MULTI30K / f"val.{lang}.gz", "rt") as f:
             out[lang] = [l for i, l in enumerate(f) if start <= i < start + n]
     return out
 
@@ -202,7 +202,7 @@ def test_table1_and_analysis_follow_a_retrained_model(work_copy):
     proc = script("scripts/analyze.sh", "--scale", "tiny", "--work", work, check=False)
     assert proc.returncode != 0 and "forward_beam12 was made from" in proc.stderr
     assert "forward.pt, which has changed since" in proc.stderr
-    out = script("scripts/reproduce_table1.sh", "--scale", "tiny", "--work", work).stdout
+    out = script(*TINY, work).stdout
     # the model's training is not redone (it is the output), its perplexity and decode are
     # (the data preparation reruns in a copied work dir: its command names the directory;
     # it writes the same files, so nothing after it is redone for it)
@@ -217,7 +217,7 @@ def test_changed_training_inputs_retrain_from_scratch(work_copy):
     # as if trained and started on other data or with another recipe: the keys differ
     for key in (work / "models" / "reversed5.pt.key", work / "checkpoints" / "reversed5" / "inputs.key"):
         key.write_text("0" * 64 + "\n")
-    out = script("scripts/reproduce_table1.sh", "--scale", "tiny", "--work", work).stdout
+    out = script(*TINY, work).stdout
     assert "train reversed5: its data or recipe changed" in out
     assert (work / "checkpoints" / "reversed5.stale").is_dir()
     assert re.search(r"^\[table1\] train reversed5: done in", out, re.M)

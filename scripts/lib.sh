@@ -47,6 +47,7 @@ step() {
   if [ -e "$done_file" ]; then
     if [ "$(head -n 1 "$done_file.key" 2>/dev/null)" = "$key" ]; then
       say "$name: already done, skipped ($done_file)"
+      timeline "$name" "$(date -u +%s)" skipped
       return 0
     fi
     if [ "$adopt" = 1 ] && [ ! -e "$done_file.key" ]; then
@@ -57,11 +58,24 @@ step() {
     say "$name: redoing it, its inputs or options changed since $done_file was made"
     rm -f "$done_file" "$done_file.key"
   fi
-  local t0=$SECONDS
-  "$@" || die "step '$name' (exit $?): see the error above; once it is fixed, rerunning the same command redoes this step and keeps the finished ones"
+  local t0=$SECONDS t0_utc status
+  t0_utc=$(date -u +%s)
+  "$@" || { status=$?; timeline "$name" "$t0_utc" failed; die "step '$name' (exit $status): see the error above; once it is fixed, rerunning the same command redoes this step and keeps the finished ones"; }
   [ -e "$done_file" ] || die "step '$name' ended without writing $done_file"
   record_key "$done_file" "$rec"
+  timeline "$name" "$t0_utc" done
   say "$name: done in $((SECONDS - t0)) s"
+}
+
+# timeline NAME START STATUS: one line per step (START in epoch seconds, STATUS done,
+# skipped or failed) appended to $STEP_LOG when the caller sets it: the job's own time,
+# divided by python -m sutskever_plugin.reporting.job_time. Columns (tab-separated): UTC
+# start, UTC end, wall seconds, status, step name.
+timeline() {
+  [ -n "${STEP_LOG:-}" ] && [ "$DRY_RUN" != 1 ] || return 0
+  local now; now=$(date -u +%s)
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u -d "@$2" +%FT%TZ)" "$(date -u -d "@$now" +%FT%TZ)" \
+    $((now - $2)) "$3" "$1" >> "$STEP_LOG"
 }
 
 # step_key CMD... [--inputs PATH...]: the record (key line, then the inputs' digests)

@@ -21,18 +21,18 @@ decode_failed() {
   fi
 }
 
-# decode_one ID TASK BEAM MODEL...
+# decode_one ID TASK BEAM MODEL...: the test split, or $SUBSET (valid) when set
 decode_one() {
-  local id=$1 task=$2 beam=$3; shift 3
+  local id=$1 task=$2 beam=$3 subset=${SUBSET:-test}; shift 3
   local gen=$OUT_DIR/$id.gen t0=$SECONDS
   local cmd=("$FS/fairseq-generate" "$BIN_DIR" --user-dir sutskever_plugin --task "$task"
              --path "$(models "$@")" --beam "$beam" --nbest 1 --unnormalized --batch-size 64
-             --gen-subset test)
+             --gen-subset "$subset")
   if [ "$DRY_RUN" = 1 ]; then run "${cmd[@]}"; return 0; fi
   "${cmd[@]}" > "$gen.tmp" 2> "$OUT_DIR/$id.log" || { decode_failed "$OUT_DIR/$id.log"; return 1; }
   mv "$gen.tmp" "$gen"
   "$PY" -m sutskever_plugin.scoring.score --generate-output "$gen" --data-dir "$DATA_DIR" \
-      --ref-dir "$REF_DIR" --out "$OUT_DIR/$id.json" \
+      --ref-dir "$REF_DIR" --subset "$subset" --out "$OUT_DIR/$id.json" \
       --extra "{\"beam\": $beam, \"models\": \"$*\", \"wall_s\": $((SECONDS - t0))}"
 }
 
@@ -60,4 +60,25 @@ decode_all() {
   decode_step "decode ensemble 5 beam 2"  ens5_beam2       translation_reversed 2 $R
   decode_step "decode ensemble 5 beam 12" ens5_beam12      translation_reversed 12 $R
   decode_step "decode attention beam 12"  attention_beam12 translation 12 attention
+}
+
+# decode_seeds BIN_DIR DATA_DIR OUT_DIR MODEL...: each further seed alone at beam 12 (the
+# spread between seeds), and the ensemble of 5 at beams 1, 2, 12 on the validation set
+# (the paper's beam ordering, read on valid as on test). Reproduce_table1.sh only: other
+# test sets (evaluate.sh) take the rows of decode_all.
+decode_seeds() {
+  BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=$2; shift 3
+  local R="reversed1 reversed2 reversed3 reversed4 reversed5" m task beam
+  shopt -s nullglob
+  TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/test.* "$REF_DIR"/tok/test.* "$REF_DIR"/raw/test.*)
+  for m in "$@"; do
+    case $m in forward*) task=translation ;; *) task=translation_reversed ;; esac
+    decode_step "decode $m beam 12" "${m}_beam12" "$task" 12 "$m"
+  done
+  TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/valid.* "$REF_DIR"/tok/valid.* "$REF_DIR"/raw/valid.*)
+  shopt -u nullglob
+  for beam in 1 2 12; do
+    SUBSET=valid decode_step "decode ensemble 5 beam $beam (valid)" "valid_ens5_beam$beam" \
+      translation_reversed "$beam" $R
+  done
 }

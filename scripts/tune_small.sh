@@ -55,7 +55,7 @@ if [ ! -f "$DATA/summary.json" ]; then
 fi
 
 # ---- bf16 vs fp32 matmul rate on this CPU, measured by this run ----------------------
-"$PY" scripts/tune_small.py mm-ratio > "$WORK/mm_ratio.json.tmp" && mv "$WORK/mm_ratio.json.tmp" "$WORK/mm_ratio.json"
+"$PY" scripts/tune_small.py mm-ratio > "$WORK/mm_ratio.json.$$" && mv "$WORK/mm_ratio.json.$$" "$WORK/mm_ratio.json"
 echo "| mm rate: $(cat "$WORK/mm_ratio.json")"
 
 # ---- training ----------------------------------------------------------------------

@@ -25,3 +25,17 @@ def describe() -> str:
         n = torch.cuda.device_count()
         desc = f"{n}x {torch.cuda.get_device_name(0)} + " + desc
     return desc + f", torch {torch.__version__}"
+
+
+def commit() -> str:
+    """The code a result came from: the short commit of this checkout, "+dirty" when its
+    tracked files differ from it."""
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--"]).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+dirty" if dirty else "")

@@ -7,7 +7,9 @@ the paper's, with the scale, data, model size, epochs, hardware and wall time th
 produced it.  Rows whose inputs are missing are shown as pending, never guessed.
 """
 import argparse
+import glob
 import os
+import re
 import sys
 
 import pandas as pd
@@ -46,6 +48,71 @@ def describe_run(work, scale, model, recipe, epochs, decoding):
         if os.path.isdir(os.path.join(work, "models")) else []
     return {"scale": scale, "data": data, "model": model, "recipe": recipe, "epochs": epochs,
             "train_wall_s": sum(walls), "hardware": describe(), "decoding": decoding}
+
+
+def best_val_ppl(log_path):
+    """The lowest validation perplexity fairseq-train logged (the checkpoint of record)."""
+    if not os.path.exists(log_path):
+        return None
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        ppls = [float(m.group(1)) for line in f if "valid on" in line
+                for m in [re.search(r"\| ppl ([0-9.]+)", line)] if m]
+    return min(ppls) if ppls else None
+
+
+def seed_table(work):
+    """Every LSTM of the run: direction, seed, best val ppl, test ppl, test BLEU at beam
+    12 alone. The paper's reversal gain is read against the spread between seeds."""
+    rows = []
+    for path in sorted(glob.glob(os.path.join(work, "models", "*.json"))):
+        name = os.path.basename(path)[:-5]
+        if name == "attention":
+            continue
+        meta = _load(path) or {}
+        direction = "reversed" if name.startswith("reversed") else "forward"
+        decode = {"forward": "forward_beam12", "reversed1": "reversed_beam12"}.get(name, name + "_beam12")
+        bleu = _load(os.path.join(work, "decode", decode + ".json")) or {}
+        ppl = _load(os.path.join(work, "ppl", name + ".json")) or {}
+        rows.append({"model": name, "direction": direction, "seed": meta.get("seed"),
+                     "best_val_ppl": best_val_ppl(os.path.join(work, "logs", f"train_{name}.log")),
+                     "test_ppl": round(ppl["ppl"], 2) if "ppl" in ppl else None,
+                     "test_bleu_beam12": bleu.get("bleu_tokenized"),
+                     "train_wall_s": meta.get("train_wall_s"), "commit": meta.get("commit")})
+    return pd.DataFrame(rows)
+
+
+def reversal_verdict(seeds):
+    """Lines saying whether every reversed seed beats every forward seed (BLEU and test
+    perplexity), i.e. the gain exceeds the spread between seeds; computed, never typed."""
+    if seeds.empty or seeds["direction"].nunique() < 2:
+        return []
+    lines = []
+    for col, better, unit in (("test_bleu_beam12", max, "BLEU"), ("test_ppl", min, "test perplexity")):
+        g = seeds.dropna(subset=[col]).groupby("direction")[col]
+        if g.ngroups < 2:
+            continue
+        lo, hi = g.min(), g.max()
+        n = g.size()
+        if better is max:
+            holds, gap = lo["reversed"] > hi["forward"], lo["reversed"] - hi["forward"]
+        else:
+            holds, gap = hi["reversed"] < lo["forward"], lo["forward"] - hi["reversed"]
+        lines.append(
+            f"- {unit}: forward seeds {lo['forward']:g}-{hi['forward']:g} (n={n['forward']}), "
+            f"reversed seeds {lo['reversed']:g}-{hi['reversed']:g} (n={n['reversed']}): "
+            + (f"every reversed seed is better than every forward seed (margin {gap:.2f})" if holds
+               else "the ranges overlap or reversal is worse: reversal's gain is not shown beyond the seed spread"))
+    return lines
+
+
+def beam_table(work):
+    """The ensemble of 5 at beams 1, 2, 12 on valid and on test (the paper's ordering)."""
+    rows = []
+    for beam in (1, 2, 12):
+        rows.append({"beam": beam,
+                     "valid": (_load(os.path.join(work, "decode", f"valid_ens5_beam{beam}.json")) or {}).get("bleu_tokenized"),
+                     "test": (_load(os.path.join(work, "decode", f"ens5_beam{beam}.json")) or {}).get("bleu_tokenized")})
+    return pd.DataFrame(rows)
 
 
 def build_table(work, run, decode_dir=None):
@@ -89,6 +156,24 @@ def build_table(work, run, decode_dir=None):
     return df
 
 
+def seeds_markdown(seeds, beams):
+    if seeds.empty:
+        return ""
+    lines = ["## Every seed, and the beam sizes on valid", "",
+             "Each LSTM of the run alone (test BLEU at beam 12, cased tokenized; perplexities "
+             "per target token; best val ppl = the checkpoint kept):", "",
+             frame_markdown(seeds, {"model": "Model", "direction": "Source", "seed": "Seed",
+                                    "best_val_ppl": "Best val ppl", "test_ppl": "Test ppl",
+                                    "test_bleu_beam12": "Test BLEU, beam 12",
+                                    "train_wall_s": "Training wall s", "commit": "Trained at"}),
+             "", "Reversal against the spread between seeds:", ""]
+    lines += reversal_verdict(seeds) or ["- not computed: needs forward and reversed seeds"]
+    if beams[["valid", "test"]].notna().any().any():
+        lines += ["", "Ensemble of 5 reversed LSTMs by beam size (cased tokenized BLEU):", "",
+                  frame_markdown(beams, {"beam": "Beam", "valid": "Valid", "test": "Test"})]
+    return "\n".join(lines) + "\n"
+
+
 def to_markdown(df, run):
     shown = frame_markdown(df, {
         "method": "Method", "metric": "Metric", "paper": "Paper (WMT'14, 12M pairs)",
@@ -106,6 +191,8 @@ def to_markdown(df, run):
         f"- Models: {run.get('model', '?')}; training: {run.get('recipe', '?')}",
         f"- Epochs: {run.get('epochs', '?')}; training wall time summed over the models (trained two at a time on CPU): {run.get('train_wall_s', '?')} s; "
         f"hardware: {run.get('hardware', '?')}",
+        f"- Precision of the LSTMs' training: {run.get('precision') or 'as the recipe says'}",
+        f"- Code: models trained at {run.get('trained_at') or '?'}; this table written at {run.get('commit', '?')}",
         metric_description(df["sacrebleu_signature"]),
         f"- Decoding: {run.get('decoding', '?')}",
         "",
@@ -129,13 +216,21 @@ def main(argv=None):
     p.add_argument("--decode-dir", default=None, help="decodes of another test set (evaluate.sh)")
     p.add_argument("--test-set", default=None, help="its description")
     p.add_argument("--command", default=None, help="the command line that produced the run")
+    p.add_argument("--precision", default=None, help="the LSTMs' training precision and why")
     args = p.parse_args(argv)
     run = describe_run(args.work, args.scale, args.model, args.recipe, args.epochs, args.decoding)
-    run["test_set"], run["command"] = args.test_set, args.command
+    from sutskever_plugin.reporting.machine import commit
+    run["test_set"], run["command"], run["precision"] = args.test_set, args.command, args.precision
+    run["commit"] = commit()
+    seeds = seed_table(args.work) if args.decode_dir is None else pd.DataFrame()
+    run["trained_at"] = ", ".join(sorted(set(seeds["commit"].dropna()))) if not seeds.empty and "commit" in seeds else None
     df = build_table(args.work, run, args.decode_dir)
     os.makedirs(args.out, exist_ok=True)
     write_csv(os.path.join(args.out, "table1.csv"), df)
     md = to_markdown(df, run)
+    if not seeds.empty:
+        write_csv(os.path.join(args.out, "table1_seeds.csv"), seeds)
+        md += "\n" + seeds_markdown(seeds, beam_table(args.work))
     if args.notes and os.path.exists(args.notes):
         with open(args.notes, encoding="utf-8") as f:
             md += "\n" + f.read()

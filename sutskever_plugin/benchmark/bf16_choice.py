@@ -1,0 +1,64 @@
+"""Train in bf16 on this CPU or not: decided by a short measurement, at run time.
+
+    python -m sutskever_plugin.benchmark.bf16_choice [--out FILE]
+
+CPUs of the same kind differ: an Intel Xeon with AMX multiplies bf16 matrices 3-6x faster
+than fp32, a CPU without bf16 instructions several times slower. The small scale trains
+with ``--autocast-bf16`` only where it pays. The measured training step gains less than
+the matmul (results/tuning_small: 1.37x per epoch where torch.mm was 3-4x, because the
+casts and the elementwise gate work stay), so bf16 is chosen only when its matmul is at
+least MIN_RATIO times fp32 at both sizes: the order of our LSTM gate matmuls (512) and
+the benchmark's (2048). One thread, as each training of the main job's pool.
+Prints (and writes to --out) one JSON line: the rates, their ratios, the choice.
+"""
+import argparse
+import json
+import sys
+
+MIN_RATIO = 2.0
+
+
+def measure(seconds=1.0):
+    import torch
+
+    from sutskever_plugin.benchmark.flops import matmul_peak
+
+    torch.set_num_threads(1)
+    res = {"threads": 1, "min_ratio": MIN_RATIO}
+    for n in (512, 2048):
+        # per CPU second of this process: the best window, free of other users' bursts
+        fp32 = matmul_peak(n, seconds, torch.float32)[1] / 1e9
+        bf16 = matmul_peak(n, seconds, torch.bfloat16)[1] / 1e9
+        res[f"fp32_gflops_{n}"], res[f"bf16_gflops_{n}"] = round(fp32, 1), round(bf16, 1)
+        res[f"bf16_over_fp32_{n}"] = round(bf16 / fp32, 2)
+    res["use_bf16"] = min(res["bf16_over_fp32_512"], res["bf16_over_fp32_2048"]) >= MIN_RATIO
+    return res
+
+
+def describe(res):
+    """One line for a table header: the choice and the measurement behind it."""
+    return (f"{'bf16 autocast' if res['use_bf16'] else 'fp32'} (chosen at run time: this CPU's "
+            f"one-thread bf16 torch.mm was {res['bf16_over_fp32_512']}x fp32 at 512 and "
+            f"{res['bf16_over_fp32_2048']}x at 2048; bf16 needs >= {res['min_ratio']}x at both)")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.benchmark.bf16_choice",
+                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", help="also write the JSON line here (atomically)")
+    p.add_argument("--describe", metavar="JSON", help="print the header line for a measurement file")
+    a = p.parse_args(argv)
+    if a.describe:
+        with open(a.describe, encoding="utf-8") as f:
+            print(describe(json.load(f)))
+        return 0
+    line = json.dumps(measure())
+    if a.out:
+        from sutskever_plugin.data.textio import write_text
+        write_text(a.out, line + "\n")
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

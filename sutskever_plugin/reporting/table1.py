@@ -50,14 +50,52 @@ def describe_run(work, scale, model, recipe, epochs, decoding):
             "train_wall_s": sum(walls), "hardware": describe(), "decoding": decoding}
 
 
+_VALID = re.compile(r"valid on 'valid' subset \|.*\| ppl ([0-9.]+) \|.*\| num_updates ([0-9]+)")
+
+
+def val_curve(log_path):
+    """(update, validation perplexity) at every validation fairseq-train logged."""
+    if not os.path.exists(log_path):
+        return []
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        return [(int(m.group(2)), float(m.group(1))) for line in f for m in [_VALID.search(line)] if m]
+
+
 def best_val_ppl(log_path):
     """The lowest validation perplexity fairseq-train logged (the checkpoint of record)."""
-    if not os.path.exists(log_path):
-        return None
-    with open(log_path, encoding="utf-8", errors="replace") as f:
-        ppls = [float(m.group(1)) for line in f if "valid on" in line
-                for m in [re.search(r"\| ppl ([0-9.]+)", line)] if m]
+    ppls = [p for _, p in val_curve(log_path)]
     return min(ppls) if ppls else None
+
+
+def learning_curves(work, out_dir, scale):
+    """Every training's validation perplexity by update: CSV and figure, from the logs."""
+    rows = [{"model": os.path.basename(log)[len("train_"):-len(".log")], "num_updates": u, "val_ppl": p}
+            for log in sorted(glob.glob(os.path.join(work, "logs", "train_*.log")))
+            for u, p in val_curve(log)]
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    write_csv(os.path.join(out_dir, f"table1_curves_{scale}.csv"), df)
+    import logging
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)   # fairseq's root logger is verbose
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, g in df.groupby("model", sort=True):
+        style = "-" if name.startswith("reversed") else ("--" if name.startswith("forward") else ":")
+        ax.plot(g["num_updates"], g["val_ppl"], style, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("updates")
+    ax.set_ylabel("validation perplexity")
+    ax.set_title(f"Table 1 models, {scale} scale: validation perplexity during training")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, f"table1_curves_{scale}.png"), dpi=110)
+    plt.close(fig)
+    return df
 
 
 def seed_table(work):
@@ -228,6 +266,9 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     write_csv(os.path.join(args.out, "table1.csv"), df)
     md = to_markdown(df, run)
+    if args.decode_dir is None and learning_curves(args.work, args.out, args.scale) is not None:
+        md += (f"\nValidation perplexity of every training by update: [`table1_curves_{args.scale}.png`]"
+               f"(table1_curves_{args.scale}.png) ([csv](table1_curves_{args.scale}.csv)).\n")
     if not seeds.empty:
         write_csv(os.path.join(args.out, "table1_seeds.csv"), seeds)
         md += "\n" + seeds_markdown(seeds, beam_table(args.work))

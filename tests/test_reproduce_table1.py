@@ -49,7 +49,7 @@ def test_autocast_bf16_reaches_the_lstm_trainings_only(tmp_path):
                  "--work", tmp_path / "paper").stdout
     trains = [l for l in out.splitlines() if "fairseq-train" in l and "--save-dir" in l]
     with_flag = [l for l in trains if "--autocast-bf16" in l]
-    assert len(trains) == 7 and len(with_flag) == 6
+    assert len(trains) == 8 and len(with_flag) == 7  # 2 forward + 5 reversed seeds, attention
     assert all("--arch sutskever_lstm " in l for l in with_flag)  # not fairseq's attention lstm
     # sparse embedding gradients stay off on GPUs (one or several) until a GPU run has
     # shown them correct and faster; the script says so
@@ -230,6 +230,7 @@ def test_changed_training_inputs_retrain_from_scratch(work_copy):
     (("--scale", "paper", "--gpus", "3"), "--gpus 3 must divide the batch of 128"),
     (("--scale", "tiny", "--gpus", "2"), "without data parallelism"),
     (("--scale", "small", "--gpus", "4"), "without data parallelism"),
+    (("--precision", "half"), "--precision must be auto, bf16 or fp32"),
     (("--gpus",), "--gpus needs a value"),
     (("--gpus", "--dry-run"), "--gpus needs a value"),
     (("--scale",), "--scale needs a value"),
@@ -241,12 +242,18 @@ def test_table1_options_are_checked_before_anything(args, message, tmp_path):
     assert not (tmp_path / "w").exists()
 
 
-@pytest.mark.parametrize("scale", ["tiny", "small"])
-def test_dry_run_at_every_scale(scale, tmp_path):
+@pytest.mark.parametrize("scale, batch", [("tiny", 32), ("small", 128)])
+def test_dry_run_at_every_scale(scale, batch, tmp_path):
     out = script("scripts/reproduce_table1.sh", "--scale", scale, "--dry-run", "--work", tmp_path / "w").stdout
     trains = [l for l in out.splitlines() if "fairseq-train" in l]
-    assert len(trains) == 7 and all("--batch-size 32 " in l and "--max-update " in l for l in trains)
-    assert len([l for l in out.splitlines() if "fairseq-generate" in l]) == 7
+    assert len(trains) == 8 and all(f"--batch-size {batch} " in l and "--max-update " in l for l in trains)
+    gens = [l for l in out.splitlines() if "fairseq-generate" in l]
+    # Table 1's 7 rows, the 5 further seeds alone, the 5-ensemble's 3 beams on valid
+    assert len(gens) == 15 and sum("--gen-subset valid" in l for l in gens) == 3
+    # small decides bf16 by measuring this CPU (a dry run shows the measurement and bf16);
+    # tiny trains in fp32 unless told
+    assert ("sutskever_plugin.benchmark.bf16_choice" in out) == (scale == "small")
+    assert sum("--autocast-bf16" in l for l in trains) == (7 if scale == "small" else 0)
     assert "sutskever_plugin.data.prepare --dataset multi30k --scale " + scale in out
     assert not (tmp_path / "w").exists()  # a dry run writes nothing
 

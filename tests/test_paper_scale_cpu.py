@@ -148,21 +148,21 @@ def dry_run(*args, work):
 def test_cpu_launch_per_worker_count(tmp_path):
     # one CPU process: the recipe with sparse embedding gradients (tested and measured on CPU)
     _, trains = dry_run("--cpu", work=tmp_path / "one")
-    assert len(trains) == 7 and all("--cpu" in l and "--distributed-rank" not in l for l in trains)
-    assert sum("--sparse-embedding-grads" in l for l in trains) == 6  # not fairseq's lstm
+    assert len(trains) == 8 and all("--cpu" in l and "--distributed-rank" not in l for l in trains)
+    assert sum("--sparse-embedding-grads" in l for l in trains) == 7  # not fairseq's lstm
     assert all("--batch-size 128 " in l for l in trains)
     # two CPU workers: two ranks per training, gloo, dense gradients, 2 x 64 sentences
     out, trains = dry_run("--cpu", "--gpus", "2", work=tmp_path / "two")
-    assert len(trains) == 14 and not any("--sparse-embedding-grads" in l for l in trains)
+    assert len(trains) == 16 and not any("--sparse-embedding-grads" in l for l in trains)
     for line in trains:
         for flag in ("--cpu", "--distributed-world-size 2", "--distributed-backend gloo",
                      "--ddp-backend legacy_ddp", "--distributed-no-spawn", "--batch-size 64 "):
             assert flag in line, (flag, line)
-    assert sorted(re.search(r"--distributed-rank (\d)", l).group(1) for l in trains) == ["0"] * 7 + ["1"] * 7
+    assert sorted(re.search(r"--distributed-rank (\d)", l).group(1) for l in trains) == ["0"] * 8 + ["1"] * 8
     assert "--sparse-embedding-grads off (data parallelism" in out
     # on GPUs fairseq-train launches its workers itself (spawn), without --cpu
     _, trains = dry_run("--gpus", "8", work=tmp_path / "gpu")
-    assert len(trains) == 7 and not any("--cpu" in l or "--distributed-rank" in l for l in trains)
+    assert len(trains) == 8 and not any("--cpu" in l or "--distributed-rank" in l for l in trains)
 
 
 def test_paper_options_are_refused_at_other_scales():

@@ -86,7 +86,8 @@ shopt -u nullglob
 # ---- 2. rescoring: forward, reversed, ensemble of 5 reversed ------------------------
 # One run per model set scores the dev list (to tune the LSTM weight) and the test list;
 # the rescored test list keeps the Baseline= and LSTM= columns, from which the table also
-# takes the paper's even average (lambda 0.5).
+# takes the paper's even average (lambda 0.5), the even average of the two
+# log-probabilities over the list and the spread of the two scores within each list.
 models() { local out="" m; for m in "$@"; do out+="${out:+:}$M/$m.pt"; done; echo "$out"; }
 rescore() {
   local key=$1; shift

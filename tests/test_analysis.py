@@ -19,6 +19,7 @@ from sutskever_plugin.analysis.figure2 import analyse_panels, passive_check
 from sutskever_plugin.analysis.pca import cluster_stats, pca
 from sutskever_plugin.analysis.plots import bucket_figure, pca_figure
 from sutskever_plugin.analysis.sentence_vectors import encode_phrase, sentence_vectors
+from sutskever_plugin.reporting.machine import commit
 from sutskever_plugin.tasks.translation_reversed import (
     TranslationReversedConfig,
     TranslationReversedTask,
@@ -272,3 +273,6 @@ def test_command_end_to_end(tmp_path):
         assert needle in md, needle
     t3 = (out / "table3.md").read_text()
     assert t3.count("| Truth |") == 3 and long_[0] in t3  # longest first, in test order
+    # every file names the commit of the code that wrote it
+    stamp = f"Code: commit {commit()}."
+    assert stamp in md and stamp in t3 and report["commit"] == commit()

@@ -11,6 +11,7 @@ from conftest import REPO, run
 from sutskever_plugin.benchmark.config import SIZES
 from sutskever_plugin.benchmark.cuda import bench_device
 from sutskever_plugin.reporting.benchmark import write_device_report
+from sutskever_plugin.reporting.machine import commit
 
 MODELS = {"sutskever_lstm", "builtin_lstm"}
 
@@ -57,8 +58,9 @@ def test_quick_benchmark_reports_both_models(tmp_path):
     for heading in ("## Training throughput", "## What each piece of ours' recipe gives",
                     "## Training in bfloat16", "## Generation",
                     "## How time grows",
-                    "## Benchmark notes", "Machine:", "Load average"):
+                    "## Benchmark notes", "Machine:", "Load average", f"from commit {commit()}"):
         assert heading in md, heading
+    assert {r["commit"] for r in rows} == {commit()}
 
 
 def test_device_benchmark_rows_and_report(tmp_path):
@@ -78,4 +80,7 @@ def test_device_benchmark_rows_and_report(tmp_path):
     table = [l for l in md.splitlines() if l.startswith("| tiny | fp32 |")]
     assert len(table) == 1 and "x |" in table[0], md
     with open(tmp_path / "benchmark_gpu.csv") as f:
-        assert len(list(csv.DictReader(f))) == 2
+        csv_rows = list(csv.DictReader(f))
+    assert len(csv_rows) == 2
+    # the code the numbers came from, beside them
+    assert f"from commit {commit()}" in md and {r["commit"] for r in csv_rows} == {commit()}

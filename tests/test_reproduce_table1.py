@@ -2,6 +2,7 @@
 scripts/evaluate.sh on a user's test set with the models it trained."""
 import csv
 import gzip
+import json
 import re
 import shutil
 import subprocess
@@ -214,6 +215,38 @@ def test_table1_and_analysis_follow_a_retrained_model(work_copy):
     script("scripts/analyze.sh", "--scale", "tiny", "--work", work)
 
 
+def test_whole_paper_fills_table1s_baseline_row(work_copy):
+    """reproduce_paper.sh on a finished tiny Table 1 (its steps all skipped): Table 2 (the
+    tiny SMT baseline, its rescorings), the analysis, and Table 1's table again, now with
+    the baseline row that Table 2's SMT build measured."""
+    work = work_copy
+    out = script("scripts/reproduce_paper.sh", "--scale", "tiny", "--raw-dir",
+                 MULTI30K.relative_to(REPO), "--work", work).stdout
+    # in order, each script once, Table 1 twice; no training in either Table 1 run
+    runs = re.findall(r"^\[paper\] running bash scripts/(\S+)", out, re.M)
+    assert runs == ["reproduce_table1.sh", "reproduce_table2.sh", "analyze.sh", "reproduce_table1.sh"]
+    assert "fairseq-train" not in out and not re.search(r"^\[table1\] train \w+: done", out, re.M)
+    base = json.loads((work / "smt" / "baseline_bleu.json").read_text())
+    with open(work / "results" / "table1.csv") as f:
+        row = {r["method"]: r for r in csv.DictReader(f)}["Baseline System [29]"]
+    assert float(row["ours"]) == pytest.approx(base["bleu_tokenized"]) and "pending" not in row["note"]
+    # Table 2, named by the size of its lists, with the spread of the two scores
+    with open(work / "results" / "table2.csv") as f:
+        t2 = {r["method"]: r for r in csv.DictReader(f)}
+    lstm = t2["Rescoring the baseline 100-best with a single reversed LSTM"]
+    assert float(lstm["ours"]) >= 0 and float(lstm["sd_lstm"]) > 0 and float(lstm["sd_baseline"]) > 0
+    assert float(t2["Oracle Rescoring of the Baseline 100-best lists"]["ours"]) >= float(lstm["ours"])
+    assert "## The two scores' spread" in (work / "results" / "table2.md").read_text()
+    assert (work / "results" / "analysis.md").is_file() and (work / "results" / "table3.md").is_file()
+
+
+def test_whole_paper_at_paper_scale_needs_the_baseline_lists(tmp_path):
+    out = script("scripts/reproduce_paper.sh", "--scale", "paper", "--dry-run", "--work", tmp_path / "w").stdout
+    assert "stops after Table 1" in out and "rerun with --nbest-test FILE --nbest-dev FILE" in out
+    assert "fairseq-train" in out and "reproduce_table2.sh" not in out
+    assert not (tmp_path / "w").exists()
+
+
 def test_changed_training_inputs_retrain_from_scratch(work_copy):
     work = work_copy
     # as if trained and started on other data or with another recipe: the keys differ
@@ -268,6 +301,13 @@ def test_dry_run_at_every_scale(scale, batch, tmp_path):
     ("scripts/evaluate.sh", ("--scale", "big", "--src", "a", "--ref", "b"), "--scale must be"),
     ("scripts/evaluate.sh", ("--src",), "--src needs a value"),
     ("scripts/summarize_logs.sh", ("--scale", "big"), "--scale must be tiny, small or paper"),
+    ("scripts/reproduce_paper.sh", ("--scale", "big"), "--scale must be tiny, small or paper"),
+    ("scripts/reproduce_paper.sh", ("--beam", "3"), "unknown argument '--beam'"),
+    ("scripts/reproduce_paper.sh", ("--nbest", "0"), "--nbest must be an integer >= 1"),
+    ("scripts/reproduce_paper.sh", ("--nbest-test", "x"), "are for --scale paper"),
+    ("scripts/reproduce_paper.sh", ("--scale", "paper", "--nbest-test", "x"), "go together"),
+    ("scripts/reproduce_paper.sh", ("--scale", "paper", "--nbest-test", "x", "--nbest-dev", "y"),
+     "n-best list not found: x"),
 ])
 def test_other_scripts_check_their_options(script_name, args, message):
     proc = script(script_name, *args, check=False)

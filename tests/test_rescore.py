@@ -21,6 +21,7 @@ from sutskever_plugin.rescoring import combine, oracle, rescore
 from sutskever_plugin.scoring.bleu_stats import corpus_bleu, sentence_stats
 from sutskever_plugin.rescoring.lstm_scorer import LstmScorer
 from sutskever_plugin.rescoring.nbest import NbestEntry, NbestFormatError, load_nbest, write_nbest
+from sutskever_plugin.reporting.machine import commit
 
 SRC_WORDS = "A a man dog woman child is runs on the grass park with ball red .".split()
 TGT_WORDS = "Un un homme chien femme enfant est court sur l' herbe parc avec balle rouge .".split()
@@ -260,6 +261,45 @@ def test_tuned_weight_maximizes_dev_bleu():
     assert [b[0].hyp for b in combine.rerank(blocks, lstm, w)] == refs
 
 
+def test_logprob_average_picks_by_the_product_of_list_probabilities():
+    # list probabilities: baseline (0.2, 0.3, 0.5), LSTM (0.5, 0.4, 0.1); the even average
+    # of their logs is the log of the geometric mean: products 0.10, 0.12, 0.05, so the
+    # middle hypothesis wins, which neither system picks alone. The baseline total is
+    # that log-probability plus 7, the LSTM's log p(hyp | source) that of 1% of the mass.
+    base = [np.log([0.2, 0.3, 0.5]) + 7.0, np.log([0.25, 0.75])]
+    lstm = [np.log(0.01 * np.array([0.5, 0.4, 0.1])), np.log([0.09, 0.01])]
+    np.testing.assert_allclose(np.exp(combine.log_softmax(base[0])), [0.2, 0.3, 0.5])
+    np.testing.assert_allclose(np.exp(combine.log_softmax(lstm[0])), [0.5, 0.4, 0.1])
+    # second list: (0.25 x 0.9) > (0.75 x 0.1)
+    assert combine.logprob_average_picks(base, lstm) == [1, 0]
+
+
+def test_logprob_average_picks_what_the_plain_even_average_picks():
+    rng = np.random.RandomState(3)
+    for _ in range(200):
+        n = rng.randint(1, 8)
+        base, lstm = rng.normal(0, 5, n), rng.normal(-20, 8, n)
+        blocks = [[NbestEntry(0, f"h{i}", [], float(s)) for i, s in enumerate(base)]]
+        plain = combine.rerank(blocks, [lstm], combine.PAPER_WEIGHT)[0][0].hyp
+        assert f"h{combine.logprob_average_picks([base], [lstm])[0]}" == plain
+
+
+def test_score_spread_on_hand_built_lists():
+    # list 1: sd 1 (baseline) and 3 (LSTM); the average (0, -4) picks the LSTM's best (0),
+    #         not the baseline's (1)
+    # list 2: sd 2 and 0.5; the average (1.5, -1) picks hypothesis 0, the best of both
+    # list 3: one hypothesis, nothing to rank: left out
+    base = [np.array([0.0, 2.0]), np.array([4.0, 0.0]), np.array([5.0])]
+    lstm = [np.array([0.0, -6.0]), np.array([-1.0, -2.0]), np.array([-3.0])]
+    s = combine.score_spread(base, lstm)
+    assert s["lists"] == 2
+    assert s["sd_baseline"] == pytest.approx(1.5) and s["sd_lstm"] == pytest.approx(1.75)
+    assert s["sd_ratio"] == pytest.approx(1.75 / 1.5)
+    assert s["lambda05_is_lstm_best"] == 1.0 and s["lambda05_is_baseline_best"] == 0.5
+    with pytest.raises(ValueError, match="no n-best list has two or more"):
+        combine.score_spread([np.array([1.0])], [np.array([2.0])])
+
+
 def test_bleu_stats_equal_the_projects_scorer():
     rng = np.random.RandomState(0)
     vocab = "a b c d e f".split()
@@ -302,14 +342,35 @@ def test_table2_script_paper_path_with_external_nbest(work, tmp_path):
     import pandas as pd
 
     df = pd.read_csv(results / "table2.csv")
+    lstm_rows = ["Rescoring the baseline 1000-best with a single forward LSTM",
+                 "Rescoring the baseline 1000-best with a single reversed LSTM",
+                 "Rescoring the baseline 1000-best with an ensemble of 5 reversed LSTMs"]
+    logprob_rows = [r + ", even average of log-probabilities over the list (ours)"
+                    for r in lstm_rows]
     assert list(df["method"]) == [
-        "Baseline System [29]", "Cho et al. [5]", "Best WMT'14 result [9]",
-        "Rescoring the baseline 1000-best with a single forward LSTM",
-        "Rescoring the baseline 1000-best with a single reversed LSTM",
-        "Rescoring the baseline 1000-best with an ensemble of 5 reversed LSTMs",
-        "Oracle Rescoring of the Baseline 1000-best lists"]
-    assert list(df["paper"]) == [33.30, 34.54, 37.0, 35.61, 35.85, 36.5, 45.0]
+        "Baseline System [29]", "Cho et al. [5]", "Best WMT'14 result [9]", *lstm_rows,
+        *logprob_rows, "Oracle Rescoring of the Baseline 1000-best lists"]
+    assert list(df["paper"].fillna(-1)) == [33.30, 34.54, 37.0, 35.61, 35.85, 36.5, -1, -1, -1, 45.0]
+    assert (df["commit"] == commit()).all()
     ours = df.set_index("method")["ours"]
+    # the even average of two log-probabilities over the list shifts each sentence's
+    # scores by one constant: the same picks as the plain even average
+    for plain, logprob in zip(lstm_rows, logprob_rows):
+        assert ours[logprob] == pytest.approx(ours[plain])
+    # the spread columns, from the rescored lists' Baseline= and LSTM= columns
+    spread = df.set_index("method")
+    for key, row in zip(("forward", "reversed1", "ensemble5"), lstm_rows):
+        cols = [(e.feature("Baseline")[0], e.feature("LSTM")[0], b[0].sent_id)
+                for b in load_nbest(str(work / "table2" / f"{key}.nbest"), 3) for e in b]
+        frame = pd.DataFrame(cols, columns=["base", "lstm", "sent"])
+        sd = frame.groupby("sent").std(ddof=0).mean()
+        assert spread.loc[row, "sd_baseline"] == pytest.approx(sd["base"])
+        assert spread.loc[row, "sd_lstm"] == pytest.approx(sd["lstm"])
+        assert spread.loc[row, "sd_ratio"] == pytest.approx(sd["lstm"] / sd["base"])
+        assert 0 <= spread.loc[row, "ours_lstm_alone"] <= ours["Oracle Rescoring of the Baseline 1000-best lists"]
+    md = (results / "table2.md").read_text()
+    assert "## The two scores' spread within each n-best list" in md
+    assert f"from commit {commit()}" in md and "1000-best lists with LSTMs" in md
     assert np.isnan(ours["Cho et al. [5]"]) and np.isnan(ours["Best WMT'14 result [9]"])
     assert ours["Oracle Rescoring of the Baseline 1000-best lists"] == pytest.approx(100.0)
     measured = ours.dropna()

@@ -28,6 +28,7 @@ import numpy as np
 from ..data.pipeline import load_summary
 from ..data.textio import DataPrepError, read_text_lines as read_lines, write_text
 from ..reporting.analysis import analysis_markdown
+from ..reporting.machine import commit
 from ..reporting.table3 import longest, table3_markdown, table3_rows
 from ..reporting.tables import write_csv
 from ..scoring.bleu import tokenized_bleu
@@ -131,7 +132,7 @@ def table3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: dic
     if name not in systems:
         report["table3"] = {"pending": f"{args.lstm_row}.tok not found"}
         write_text(os.path.join(out, "table3.md"),
-                   "# Table 3: long translations\n\nPending: "
+                   f"# Table 3: long translations\n\nCode: commit {commit()}.\n\nPending: "
                    f"{os.path.join(args.work, 'decode', args.lstm_row + '.tok')} not found "
                    "(run scripts/reproduce_table1.sh, then scripts/analyze.sh).\n")
         return
@@ -161,7 +162,7 @@ def run(args) -> dict:
     ref_tok = read_lines(os.path.join(data_dir, "tok", f"test.{summary['tgt']}"))
     report = {"work": args.work, "data": data_dir, "scale": args.scale or summary.get("scale"),
               "dataset": summary.get("dataset"), "src": summary["src"], "tgt": summary["tgt"],
-              "test_sentences": len(src_tok)}
+              "test_sentences": len(src_tok), "commit": commit()}
     if not args.skip_figure2:
         figure2(args, summary, data_dir, args.out, report)
     if len(src_tok) != len(ref_tok):

@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from .machine import commit
 from .tables import table_head, table_row
 
 # Two BLEU scores closer than max(TOLERANCE, REL_TOLERANCE x the whole test set's BLEU)
@@ -225,7 +226,8 @@ def analysis_markdown(report: dict) -> str:
         f"Scale: **{scale}** ({report.get('dataset')}, {report['src']} -> {report['tgt']}, "
         f"{report['test_sentences']} test sentences); work directory `{report['work']}`. "
         "Written by `scripts/analyze.sh` (`python -m sutskever_plugin.analysis`) from the "
-        "numbers in `analysis.json`: rerunning it rewrites this file.", "",
+        "numbers in `analysis.json`: rerunning it rewrites this file. Code: commit "
+        f"{report.get('commit') or commit()}.", "",
     ]
     return "\n".join(head + figure2_section(report) + figure3_section(report)
                      + table3_section(report))

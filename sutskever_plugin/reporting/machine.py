@@ -1,6 +1,42 @@
-"""One line describing the hardware a number was measured on."""
+"""What a number was measured on and with: one line for the hardware, and the commit of
+the code that produced it."""
 import os
 import platform
+import subprocess
+from typing import Optional
+
+# The repository this plugin is imported from (the commit describes this code, not the
+# directory a script happens to run in).
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NOT_A_CHECKOUT = "unknown (not a git checkout)"
+
+
+def commit(root: Optional[str] = None) -> str:
+    """The short commit of the code, e.g. ``1d88d30``, with ``+dirty`` when tracked files
+    differ from it; :data:`NOT_A_CHECKOUT` outside a git checkout (or without git).
+
+    Changes under ``results/`` do not count as dirty: those files are what the scripts
+    write, so a run that rewrites Table 1 and then Table 2 would otherwise stamp every
+    table after the first as made from uncommitted code. Untracked files do not count
+    either (work directories, a user's own test sets).
+    """
+    root = root or REPO_ROOT
+
+    def git(*args):
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                              timeout=60)
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        if head.returncode != 0 or not head.stdout.strip():
+            return NOT_A_CHECKOUT
+        # git status refreshes the index first, so a file only touched is not "dirty"
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     ":(exclude)results")
+    except (OSError, subprocess.SubprocessError):
+        return NOT_A_CHECKOUT
+    if status.returncode != 0:
+        return NOT_A_CHECKOUT
+    return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
 
 
 def describe() -> str:
@@ -25,17 +61,3 @@ def describe() -> str:
         n = torch.cuda.device_count()
         desc = f"{n}x {torch.cuda.get_device_name(0)} + " + desc
     return desc + f", torch {torch.__version__}"
-
-
-def commit() -> str:
-    """The code a result came from: the short commit of this checkout, "+dirty" when its
-    tracked files differ from it."""
-    import subprocess
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    try:
-        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--"]).returncode != 0
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + ("+dirty" if dirty else "")

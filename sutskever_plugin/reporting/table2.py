@@ -3,7 +3,9 @@
     python -m sutskever_plugin.reporting.table2 --work work/small --scale small \\
         --baseline-nbest work/small/smt/test.nbest --out results
 
-Rows are named as the paper names them, the paper's BLEU beside ours. Every BLEU here is
+Rows are named as the paper names them, with the size of our lists (the paper rescored
+1000-best lists; the small and tiny scales' baseline writes --nbest, 100, hypotheses per
+sentence), the paper's BLEU beside ours. Every BLEU here is
 computed from the 1-best files by the project's one scorer (tokenized cased BLEU, the
 paper's metric, and detokenized sacreBLEU against the raw references, as Table 1). Two
 columns for the rescoring rows: the paper's even average of baseline and LSTM scores
@@ -11,10 +13,18 @@ columns for the rescoring rows: the paper's even average of baseline and LSTM sc
 "Cho et al." and "Best WMT'14 result" are quoted from the paper, not reproduced.
 Missing inputs give "pending" rows, never guessed numbers.
 
+Why the even average may not lift the baseline is measured from the same columns: per
+LSTM system, the spread of the two systems' scores within the lists and how often the
+average picks each system's own best (rescoring.combine.score_spread; the second table
+of table2.md, columns sd_* and lambda05_* of table2.csv), the BLEU of the LSTM score
+alone, and a row per system for the even average of two log-probabilities over the list
+(rescoring.combine.logprob_average_picks), all at lambda 0.5, nothing tuned on test.
+
 Layout read from WORK/table2/, for KEY in forward, reversed1, ensemble5: ``KEY.nbest``
 (the rescored test list, with ``Baseline=`` and ``LSTM=`` columns), ``KEY.tuned.1best``
 and ``KEY.json`` (rescore's outputs with the dev-tuned lambda); the lambda = 0.5 1-best
-is derived here from the columns and written to ``KEY.avg.1best``. And ``oracle.1best``.
+is derived here from the columns and written to ``KEY.avg.1best`` (``KEY.logprob_avg.1best``
+and ``KEY.lstm_alone.1best`` likewise). And ``oracle.1best``.
 """
 import argparse
 import json
@@ -25,27 +35,40 @@ from typing import Dict, List, Optional
 import pandas as pd
 
 from ..data.textio import read_text_lines, write_lines, write_text
-from ..rescoring.combine import PAPER_WEIGHT, one_best, rerank, scores_from_rescored
+from ..rescoring.combine import (PAPER_WEIGHT, logprob_average_picks, one_best, rerank,
+                                 score_spread, scores_from_rescored)
 from ..rescoring.nbest import count_lines, read_nbest_blocks
 from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
-from .machine import describe
+from .machine import commit, describe
 from .tables import describe_data, frame_markdown, write_csv
 from .tables import load_json as _load
 
-# (key, the paper's row name, the paper's test BLEU as printed, note)
+# (key, the paper's row name with {n} for the list size, the paper's test BLEU as
+# printed ("" for our rows), note); the paper's lists were 1000-best, ours are named by
+# their own size
 ROWS = [
     ("baseline", "Baseline System [29]", "33.30", ""),
     ("cho", "Cho et al. [5]", "34.54", "quoted from the paper, not reproduced"),
     ("wmt14", "Best WMT'14 result [9]", "37.0", "quoted from the paper, not reproduced"),
-    ("forward", "Rescoring the baseline 1000-best with a single forward LSTM", "35.61", ""),
-    ("reversed1", "Rescoring the baseline 1000-best with a single reversed LSTM", "35.85", ""),
-    ("ensemble5", "Rescoring the baseline 1000-best with an ensemble of 5 reversed LSTMs",
+    ("forward", "Rescoring the baseline {n}-best with a single forward LSTM", "35.61", ""),
+    ("reversed1", "Rescoring the baseline {n}-best with a single reversed LSTM", "35.85", ""),
+    ("ensemble5", "Rescoring the baseline {n}-best with an ensemble of 5 reversed LSTMs",
      "36.5", ""),
-    ("oracle", "Oracle Rescoring of the Baseline 1000-best lists", "~45",
+    ("forward:logprob", "Rescoring the baseline {n}-best with a single forward LSTM, "
+     "even average of log-probabilities over the list (ours)", "", ""),
+    ("reversed1:logprob", "Rescoring the baseline {n}-best with a single reversed LSTM, "
+     "even average of log-probabilities over the list (ours)", "", ""),
+    ("ensemble5:logprob", "Rescoring the baseline {n}-best with an ensemble of 5 reversed "
+     "LSTMs, even average of log-probabilities over the list (ours)", "", ""),
+    ("oracle", "Oracle Rescoring of the Baseline {n}-best lists", "~45",
      "per sentence the hypothesis with the best sentence BLEU"),
 ]
 MODELS = {"forward": "forward", "reversed1": "reversed1",
           "ensemble5": "reversed1:reversed2:reversed3:reversed4:reversed5"}
+LOGPROB_NOTE = ("lambda 0.5 on log-softmax(baseline) and log-softmax(LSTM) over each list; a "
+                "constant per sentence, so the picks of the row above it up to rounding")
+SPREAD_COLUMNS = ["sd_baseline", "sd_lstm", "sd_ratio", "lambda05_is_lstm_best",
+                  "lambda05_is_baseline_best", "ours_lstm_alone"]
 
 
 def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
@@ -53,15 +76,21 @@ def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
     return [block[0].hyp for block in read_nbest_blocks(nbest, num_sentences)]
 
 
-def write_average_1best(rescored_nbest: str, num_sentences: int, out: str):
-    """1-best under the paper's even average, from a rescored list's two score columns."""
+def write_average_1best(rescored_nbest: str, num_sentences: int, out_prefix: str) -> dict:
+    """From a rescored list's two score columns: the 1-best under the paper's even average
+    (OUT_PREFIX.avg.1best), under the even average of the two log-probabilities over the
+    list (.logprob_avg.1best), under the LSTM score alone (.lstm_alone.1best), and the
+    spread of the two scores within the lists (returned)."""
     blocks = [b for b in read_nbest_blocks(rescored_nbest, num_sentences)]
     base, lstm = scores_from_rescored(blocks)
     for block, scores in zip(blocks, base):
         for e, v in zip(block, scores):
             e.score = float(v)
-    hyps = one_best(rerank(blocks, lstm, PAPER_WEIGHT))
-    write_lines(out, hyps)
+    write_lines(out_prefix + ".avg.1best", one_best(rerank(blocks, lstm, PAPER_WEIGHT)))
+    picks = logprob_average_picks(base, lstm)
+    write_lines(out_prefix + ".logprob_avg.1best", [b[i].hyp for b, i in zip(blocks, picks)])
+    write_lines(out_prefix + ".lstm_alone.1best", one_best(rerank(blocks, lstm, 1.0)))
+    return score_spread(base, lstm)
 
 
 def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
@@ -84,13 +113,15 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
 
     base = bleu_summary(baseline_1best(baseline_nbest, n_src), refs, tgt, raw)
     sizes = [len(b) for b in read_nbest_blocks(baseline_nbest, n_src)]
+    n = nbest_size or max(sizes)
     smt = _load(os.path.join(work, "smt", "baseline_bleu.json")) or {}
     rows = []
     for key, name, paper, note in ROWS:
-        row = {"method": name, "paper": float(paper.lstrip("~")), "paper_printed": paper,
-               "ours": None, "ours_tuned_lambda": None,
+        row = {"method": name.format(n=n), "paper": float(paper.lstrip("~")) if paper else None,
+               "paper_printed": paper, "ours": None, "ours_tuned_lambda": None,
                "lambda_tuned": None, "ours_sacrebleu_detok": None, "sacrebleu_signature": None,
-               "models": None, "wall_s": None, "note": note}
+               "models": None, "wall_s": None, "note": note,
+               **dict.fromkeys(SPREAD_COLUMNS)}
         if key == "baseline":
             row.update(ours=base["bleu_tokenized"], ours_sacrebleu_detok=base["sacrebleu_detok"],
                        sacrebleu_signature=base["sacrebleu_signature"],
@@ -103,10 +134,13 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                 row["note"] = "pending: rescoring not run"
                 rows.append(row)
                 continue
-            avg_path = os.path.join(t2, f"{key}.avg.1best")
-            write_average_1best(os.path.join(t2, f"{key}.nbest"), n_src, avg_path)
-            avg = score(avg_path)
+            spread = write_average_1best(os.path.join(t2, f"{key}.nbest"), n_src,
+                                         os.path.join(t2, key))
+            avg = score(os.path.join(t2, f"{key}.avg.1best"))
             tuned = score(os.path.join(t2, f"{key}.tuned.1best"))
+            alone = score(os.path.join(t2, f"{key}.lstm_alone.1best"))
+            row.update({c: spread[c] for c in SPREAD_COLUMNS if c in spread},
+                       ours_lstm_alone=alone["bleu_tokenized"])
             row.update(ours=avg["bleu_tokenized"], ours_sacrebleu_detok=avg["sacrebleu_detok"],
                        sacrebleu_signature=avg["sacrebleu_signature"], models=MODELS[key],
                        ours_tuned_lambda=tuned["bleu_tokenized"] if tuned else None,
@@ -116,6 +150,15 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                             f"{meta.get('source_unk', {}).get('tokens', '?')}, hypotheses "
                             f"{meta.get('hypothesis_unk', {}).get('unk_tokens', '?')}/"
                             f"{meta.get('hypothesis_unk', {}).get('tokens', '?')} tokens")
+        elif key.endswith(":logprob"):
+            system = key.split(":")[0]
+            lp = score(os.path.join(t2, f"{system}.logprob_avg.1best"))
+            if lp is None or _load(os.path.join(t2, f"{system}.json")) is None:
+                row["note"] = "pending: rescoring not run"
+            else:
+                row.update(ours=lp["bleu_tokenized"], ours_sacrebleu_detok=lp["sacrebleu_detok"],
+                           sacrebleu_signature=lp["sacrebleu_signature"], models=MODELS[system],
+                           note=LOGPROB_NOTE)
         elif key == "oracle":
             orc = score(os.path.join(t2, "oracle.1best"))
             if orc is None:
@@ -127,9 +170,10 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     df = pd.DataFrame(rows)
     df["scale"] = scale
     df["data"] = describe_data(data_dir)
-    df["nbest_size"] = nbest_size or max(sizes)
+    df["nbest_size"] = n
     df["nbest_mean"] = round(sum(sizes) / len(sizes), 1)
     df["hardware"] = describe()
+    df["commit"] = commit()
     return df, base
 
 
@@ -141,14 +185,15 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
         "wall_s": "Wall time (s)", "note": "Note"})
     first = df.iloc[0]
     lines = [
-        "# Table 2: rescoring the baseline's n-best lists with LSTMs",
+        f"# Table 2: rescoring the baseline's {first['nbest_size']}-best lists with LSTMs",
         "",
-        "Generated by `bash scripts/reproduce_table2.sh --scale " + scale + "`; do not edit "
-        "by hand.",
+        "Generated by `bash scripts/reproduce_table2.sh --scale " + scale + "` from commit "
+        f"{first['commit']}; do not edit by hand.",
         "",
         f"- Scale: **{scale}**; data: {first['data']}",
-        f"- Baseline n-best lists: `{baseline_nbest}`, up to {first['nbest_size']} "
-        f"hypotheses per sentence ({first['nbest_mean']} on average; the paper: 1000)",
+        f"- Baseline n-best lists: `{baseline_nbest}`, {first['nbest_size']}-best: up to "
+        f"{first['nbest_size']} hypotheses per sentence ({first['nbest_mean']} on average); "
+        "the paper rescored 1000-best lists",
         "- Rescoring: new score = (1 - lambda) * baseline score + lambda * log p_LSTM(hyp | "
         "source); lambda = 0.5 is the paper's even average; the tuned lambda maximizes BLEU "
         "on the valid n-best lists (grid of 0.05). Ensemble scores are fairseq's "
@@ -158,8 +203,38 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
         "",
         shown,
         "",
-    ]
+    ] + spread_markdown(df)
     return "\n".join(lines)
+
+
+def spread_markdown(df: pd.DataFrame) -> List[str]:
+    """The second table: why the even average may not lift the baseline, per LSTM row."""
+    rows = df[df["sd_ratio"].notna()]
+    if rows.empty:
+        return []
+    shown = frame_markdown(rows.round(3), {
+        "method": "Method (lambda 0.5)", "sd_baseline": "sd of baseline score",
+        "sd_lstm": "sd of LSTM log-prob", "sd_ratio": "ratio LSTM / baseline",
+        "lambda05_is_lstm_best": "share picking the LSTM's best",
+        "lambda05_is_baseline_best": "share picking the baseline's best",
+        "ours_lstm_alone": "BLEU, LSTM score alone"})
+    return [
+        "## The two scores' spread within each n-best list",
+        "",
+        "An even average of two scores is ordered mostly by the one that varies more "
+        "across a list. sd: the standard deviation of a system's scores within a "
+        "sentence's list, averaged over the test sentences (lists of two or more "
+        "hypotheses); \"share picking ...\": the share of those sentences where lambda 0.5 "
+        "picks the LSTM's own best hypothesis / the baseline's (both where they agree); the last "
+        "column re-ranks by the LSTM score alone (lambda 1). All from the rescored lists' "
+        "Baseline= and LSTM= columns, nothing tuned on test. Averaging the two "
+        "log-probabilities over the list instead (the rows \"even average of "
+        "log-probabilities\") shifts every score of a sentence by one constant, so it "
+        "cannot change this balance.",
+        "",
+        shown,
+        "",
+    ]
 
 
 def main(argv=None):
@@ -189,9 +264,8 @@ def main(argv=None):
                     nbest=int(df["nbest_size"].iloc[0]))
         write_text(os.path.join(args.work, "smt", "baseline_bleu.json"),
                       json.dumps(base, indent=2))
-    ours = {r["method"]: r["ours"] for _, r in df.iterrows()}
-    print(f"[table2] {len(df)} rows -> {args.out}/table2.md (baseline "
-          f"{ours['Baseline System [29]']}, oracle {ours[ROWS[-1][1]]})", flush=True)
+    print(f"[table2] {len(df)} rows -> {args.out}/table2.md (baseline {df['ours'].iloc[0]}, "
+          f"oracle {df['ours'].iloc[-1]})", flush=True)
     return 0
 
 

@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence
 
 from ..scoring.bleu import sentence_bleu_tok
+from .machine import commit
 from .tables import table_head, table_row
 
 
@@ -36,6 +37,8 @@ def table3_markdown(rows: Sequence[dict], system: str, note: Optional[str] = Non
         f"The {len(rows)} longest source sentences of the test set (by Moses tokens) with "
         f"the translation of **{system}** and the reference, as in the paper's Table 3. "
         "Sentence BLEU is smoothed sacreBLEU on tokenized text, a rough guide only.",
+        "",
+        f"Code: commit {commit()}.",
         "",
     ]
     if note:

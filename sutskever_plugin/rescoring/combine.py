@@ -11,6 +11,12 @@ with lambda = 0.5 for the paper's average. The two scores live on different scal
 Moses total score is a weighted sum of feature values), so we also offer lambda tuned
 on a dev n-best list: the value in a grid that maximizes dev BLEU of the re-ranked
 1-best (an option the paper did not use; reported separately).
+
+Two readings of the even average are measured beside it, from the same two columns
+(no model pass): the spread of each system's scores within the lists
+(:func:`score_spread`: an even average of two scores is decided by the one that varies
+more over a list), and the average of two log-probabilities over the list
+(:func:`logprob_average_picks`).
 """
 from typing import List, Sequence, Tuple
 
@@ -81,6 +87,68 @@ def tune_weight(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.nda
     best_bleu = max(b for _, b in table)
     best = min((abs(w - PAPER_WEIGHT), w) for w, b in table if b >= best_bleu - 1e-9)[1]
     return best, table
+
+
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    """The scores of one n-best list as log-probabilities over that list."""
+    scores = np.asarray(scores, dtype=float)
+    return scores - np.logaddexp.reduce(scores)
+
+
+def logprob_average_picks(base_scores: Sequence[np.ndarray],
+                          lstm_scores: Sequence[np.ndarray]) -> List[int]:
+    """Per sentence, the index of the hypothesis with the best even average of the two
+    systems' log-probabilities over the list (lambda 0.5, fixed).
+
+    The baseline's total is a log-linear model's unnormalised log-probability, so its
+    log-softmax over the list is the baseline's log p(hyp | source, list). The LSTM's
+    log p(hyp | source) is normalised over the list too, so that both terms are
+    log-probabilities of the same event (which hypothesis of this list is the
+    translation): as is, its mass outside the list differs from sentence to sentence.
+    Neither normalisation changes which hypothesis wins: each subtracts one constant
+    from every score of a sentence, so the picks are those of the plain even average
+    up to rounding; this reading of "even average" cannot be what decides the rows
+    (the spread, :func:`score_spread`, is). Ties go to the first hypothesis in list order.
+    """
+    picks = []
+    for b, l in zip(base_scores, lstm_scores):
+        if len(b) != len(l):
+            raise ValueError(f"{len(b)} baseline scores but {len(l)} LSTM scores in a list")
+        picks.append(int(np.argmax(combined(log_softmax(b), log_softmax(l), PAPER_WEIGHT))))
+    return picks
+
+
+def score_spread(base_scores: Sequence[np.ndarray], lstm_scores: Sequence[np.ndarray]) -> dict:
+    """How much each system's score varies within an n-best list, and who decides the
+    even average.
+
+    ``sd_baseline``/``sd_lstm``: the mean over sentences of the (population) standard
+    deviation of the score within the sentence's list, over lists of two or more
+    hypotheses (a single hypothesis has nothing to rank); ``sd_ratio``: sd_lstm /
+    sd_baseline. At lambda 0.5 the system with the larger spread mostly decides the
+    order: ``lambda05_is_lstm_best``/``lambda05_is_baseline_best`` are the shares of
+    sentences (same lists) where the even average picks the LSTM's own best hypothesis /
+    the baseline's own best (both when the two agree).
+    """
+    sd_b, sd_l, same_l, same_b = [], [], [], []
+    for b, l in zip(base_scores, lstm_scores):
+        b, l = np.asarray(b, dtype=float), np.asarray(l, dtype=float)
+        if len(b) != len(l):
+            raise ValueError(f"{len(b)} baseline scores but {len(l)} LSTM scores in a list")
+        if len(b) < 2:
+            continue
+        sd_b.append(b.std())
+        sd_l.append(l.std())
+        pick = int(np.argmax(combined(b, l, PAPER_WEIGHT)))
+        same_l.append(pick == int(np.argmax(l)))
+        same_b.append(pick == int(np.argmax(b)))
+    if not sd_b:
+        raise ValueError("no n-best list has two or more hypotheses: no spread to measure")
+    mean_b, mean_l = float(np.mean(sd_b)), float(np.mean(sd_l))
+    return {"sd_baseline": mean_b, "sd_lstm": mean_l,
+            "sd_ratio": mean_l / mean_b if mean_b > 0 else float("inf"),
+            "lambda05_is_lstm_best": float(np.mean(same_l)),
+            "lambda05_is_baseline_best": float(np.mean(same_b)), "lists": len(sd_b)}
 
 
 # ------------------------------------------------------------------ command line

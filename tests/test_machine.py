@@ -1,0 +1,34 @@
+"""reporting/machine.py's commit stamp, on a throwaway git repository."""
+import subprocess
+
+from sutskever_plugin.reporting.machine import NOT_A_CHECKOUT, commit
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
+                           *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_commit_is_the_short_head_and_dirty_only_for_tracked_code(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "results").mkdir(parents=True)
+    (repo / "code.py").write_text("x = 1\n")
+    (repo / "results" / "table.md").write_text("old\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    head = git(repo, "rev-parse", "--short", "HEAD")
+    assert commit(str(repo)) == head
+    # a rewritten results file and an untracked file leave the code as committed
+    (repo / "results" / "table.md").write_text("new\n")
+    (repo / "scratch.txt").write_text("notes\n")
+    assert commit(str(repo)) == head
+    # an edited tracked source file does not
+    (repo / "code.py").write_text("x = 2\n")
+    assert commit(str(repo)) == head + "+dirty"
+    git(repo, "commit", "-q", "-am", "two")
+    assert commit(str(repo)) == git(repo, "rev-parse", "--short", "HEAD") != head
+
+
+def test_commit_outside_a_checkout(tmp_path):
+    assert commit(str(tmp_path)) == NOT_A_CHECKOUT

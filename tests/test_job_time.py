@@ -156,3 +156,10 @@ def test_a_malformed_steps_line_is_named(work, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["--work", str(work), "--out", str(tmp_path / "out")])
     assert f"steps.tsv:{len(STEPS) + 1}:" in str(e.value) and "'maybe'" in str(e.value)
+
+
+def test_the_benchmark_report_links_the_job_time_report(work, tmp_path):
+    from sutskever_plugin.reporting.benchmark import related_reports
+    assert "not written yet" in related_reports(tmp_path)[0]
+    main(["--work", str(work), "--out", str(tmp_path)])
+    assert "[`job_time_small.md`](job_time_small.md)" in related_reports(tmp_path)[0]

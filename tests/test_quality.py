@@ -149,6 +149,13 @@ def test_report_of_known_curves(tmp_path):
     assert (out / "quality_small.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_benchmark_report_links_the_quality_report(tmp_path):
+    from sutskever_plugin.reporting.benchmark import related_reports
+    (tmp_path / "quality_small.md").write_text("x")
+    line = next(line for line in related_reports(tmp_path) if "quality" in line)
+    assert "[`quality_small.md`](quality_small.md)" in line
+
+
 def test_report_names_a_log_without_validations(tmp_path):
     work = tmp_path / "work"
     (work / "logs").mkdir(parents=True)

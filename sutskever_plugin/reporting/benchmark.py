@@ -183,13 +183,19 @@ def write_report(out_dir, rows, meta, notes):
 
 
 def related_reports(out_dir):
-    """Lines pointing to the reports beside this one that say what the speed buys: where
-    the main job's own time goes (reporting/job_time.py)."""
-    found = sorted(Path(out_dir).glob("job_time_*.md"))
-    links = ", ".join(f"[`{p.name}`]({p.name})" for p in found)
-    return [f"- Where the main job's own time goes (`reproduce_table1.sh`, by step): "
-            + (links if found else "not written yet")
-            + " (`python -m sutskever_plugin.reporting.job_time --work work/small --out results`)"]
+    """Lines pointing to the reports beside this one that say what the speed buys: the
+    equal-time quality comparison (reporting/quality.py) and where the main job's own
+    time goes (reporting/job_time.py)."""
+    lines = []
+    for pattern, what, command in (
+            ("quality_*.md", "What the speed buys in model quality (both models trained for the "
+             "same wall clock, val ppl against time, test BLEU)", "bash scripts/benchmark.sh --quality"),
+            ("job_time_*.md", "Where the main job's own time goes (`reproduce_table1.sh`, by step)",
+             "python -m sutskever_plugin.reporting.job_time --work work/small --out results")):
+        found = sorted(Path(out_dir).glob(pattern))
+        links = ", ".join(f"[`{p.name}`]({p.name})" for p in found)
+        lines.append(f"- {what}: {links if found else 'not written yet'} (`{command}`)")
+    return lines
 
 
 def recipe_section(pick, ratio, sizes):

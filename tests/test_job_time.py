@@ -44,8 +44,10 @@ DECODES = {"forward_beam12": 118, "reversed_beam12": 59}
 def write_log(path, runs):
     lines = []
     for start, end in runs:
-        lines += [f"{fairseq_time(at(start))} | INFO | fairseq_cli.train | {{'_name': None, 'common': {{}}}}",
+        # a process logs while importing, then its config line
+        lines += [f"{fairseq_time(at(start))} | INFO | fairseq.tasks.text_to_speech | Please install tensorboardX",
                   "/some/warning.py:1: UserWarning: a line without a time",
+                  f"{fairseq_time(at(start + 3))} | INFO | fairseq_cli.train | {{'_name': None, 'common': {{}}}}",
                   f"{fairseq_time(at((start + end) // 2))} | INFO | train_inner | epoch 001:     50 / 63 loss=9.1, ppl=549.3",
                   f"{fairseq_time(at(end))} | INFO | fairseq_cli.train | done training in {end - start:.1f} seconds"]
     path.write_text("\n".join(lines) + "\n")

@@ -13,6 +13,9 @@ import pandas as pd
 
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| (\w+) \| ([^|]+?) \| (.*)$")
 _FIELD = re.compile(r"\| (\w+) ([-+0-9.eE]+|inf|nan)(?= \||$)")
+# a fairseq-train process logs its config within this many seconds of its first line
+# (its imports)
+STARTUP_S = 60
 
 
 def read_log(path) -> pd.DataFrame:
@@ -35,12 +38,26 @@ def read_log(path) -> pd.DataFrame:
 def train_runs(log: pd.DataFrame) -> pd.DataFrame:
     """The fairseq-train processes a log holds (a rerun appends to the same log and
     resumes from the last checkpoint), one row each: ``start``, ``end`` (its first and
-    last timestamped line), ``wall_s``. A process begins with the config line that
-    fairseq_cli.train logs first (``{'_name': ...``); a log without one is one run."""
+    last timestamped line), ``wall_s``. A process is known by the config line that
+    fairseq_cli.train logs once its imports are done (``{'_name': ...``). The lines a
+    process logs while importing, before that, are those the first process logged
+    before its config line (learned from the log itself: which depends on the
+    environment); a later process takes the lines just before its config line that are
+    such lines, logged within STARTUP_S of it, so that the previous process ends with
+    its own last line. A log without a config line is one run."""
     if log.empty:
         return pd.DataFrame(columns=["start", "end", "wall_s"])
-    first = (log["logger"] == "fairseq_cli.train") & log["message"].str.startswith("{'_name'")
-    run_id = first.cumsum()
+    log = log.reset_index(drop=True)
+    markers = log.index[(log["logger"] == "fairseq_cli.train")
+                        & log["message"].str.startswith("{'_name'")].tolist()
+    startup = set(zip(log["logger"][:markers[0]], log["message"][:markers[0]])) if markers else set()
+    run_id = pd.Series(0, index=log.index)
+    for k, m in enumerate(markers[1:], 1):
+        j = m
+        while (j - 1 > markers[k - 1] and (log.at[j - 1, "logger"], log.at[j - 1, "message"]) in startup
+               and (log.at[m, "time"] - log.at[j - 1, "time"]).total_seconds() <= STARTUP_S):
+            j -= 1
+        run_id.iloc[j:] = k
     runs = log.groupby(run_id)["time"].agg(start="min", end="max").reset_index(drop=True)
     runs["wall_s"] = (runs["end"] - runs["start"]).dt.total_seconds()
     return runs

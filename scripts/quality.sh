@@ -139,6 +139,7 @@ train_pair() {
   done
   cp "$RUNS/ours/train.log" "$WORK/logs/train_ours.log.tmp" && mv "$WORK/logs/train_ours.log.tmp" "$WORK/logs/train_ours.log"
   cp "$RUNS/builtin/train.log" "$WORK/logs/train_builtin.log.tmp" && mv "$WORK/logs/train_builtin.log.tmp" "$WORK/logs/train_builtin.log"
+  cp "$WORK/bf16_choice.json" "$RUNS/bf16_choice.json"   # the measurement this pair was trained on
   printf '{"budget_minutes": %s}\n' "$BUDGET" > "$RUNS/pair.json.tmp" && mv "$RUNS/pair.json.tmp" "$RUNS/pair.json"
 }
 shopt -s nullglob

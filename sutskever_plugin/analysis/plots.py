@@ -7,6 +7,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 COLORS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
@@ -107,6 +108,9 @@ def curves_figure(curves: Dict[str, Sequence], path: str, xlabel: str, ylabel: s
         ax.axvline(x, ls=":" if k else "--", lw=0.9, color=COLORS[(k + 2) % len(COLORS)], label=label)
     if logy:
         ax.set_yscale("log")
+        # perplexities as plain numbers (20, 50, 100), not powers of ten
+        ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:

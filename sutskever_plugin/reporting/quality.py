@@ -78,7 +78,10 @@ def main(argv=None):
     except ValueError as e:
         sys.exit(f"error: {e}")
     decodes = {s: load_json(os.path.join(a.work, "decode", f"{s}_beam12.json")) or {} for s in SYSTEMS}
-    mm = load_json(os.path.join(a.work, "bf16_choice.json")) or {}
+    # the bf16 measurement the pair was trained after (a rerun measures again, and keeps
+    # the trained pair when it leads to the same flags)
+    mm = (load_json(os.path.join(a.work, "runs", "bf16_choice.json"))
+          or load_json(os.path.join(a.work, "bf16_choice.json")) or {})
     autocast = "--autocast-bf16" in a.ours_flags.split()
     budget_s = a.budget_minutes * 60
     hardware, commit = describe(), git_commit()

@@ -108,6 +108,32 @@ def test_rerun_skips_finished_steps(tiny_run):
     assert "fairseq-train" not in again and "train_inner" not in again
 
 
+def test_job_time_of_the_tiny_run(tiny_run, tmp_path):
+    """reporting/job_time.py on a real work directory: with logs/steps.tsv where the
+    scripts write one, from the models' and decodes' JSON otherwise."""
+    from sutskever_plugin.reporting.job_time import main as job_time
+    work, _ = tiny_run
+    job_time(["--work", str(work), "--out", str(tmp_path)])
+    with open(tmp_path / "job_time_tiny.csv") as f:
+        rows = list(csv.DictReader(f))
+    steps = [r for r in rows if r["level"] == "step"]
+    trains = [r for r in steps if r["phase"] == "training"]
+    assert sorted(r["name"] for r in trains) == sorted(
+        f"train {m}" for m in ("attention", "forward", "reversed1", "reversed2", "reversed3", "reversed4", "reversed5"))
+    for r in trains:  # from each training's fairseq log; the pool trains two at a time
+        assert r["start_utc"] and float(r["wall_s"]) > 0 and 1 <= float(r["at_once"]) <= 2, r
+        assert float(r["recorded_wall_s"]) >= float(r["wall_s"]) - 2, r
+    decodes = [r for r in steps if r["phase"] == "decoding" and r["status"] == "done"]
+    assert len(decodes) == 7 and all(float(r["wall_s"]) >= 0 for r in decodes)
+    md = (tmp_path / "job_time_tiny.md").read_text()
+    assert "Scale: **tiny**" in md
+    if (work / "logs" / "steps.tsv").exists():
+        total = next(r for r in rows if r["level"] == "total")
+        assert float(total["wall_s"]) >= max(float(r["wall_s"]) for r in steps)
+    else:
+        assert "No `logs/steps.tsv`" in md
+
+
 def test_evaluate_on_a_user_test_set(tiny_run, tmp_path):
     work, _ = tiny_run
     for lang in ("en", "fr"):

@@ -7,6 +7,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 COLORS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
@@ -90,4 +91,30 @@ def bucket_figure(views: Sequence[dict], systems: Sequence[str], path: str, supt
         _bucket_axis(ax, view["rows"], systems, view["xlabel"], view["title"])
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
+    _save(fig, path)
+
+
+def curves_figure(curves: Dict[str, Sequence], path: str, xlabel: str, ylabel: str, title: str = "",
+                  hline: Optional[tuple] = None, vlines: Sequence[tuple] = (), logy: bool = True):
+    """Learning curves: ``curves`` maps a label to (x values, y values), one line with
+    markers each; ``hline`` (y, label) and ``vlines`` [(x, label)] are dashed guides."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for k, (label, (xs, ys)) in enumerate(curves.items()):
+        ax.plot(xs, ys, marker=MARKERS[k % len(MARKERS)], markersize=4, lw=1.4,
+                color=COLORS[k % len(COLORS)], label=label)
+    if hline is not None:
+        ax.axhline(hline[0], ls="--", lw=0.9, color="0.4", label=hline[1])
+    for k, (x, label) in enumerate(vlines):
+        ax.axvline(x, ls=":" if k else "--", lw=0.9, color=COLORS[(k + 2) % len(COLORS)], label=label)
+    if logy:
+        ax.set_yscale("log")
+        # perplexities as plain numbers (20, 50, 100), not powers of ten
+        ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="best")
     _save(fig, path)

@@ -81,7 +81,8 @@ def write_report(out_dir, rows, meta, notes):
         "the CSV also has each measurement's MFU over its own neighbours as mfu_*_local); "
         f"bf16 `torch.mm`: {meta['mm_bf16']} GFLOP/s per CPU second (the bf16 rows' "
         "denominator, its best likewise)",
-        f"- Peak process RSS (ru_maxrss): {meta['maxrss_mb']:.0f} MB", "",
+        f"- Peak process RSS (ru_maxrss): {meta['maxrss_mb']:.0f} MB",
+        *related_reports(out_dir), "",
         "Built-in baseline: `--arch lstm --decoder-attention 0 --dropout 0 "
         "--decoder-out-embed-dim H` with the same layers, sizes and vocabularies; its input "
         "feeding cannot be switched off (see notes). Both models: `--task translation "
@@ -186,6 +187,22 @@ def write_report(out_dir, rows, meta, notes):
         lines.append("")
     lines += ["## Benchmark notes", "", notes.strip() if notes.strip() else "(none)", ""]
     write_text(str(out_dir / "benchmark.md"), "\n".join(lines))
+
+
+def related_reports(out_dir):
+    """Lines pointing to the reports beside this one that say what the speed buys: the
+    equal-time quality comparison (reporting/quality.py) and where the main job's own
+    time goes (reporting/job_time.py)."""
+    lines = []
+    for pattern, what, command in (
+            ("quality_*.md", "What the speed buys in model quality (both models trained for the "
+             "same wall clock, val ppl against time, test BLEU)", "bash scripts/benchmark.sh --quality"),
+            ("job_time_*.md", "Where the main job's own time goes (`reproduce_table1.sh`, by step)",
+             "python -m sutskever_plugin.reporting.job_time --work work/small --out results")):
+        found = sorted(Path(out_dir).glob(pattern))
+        links = ", ".join(f"[`{p.name}`]({p.name})" for p in found)
+        lines.append(f"- {what}: {links if found else 'not written yet'} (`{command}`)")
+    return lines
 
 
 def recipe_section(pick, ratio, sizes):

@@ -9,7 +9,6 @@ produced it.  Rows whose inputs are missing are shown as pending, never guessed.
 import argparse
 import glob
 import os
-import re
 import sys
 
 import pandas as pd
@@ -50,15 +49,13 @@ def describe_run(work, scale, model, recipe, epochs, decoding):
             "train_wall_s": sum(walls), "hardware": describe(), "decoding": decoding}
 
 
-_VALID = re.compile(r"valid on 'valid' subset \|.*\| ppl ([0-9.]+) \|.*\| num_updates ([0-9]+)")
-
-
 def val_curve(log_path):
     """(update, validation perplexity) at every validation fairseq-train logged."""
     if not os.path.exists(log_path):
         return []
-    with open(log_path, encoding="utf-8", errors="replace") as f:
-        return [(int(m.group(2)), float(m.group(1))) for line in f for m in [_VALID.search(line)] if m]
+    from sutskever_plugin.reporting.fairseq_log import read_log, valid_curve
+    curve = valid_curve(read_log(log_path))
+    return list(zip(curve["num_updates"].tolist(), curve["ppl"].tolist()))
 
 
 def best_val_ppl(log_path):
@@ -76,25 +73,11 @@ def learning_curves(work, out_dir, scale):
         return None
     df = pd.DataFrame(rows)
     write_csv(os.path.join(out_dir, f"table1_curves_{scale}.csv"), df)
-    import logging
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)   # fairseq's root logger is verbose
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, g in df.groupby("model", sort=True):
-        style = "-" if name.startswith("reversed") else ("--" if name.startswith("forward") else ":")
-        ax.plot(g["num_updates"], g["val_ppl"], style, label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("updates")
-    ax.set_ylabel("validation perplexity")
-    ax.set_title(f"Table 1 models, {scale} scale: validation perplexity during training")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, f"table1_curves_{scale}.png"), dpi=110)
-    plt.close(fig)
+    from sutskever_plugin.analysis.plots import curves_figure
+    curves_figure({name: (g["num_updates"].tolist(), g["val_ppl"].tolist())
+                   for name, g in df.groupby("model", sort=True)},
+                  os.path.join(out_dir, f"table1_curves_{scale}.png"), "updates", "validation perplexity",
+                  title=f"Table 1 models, {scale} scale: validation perplexity during training")
     return df
 
 

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# What our speed buys in model quality (issue 15): sutskever_lstm with the fast small-scale
+# recipe and fairseq's built-in --arch lstm (attention off, its input feeding built in)
+# trained side by side on Multi30k En-Fr, reversed source for both, for the same
+# wall-clock budget each (fairseq-train --stop-time-hours), one core each (taskset,
+# OMP_NUM_THREADS=1), at the same time. Validation perplexity against wall-clock time,
+# and test2016 BLEU at beam 12 (unnormalised) of both best checkpoints:
+# RESULTS/quality_SCALE.{csv,md,png}.
+#
+#   bash scripts/benchmark.sh --quality [--budget-minutes M] [--work DIR] [--raw-dir DIR]
+#        [--results DIR] [--bf16 auto|on|off] [--scale small|tiny] [--cores A,B]
+#        [--validate-interval-updates N] [--hidden N] [--embed N] [--seed N]
+#
+#   --budget-minutes M: training wall clock per model (default 20; decimals allowed)
+#   --bf16 auto: ours with --autocast-bf16 only if this CPU's bf16 torch.mm beats fp32
+#          (sutskever_plugin/benchmark/bf16_choice.py); on / off: always / never.
+#   --validate-interval-updates N: default 5 per budget minute (at least 10): ~20-30
+#          points on ours' curve at the small scale, fewer on the slower built-in's.
+#   --cores A,B: the cores of ours and the built-in (default 0,1).
+#   --scale tiny, --hidden N, --embed N: a quick run at toy sizes (the test); its report
+#          goes to WORK/results unless --results is given.
+#   Defaults: --scale small, --work work/quality_SCALE, --results results, 2 x 512 LSTM
+#   cells, 256-d embeddings.
+# Rerunning with the same options skips the finished steps (the pair's training is one
+# step: a timed comparison cannot resume); other options retrain both from scratch.
+TAG=quality
+source "$(dirname "$0")/lib.sh"
+
+SCALE=small WORK="" RESULTS="" RAW="" BUDGET=20 BF16=auto CORES=0,1 VALID_EVERY=""
+HIDDEN=512 EMBED=256 SEED=1
+COMMAND="bash scripts/benchmark.sh --quality${*:+ $*}"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --scale|--work|--results|--raw-dir|--budget-minutes|--bf16|--cores|--validate-interval-updates|--hidden|--embed|--seed) need_value "$@" ;;&
+    --scale) SCALE=$2; shift 2 ;;
+    --work) WORK=$(abs_path "$2"); shift 2 ;;
+    --results) RESULTS=$(abs_path "$2"); shift 2 ;;
+    --raw-dir) RAW=$(abs_path "$2"); shift 2 ;;
+    --budget-minutes) BUDGET=$2; shift 2 ;;
+    --bf16) BF16=$2; shift 2 ;;
+    --cores) CORES=$2; shift 2 ;;
+    --validate-interval-updates) VALID_EVERY=$2; shift 2 ;;
+    --hidden) HIDDEN=$2; shift 2 ;;
+    --embed) EMBED=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    *) die "unknown argument '$1' (see the header of $0)" ;;
+  esac
+done
+# every option is checked before anything is done
+case $SCALE in tiny|small) ;; *) die "--scale must be tiny or small (got '$SCALE')" ;; esac
+[[ $BUDGET =~ ^[0-9]*\.?[0-9]+$ ]] && awk "BEGIN { exit !($BUDGET > 0) }" \
+  || die "--budget-minutes must be a number of minutes > 0 (got '$BUDGET')"
+case $BF16 in auto|on|off) ;; *) die "--bf16 must be auto, on or off (got '$BF16')" ;; esac
+[[ $CORES =~ ^[0-9]+,[0-9]+$ ]] || die "--cores must be two core numbers, A,B (got '$CORES')"
+CORE_OURS=${CORES%,*} CORE_BUILTIN=${CORES#*,}
+[ "$CORE_OURS" != "$CORE_BUILTIN" ] || die "--cores $CORES: the two trainings need a core each"
+NCPU=$(nproc --all)
+for c in "$CORE_OURS" "$CORE_BUILTIN"; do
+  [ "$c" -lt "$NCPU" ] || die "--cores $CORES: this machine has cores 0-$((NCPU - 1))"
+done
+command -v taskset > /dev/null || die "taskset not found (util-linux): it pins each training to its core"
+[ -z "$VALID_EVERY" ] || check_int --validate-interval-updates "$VALID_EVERY" 1
+check_int --hidden "$HIDDEN" 1
+check_int --embed "$EMBED" 1
+check_int --seed "$SEED" 0
+[ -z "$RAW" ] || [ -d "$RAW" ] || die "--raw-dir $RAW: no such directory"
+WORK=${WORK:-work/quality_$SCALE}
+if [ "$SCALE" = tiny ]; then RESULTS=${RESULTS:-$WORK/results}; else RESULTS=${RESULTS:-results}; fi
+VALID_EVERY=${VALID_EVERY:-$(awk "BEGIN { v = int($BUDGET * 5 + 0.5); print (v < 10 ? 10 : v) }")}
+STOP_HOURS=$(awk "BEGIN { printf \"%.6f\", $BUDGET / 60 }")
+if [ -z "$RAW" ] && [ -d ../shared/data/multi30k ]; then
+  RAW=../shared/data/multi30k   # offline copy beside the repo; else downloaded
+fi
+DATA=$WORK/data RUNS=$WORK/runs
+
+setup_venv
+mkdir -p "$WORK"/{models,decode,logs} "$RESULTS"
+digest_cache "$WORK"
+# as the main job: one thread per training, glibc keeping freed memory (results/benchmark.md)
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}
+
+# ---- 1. data: as reproduce_table1.sh prepares it ------------------------------------
+prep=("$PY" -m sutskever_plugin.data.prepare --dataset multi30k --scale "$SCALE" --out "$DATA")
+PREP_INPUTS=()
+[ -n "$RAW" ] && { prep+=(--raw-dir "$RAW"); PREP_INPUTS=(--inputs "$RAW" --); }
+step "prepare data" "$DATA/summary.json" --adopt-unkeyed ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} "${prep[@]}"
+
+# ---- 2. bf16 for ours? measured on ours' core, recorded in the report either way ------
+taskset -c "$CORE_OURS" "$PY" -m sutskever_plugin.benchmark.bf16_choice --out "$WORK/bf16_choice.json" \
+  > /dev/null || die "measuring the bf16 and fp32 matmul rates failed (see above)"
+AUTOCAST=()
+case $BF16 in
+  on) AUTOCAST=(--autocast-bf16) ;;
+  auto) "$PY" -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['use_bf16'] else 1)" \
+          "$WORK/bf16_choice.json" && AUTOCAST=(--autocast-bf16) ;;
+esac
+say "bf16 ${BF16}: $(cat "$WORK/bf16_choice.json") -> ours ${AUTOCAST[*]:-in fp32}"
+
+# ---- 3. both trainings at once, the same budget each --------------------------------
+# The same layers, sizes, dropout, data, reversal, optimizer, batch and seed; the built-in
+# without attention (its input feeding cannot be switched off) and with its output
+# projection as wide as its cells, as ours. Validation (and a checkpoint, so that
+# checkpoint_best is the best validated model) every VALID_EVERY updates: the budget
+# includes it, and ours, faster per update, validates more often in the same time.
+SIZE=(--encoder-layers 2 --decoder-layers 2 --encoder-hidden-size "$HIDDEN" --decoder-hidden-size "$HIDDEN"
+      --encoder-embed-dim "$EMBED" --decoder-embed-dim "$EMBED" --dropout 0.3)
+RECIPE=(--optimizer adam --lr 0.002 --batch-size 64 --sentence-avg --clip-norm 5 --seed "$SEED")
+COMMON=(--user-dir sutskever_plugin --task translation_reversed --cpu --num-workers 0
+        --stop-time-hours "$STOP_HOURS" --validate-interval-updates "$VALID_EVERY"
+        --save-interval-updates "$VALID_EVERY" --keep-interval-updates 1 --no-epoch-checkpoints --no-last-checkpoints
+        --no-save-optimizer-state --log-format simple --log-interval 50)
+OURS=(--arch sutskever_lstm "${SIZE[@]}" "${RECIPE[@]}" --criterion sutskever_cross_entropy ${AUTOCAST[@]+"${AUTOCAST[@]}"})
+BUILTIN=(--arch lstm "${SIZE[@]}" --decoder-attention 0 --decoder-out-embed-dim "$HIDDEN" "${RECIPE[@]}"
+         --criterion cross_entropy)
+
+# train_pair CORE_OURS CORE_BUILTIN: both fairseq-trains from scratch (a timed run cannot
+# resume: --stop-time-hours would count the earlier run's time), each on its core, its
+# log in RUNS/NAME/train.log; the models of record are copied to WORK/models.
+train_pair() {
+  local pids=() name status=0
+  rm -rf "$RUNS" && mkdir -p "$RUNS/ours" "$RUNS/builtin"
+  taskset -c "$1" "$FS/fairseq-train" "$DATA/bin" "${COMMON[@]}" "${OURS[@]}" --save-dir "$RUNS/ours" \
+    > "$RUNS/ours/train.log" 2>&1 &
+  pids+=($!)
+  taskset -c "$2" "$FS/fairseq-train" "$DATA/bin" "${COMMON[@]}" "${BUILTIN[@]}" --save-dir "$RUNS/builtin" \
+    > "$RUNS/builtin/train.log" 2>&1 &
+  pids+=($!)
+  trap 'kill "${pids[@]}" 2>/dev/null; exit 143' TERM INT
+  for name in ours builtin; do
+    wait "${pids[0]}" || { status=$?; say "training $name failed (exit $status): $(tail -n 1 "$RUNS/$name/train.log")"; }
+    pids=("${pids[@]:1}")
+  done
+  trap - TERM INT
+  [ "$status" = 0 ] || return "$status"
+  for name in ours builtin; do
+    say "train $name: $(grep -cE "valid on 'valid'" "$RUNS/$name/train.log") validations, last: $(grep -E "valid on 'valid'" "$RUNS/$name/train.log" | tail -n 1 | grep -oE 'ppl [0-9.]+ .*num_updates [0-9]+' | sed -E 's/\| wps.*\| num_updates/, updates/' || true)"
+    cp "$RUNS/$name/checkpoint_best.pt" "$WORK/models/$name.pt.tmp"
+    mv "$WORK/models/$name.pt.tmp" "$WORK/models/$name.pt"
+  done
+  cp "$RUNS/ours/train.log" "$WORK/logs/train_ours.log.tmp" && mv "$WORK/logs/train_ours.log.tmp" "$WORK/logs/train_ours.log"
+  cp "$RUNS/builtin/train.log" "$WORK/logs/train_builtin.log.tmp" && mv "$WORK/logs/train_builtin.log.tmp" "$WORK/logs/train_builtin.log"
+  cp "$WORK/bf16_choice.json" "$RUNS/bf16_choice.json"   # the measurement this pair was trained on
+  printf '{"budget_minutes": %s}\n' "$BUDGET" > "$RUNS/pair.json.tmp" && mv "$RUNS/pair.json.tmp" "$RUNS/pair.json"
+}
+shopt -s nullglob
+TRAIN_INPUTS=("$DATA"/bin/dict.*.txt "$DATA"/bin/train.* "$DATA"/bin/valid.*)
+shopt -u nullglob
+say "training ours (core $CORE_OURS) and the built-in (core $CORE_BUILTIN) for $BUDGET min each, validating every $VALID_EVERY updates"
+step "train side by side" "$RUNS/pair.json" --inputs "${TRAIN_INPUTS[@]}" -- \
+  train_pair "$CORE_OURS" "$CORE_BUILTIN" "${COMMON[*]}" "${OURS[*]}" "${BUILTIN[*]}"
+
+# ---- 4. test2016 at beam 12, no length normalisation, as Table 1 decodes -------------
+source "$ROOT/scripts/table1_decodes.sh"
+BIN_DIR=$DATA/bin DATA_DIR=$DATA REF_DIR=$DATA OUT_DIR=$WORK/decode
+shopt -s nullglob
+TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/test.* "$REF_DIR"/tok/test.* "$REF_DIR"/raw/test.*)
+shopt -u nullglob
+decode_step "decode ours beam 12" ours_beam12 translation_reversed 12 ours
+decode_step "decode built-in beam 12" builtin_beam12 translation_reversed 12 builtin
+
+# ---- 5. the report ------------------------------------------------------------------
+"$PY" -m sutskever_plugin.reporting.quality --work "$WORK" --out "$RESULTS" --scale "$SCALE" \
+    --budget-minutes "$BUDGET" --bf16 "$BF16" --validate-interval-updates "$VALID_EVERY" \
+    --ours-flags "${OURS[*]}" --builtin-flags "${BUILTIN[*]}" --common-flags "${COMMON[*]}" \
+    --cores "$CORES" --command "$COMMAND"
+say "all done: $RESULTS/quality_$SCALE.md"

@@ -1,0 +1,76 @@
+"""What the reports read from fairseq's own logs: the time of every logged line, where
+each fairseq-train process began, and the validation perplexity at every validation.
+
+fairseq's command-line tools log ``YYYY-MM-DD HH:MM:SS | LEVEL | logger | message``
+(fairseq_cli/train.py's ``logging.basicConfig``), in the local time of the machine that
+ran them; lines without that prefix (warnings, tracebacks, tqdm) carry no time and are
+left out.
+"""
+import re
+from datetime import datetime, timezone
+
+import pandas as pd
+
+_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| (\w+) \| ([^|]+?) \| (.*)$")
+_FIELD = re.compile(r"\| (\w+) ([-+0-9.eE]+|inf|nan)(?= \||$)")
+# a fairseq-train process logs its config within this many seconds of its first line
+# (its imports)
+STARTUP_S = 60
+
+
+def read_log(path) -> pd.DataFrame:
+    """One row per timestamped line: ``time`` (UTC, tz-aware), ``level``, ``logger``,
+    ``message``, ``line`` (1-based line number in the file)."""
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f, 1):
+            m = _LINE.match(line.rstrip("\n"))
+            if m:
+                # naive local time -> the UTC instant it names (astimezone reads a naive
+                # datetime as local time)
+                t = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").astimezone(timezone.utc)
+                rows.append((t, m.group(2), m.group(3).strip(), m.group(4), i))
+    df = pd.DataFrame(rows, columns=["time", "level", "logger", "message", "line"])
+    df["time"] = pd.to_datetime(df["time"], utc=True)
+    return df
+
+
+def train_runs(log: pd.DataFrame) -> pd.DataFrame:
+    """The fairseq-train processes a log holds (a rerun appends to the same log and
+    resumes from the last checkpoint), one row each: ``start``, ``end`` (its first and
+    last timestamped line), ``wall_s``. A process is known by the config line that
+    fairseq_cli.train logs once its imports are done (``{'_name': ...``). The lines a
+    process logs while importing, before that, are those the first process logged
+    before its config line (learned from the log itself: which depends on the
+    environment); a later process takes the lines just before its config line that are
+    such lines, logged within STARTUP_S of it, so that the previous process ends with
+    its own last line. A log without a config line is one run."""
+    if log.empty:
+        return pd.DataFrame(columns=["start", "end", "wall_s"])
+    log = log.reset_index(drop=True)
+    markers = log.index[(log["logger"] == "fairseq_cli.train")
+                        & log["message"].str.startswith("{'_name'")].tolist()
+    startup = set(zip(log["logger"][:markers[0]], log["message"][:markers[0]])) if markers else set()
+    run_id = pd.Series(0, index=log.index)
+    for k, m in enumerate(markers[1:], 1):
+        j = m
+        while (j - 1 > markers[k - 1] and (log.at[j - 1, "logger"], log.at[j - 1, "message"]) in startup
+               and (log.at[m, "time"] - log.at[j - 1, "time"]).total_seconds() <= STARTUP_S):
+            j -= 1
+        run_id.iloc[j:] = k
+    runs = log.groupby(run_id)["time"].agg(start="min", end="max").reset_index(drop=True)
+    runs["wall_s"] = (runs["end"] - runs["start"]).dt.total_seconds()
+    return runs
+
+
+def valid_curve(log: pd.DataFrame, subset: str = "valid") -> pd.DataFrame:
+    """Every validation on ``subset`` in the log: ``time``, ``num_updates``, ``ppl``,
+    ``loss`` (fairseq's base-2 loss), and ``line``."""
+    rows = []
+    for _, r in log[log["message"].str.contains(f"valid on '{subset}' subset", regex=False)].iterrows():
+        fields = dict(_FIELD.findall(" " + r["message"]))
+        if "ppl" not in fields or "num_updates" not in fields:
+            continue
+        rows.append((r["time"], int(float(fields["num_updates"])), float(fields["ppl"]),
+                     float(fields.get("loss", "nan")), r["line"]))
+    return pd.DataFrame(rows, columns=["time", "num_updates", "ppl", "loss", "line"])

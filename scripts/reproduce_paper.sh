@@ -7,7 +7,7 @@
 #
 #   bash scripts/reproduce_paper.sh [--scale tiny|small|paper] [--work DIR] [--results DIR]
 #       [--dry-run]                                                         (Table 1)
-#       [--raw-dir DIR] [--gpus N] [--autocast-bf16]                        (Table 1)
+#       [--raw-dir DIR] [--gpus N] [--precision auto|bf16|fp32]             (Table 1)
 #       [--cpu] [--nwords-src N] [--nwords-tgt N] [--layers N] [--dim N]
 #       [--max-update N]                                         (Table 1, paper scale)
 #       [--nbest N] [--nbest-test FILE --nbest-dev FILE]                    (Table 2)
@@ -27,14 +27,14 @@ SCALE=small WORK="" RESULTS="" DRY="" NBEST="" NBEST_TEST="" NBEST_DEV="" OVERRI
 COMMON=() T1=() T2=() AN=()
 while [ $# -gt 0 ]; do
   case $1 in
-    --scale|--work|--results|--raw-dir|--gpus|--nwords-src|--nwords-tgt|--layers|--dim|\
+    --scale|--work|--results|--raw-dir|--gpus|--precision|--nwords-src|--nwords-tgt|--layers|--dim|\
     --max-update|--nbest|--nbest-test|--nbest-dev) need_value "$@" ;;&
     --scale) SCALE=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --work) WORK=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --results) RESULTS=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --dry-run) DRY=1; shift ;;
     --autocast-bf16|--cpu) T1+=("$1"); shift ;;
-    --raw-dir|--gpus) T1+=("$1" "$2"); shift 2 ;;
+    --raw-dir|--gpus|--precision) T1+=("$1" "$2"); shift 2 ;;
     --nwords-src|--nwords-tgt|--layers|--dim|--max-update) OVERRIDES=1; T1+=("$1" "$2"); shift 2 ;;
     --nbest) NBEST=$2; T2+=("$1" "$2"); shift 2 ;;
     --nbest-test) NBEST_TEST=$2; T2+=("$1" "$2"); shift 2 ;;

@@ -188,7 +188,8 @@ def work_after_training(multi30k_bin, tiny_checkpoints, tmp_path):
         "dataset": "multi30k", "scale": "tiny", "src": "en", "tgt": "fr", "bpe": None,
         "splits": {"test": {"lines": n}}}))
     (work / "models").mkdir()
-    roles = {"attention": "forward", "forward": "forward", **{f"reversed{i}": "reversed" for i in range(1, 6)}}
+    roles = {"attention": "forward", "forward": "forward", "forward2": "forward",
+             **{f"reversed{i}": "reversed" for i in range(1, 6)}}
     for name, kind in roles.items():
         shutil.copy(tiny_checkpoints[kind], work / "models" / f"{name}.pt")
         (work / "models" / f"{name}.json").write_text('{"train_wall_s": 1}')

@@ -204,7 +204,8 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
     # killed (its whole process group, as a crash or Ctrl-C would) while fairseq-generate
     # writes the output of the last decoding step
     kill_when(first, lambda: (dec / "forward_beam12.json").exists()
-              and (dec / "attention_beam12.gen.tmp").exists(), "the last decoding step")
+              and (dec / "attention_beam12.gen.tmp").exists(), "the last decoding step",
+              timeout=900)  # seven test perplexities and six decodes come first
     log1 = (tmp_path / "first.log").read_text()
     assert "train reversed5: already done, skipped" in log1
     assert "decode ensemble 5 beam 12: done in" in log1

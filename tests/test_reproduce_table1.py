@@ -37,7 +37,8 @@ def test_paper_scale_dry_run_prints_every_command(tmp_path):
     assert {re.search(r"--seed (\d)", l).group(1) for l in reversed_} == set("12345")
     gens = [l for l in out.splitlines() if "fairseq-generate" in l]
     beams = sorted(re.search(r"--beam (\d+)", l).group(1) for l in gens)
-    assert beams == sorted(["12", "12", "1", "12", "2", "12", "12"])
+    # Table 1's rows, the 5 further seeds at beam 12, the 5-ensemble at 1, 2, 12 on valid
+    assert beams == sorted(["12", "12", "1", "12", "2", "12", "12"] + ["12"] * 5 + ["1", "2", "12"])
     assert any(l.count(".pt") == 5 and "--beam 2 " in l for l in gens)  # ensemble of 5
     assert "newstest2014" in out and "--nwordssrc 160000 --nwordstgt 80000" in out
     # data parallelism all-reduces dense gradients: no sparse embedding gradients on 8 GPUs

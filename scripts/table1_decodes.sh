@@ -77,6 +77,10 @@ decode_seeds() {
   done
   TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/valid.* "$REF_DIR"/tok/valid.* "$REF_DIR"/raw/valid.*)
   shopt -u nullglob
+  if [ "$DRY_RUN" != 1 ] && ! compgen -G "$BIN_DIR/valid.*" > /dev/null; then
+    say "no valid split in $BIN_DIR: the 5-ensemble's beams are decoded on test only"
+    return 0
+  fi
   for beam in 1 2 12; do
     SUBSET=valid decode_step "decode ensemble 5 beam $beam (valid)" "valid_ens5_beam$beam" \
       translation_reversed "$beam" $R

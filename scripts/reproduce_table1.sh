@@ -143,8 +143,7 @@ setup_venv
 [ "$DRY_RUN" = 1 ] || mkdir -p "$WORK"/{models,logs,decode,ppl}
 [ "$DRY_RUN" = 1 ] || digest_cache "$WORK"
 STEP_LOG=$WORK/logs/steps.tsv   # every step's time (lib.sh timeline)
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ "$COMMIT" = unknown ] || git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || COMMIT+=+dirty
+COMMIT=$("$PY" -c "from sutskever_plugin.reporting.machine import commit; print(commit())" 2>/dev/null || echo unknown)
 
 # ---- 1. data ---------------------------------------------------------------------
 # keyed on the raw corpora's contents when they are given (--raw-dir or ../shared);
@@ -172,9 +171,8 @@ case $PRECISION in
       # on the same machine must not flip it on a noisy measurement and retrain
       [ -s "$WORK/bf16_choice.json" ] || OMP_NUM_THREADS=1 "$PY" -m sutskever_plugin.benchmark.bf16_choice \
         --out "$WORK/bf16_choice.json" > /dev/null || die "step 'measure bf16 vs fp32'"
-      PRECISION_NOTE=$("$PY" -c 'import json, sys
-from sutskever_plugin.benchmark.bf16_choice import describe
-print(describe(json.load(open(sys.argv[1]))))' "$WORK/bf16_choice.json" 2>/dev/null) || die "step 'read $WORK/bf16_choice.json'"
+      PRECISION_NOTE=$("$PY" -m sutskever_plugin.benchmark.bf16_choice --describe "$WORK/bf16_choice.json" 2>/dev/null) \
+        || die "step 'read $WORK/bf16_choice.json'"
       if grep -q '"use_bf16": true' "$WORK/bf16_choice.json"; then BF16=(--autocast-bf16); fi
       say "precision: $PRECISION_NOTE"
     fi ;;

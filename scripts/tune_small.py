@@ -6,8 +6,6 @@
         epoch and around every validation. CPU time, not wall time: the machine is shared,
         and the main job runs its trainings as one-thread jobs, so CPU seconds are what a
         recipe spends of its budget.
-    python scripts/tune_small.py mm-ratio
-        bf16/fp32 torch.mm rate on this CPU (the decision --autocast-bf16 rests on), as JSON.
     python scripts/tune_small.py record --out-dir D --name N --flags F --train-log L
             --cpu-jsonl C --bleu-json B --mm-json M --epochs E
         appends one row to D/candidates.csv and regenerates D/README.md from the CSV.
@@ -20,7 +18,6 @@ import os
 import platform
 import re
 import resource
-import subprocess
 import sys
 import time
 
@@ -73,36 +70,6 @@ def train(cpu_jsonl, fairseq_args):
         log(event="end")
 
 
-# ---- mm-ratio: is this CPU's bf16 matmul faster than fp32? -----------------------------
-def mm_rate(n, dtype, seconds=1.0):
-    """GFLOP/s of an n x n torch.mm in dtype, best of 0.2 s windows (as the benchmark's
-    matmul_peak: the best window is the machine's rate, free of other users' bursts)."""
-    import torch
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    c = torch.empty(n, n, dtype=dtype)
-    torch.mm(a, b, out=c)
-    best, t_end = 0.0, time.perf_counter() + seconds
-    while time.perf_counter() < t_end:
-        reps, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 0.2:
-            torch.mm(a, b, out=c)
-            reps += 1
-        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t0))
-    return best / 1e9
-
-
-def mm_ratio():
-    import torch
-    res = {"threads": torch.get_num_threads()}
-    # 2048: the benchmark's size; 512: the order of our LSTM gate matmuls (batch x 4h)
-    for n in (512, 2048):
-        fp32, bf16 = mm_rate(n, torch.float32), mm_rate(n, torch.bfloat16)
-        res[f"fp32_gflops_{n}"], res[f"bf16_gflops_{n}"] = round(fp32, 1), round(bf16, 1)
-        res[f"bf16_over_fp32_{n}"] = round(bf16 / fp32, 2)
-    res["use_bf16"] = res["bf16_over_fp32_512"] > 1.1 and res["bf16_over_fp32_2048"] > 1.1
-    print(json.dumps(res))
-
-
 # ---- record: one CSV row per candidate, README from the CSV ----------------------------
 FIELDS = ["name", "flags", "epochs", "updates", "val_ppl_per_epoch", "best_val_ppl",
           "valid_bleu_beam12", "valid_sacrebleu_beam12", "valid_len_ratio",
@@ -141,14 +108,9 @@ def parse_cpu(path):
 
 
 def git_commit():
-    try:
-        c = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                           text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        return c + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    sys.path.insert(0, ROOT)
+    from sutskever_plugin.reporting.machine import commit
+    return commit()
 
 
 def hardware():
@@ -248,16 +210,12 @@ def main():
         return train(sys.argv[2], sys.argv[4:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("mm-ratio")
     r = sub.add_parser("record")
     for opt in ("out-dir", "name", "flags", "train-log", "cpu-jsonl", "bleu-json", "mm-json", "epochs"):
         r.add_argument("--" + opt, required=True)
     r.add_argument("--decode-cpu-s", default="")
     a = p.parse_args()
-    if a.cmd == "mm-ratio":
-        mm_ratio()
-    else:
-        record(a)
+    record(a)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ if [ ! -f "$DATA/summary.json" ]; then
 fi
 
 # ---- bf16 vs fp32 matmul rate on this CPU, measured by this run ----------------------
-"$PY" scripts/tune_small.py mm-ratio > "$WORK/mm_ratio.json.$$" && mv "$WORK/mm_ratio.json.$$" "$WORK/mm_ratio.json"
+"$PY" -m sutskever_plugin.benchmark.bf16_choice --out "$WORK/mm_ratio.json" > /dev/null 2>&1 \
+  || die "measuring the bf16 and fp32 matmul rates failed (python -m sutskever_plugin.benchmark.bf16_choice)"
 echo "| mm rate: $(cat "$WORK/mm_ratio.json")"
 
 # ---- training ----------------------------------------------------------------------

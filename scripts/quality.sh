@@ -152,9 +152,7 @@ step "train side by side" "$RUNS/pair.json" --inputs "${TRAIN_INPUTS[@]}" -- \
 # ---- 4. test2016 at beam 12, no length normalisation, as Table 1 decodes -------------
 source "$ROOT/scripts/table1_decodes.sh"
 BIN_DIR=$DATA/bin DATA_DIR=$DATA REF_DIR=$DATA OUT_DIR=$WORK/decode
-shopt -s nullglob
-TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/test.* "$REF_DIR"/tok/test.* "$REF_DIR"/raw/test.*)
-shopt -u nullglob
+split_inputs test
 decode_step "decode ours beam 12" ours_beam12 translation_reversed 12 ours
 decode_step "decode built-in beam 12" builtin_beam12 translation_reversed 12 builtin
 

@@ -45,14 +45,21 @@ decode_step() {
   step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@"
 }
 
+# split_inputs SPLIT: TEST_INPUTS = the files a decode of SPLIT is keyed on (BIN_DIR's
+# dictionaries and SPLIT, REF_DIR's references of SPLIT), the existing ones only
+split_inputs() {
+  local had_nullglob=0
+  shopt -q nullglob && had_nullglob=1
+  shopt -s nullglob
+  TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/"$1".* "$REF_DIR"/tok/"$1".* "$REF_DIR"/raw/"$1".*)
+  [ "$had_nullglob" = 1 ] || shopt -u nullglob
+}
+
 decode_all() {
   BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=${4:-$2}
   [ "$DRY_RUN" = 1 ] || mkdir -p "$OUT_DIR"
-  local R="reversed1 reversed2 reversed3 reversed4 reversed5" had_nullglob=0
-  shopt -q nullglob && had_nullglob=1
-  shopt -s nullglob
-  TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/test.* "$REF_DIR"/tok/test.* "$REF_DIR"/raw/test.*)
-  [ "$had_nullglob" = 1 ] || shopt -u nullglob
+  local R="reversed1 reversed2 reversed3 reversed4 reversed5"
+  split_inputs test
   decode_step "decode forward beam 12"    forward_beam12   translation 12 forward
   decode_step "decode reversed beam 12"   reversed_beam12  translation_reversed 12 reversed1
   decode_step "decode ensemble 5 beam 1"  ens5_beam1       translation_reversed 1 $R
@@ -69,14 +76,12 @@ decode_all() {
 decode_seeds() {
   BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=$2; shift 3
   local R="reversed1 reversed2 reversed3 reversed4 reversed5" m task beam
-  shopt -s nullglob
-  TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/test.* "$REF_DIR"/tok/test.* "$REF_DIR"/raw/test.*)
+  split_inputs test
   for m in "$@"; do
     case $m in forward*) task=translation ;; *) task=translation_reversed ;; esac
     decode_step "decode $m beam 12" "${m}_beam12" "$task" 12 "$m"
   done
-  TEST_INPUTS=("$BIN_DIR"/dict.*.txt "$BIN_DIR"/valid.* "$REF_DIR"/tok/valid.* "$REF_DIR"/raw/valid.*)
-  shopt -u nullglob
+  split_inputs valid
   if [ "$DRY_RUN" != 1 ] && ! compgen -G "$BIN_DIR/valid.*" > /dev/null; then
     say "no valid split in $BIN_DIR: the 5-ensemble's beams are decoded on test only"
     return 0

@@ -341,7 +341,8 @@ def test_table2_script_paper_path_with_external_nbest(work, tmp_path):
     assert "baseline SMT" not in proc.stdout
     import pandas as pd
 
-    df = pd.read_csv(results / "table2.csv")
+    # a short hash such as 387e244 reads as a float unless the column is kept as text
+    df = pd.read_csv(results / "table2.csv", dtype={"commit": str})
     lstm_rows = ["Rescoring the baseline 1000-best with a single forward LSTM",
                  "Rescoring the baseline 1000-best with a single reversed LSTM",
                  "Rescoring the baseline 1000-best with an ensemble of 5 reversed LSTMs"]

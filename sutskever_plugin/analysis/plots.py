@@ -1,4 +1,5 @@
 """PNG figures (matplotlib, Agg backend: no display needed)."""
+import logging
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -8,6 +9,10 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+
+# importing fairseq leaves the root logger at DEBUG; every figure would print matplotlib's
+# font search (hundreds of lines) into the scripts' output
+logging.getLogger("matplotlib").setLevel(logging.WARNING)
 
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 COLORS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"]

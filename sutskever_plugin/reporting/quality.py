@@ -8,7 +8,6 @@ issue's target (ours reaches the built-in's final validation perplexity in at mo
 of the budget, and ends with the better BLEU) is judged by that fixed rule.
 """
 import argparse
-import logging
 import os
 import sys
 
@@ -70,8 +69,6 @@ def main(argv=None):
     p.add_argument("--cores", required=True)
     p.add_argument("--command", required=True)
     a = p.parse_args(argv)
-    # importing fairseq leaves the root logger at DEBUG: keep matplotlib's font search quiet
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     from sutskever_plugin.reporting.machine import commit as commit_of_code, describe
     try:
         curves = {s: curve(a.work, s) for s in SYSTEMS}

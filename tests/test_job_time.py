@@ -91,7 +91,8 @@ def test_phases_and_total_from_steps_and_training_logs(work, tmp_path):
     main(["--work", str(work), "--out", str(out)])
     rows = rows_of(out)
     phase = {r["phase"]: r for r in rows if r["level"] == "phase"}
-    total = next(r for r in rows if r["level"] == "total")
+    total = next(r for r in rows if r["phase"] == "total")
+    running = next(r for r in rows if r["phase"] == "running")
 
     first = min(s for _, _, s, _ in STEPS)
     last = max(e for _, _, _, e in STEPS)
@@ -113,6 +114,9 @@ def test_phases_and_total_from_steps_and_training_logs(work, tmp_path):
         end = max(end, e)
     assert float(phase["idle"]["attributed_wall_s"]) == sum(g for g in gaps if g > IDLE_GAP_S)
     assert float(phase["between steps"]["attributed_wall_s"]) == sum(g for g in gaps if g <= IDLE_GAP_S)
+    # the job is charged for the time its script ran, not for the gaps between its runs
+    idle = sum(g for g in gaps if g > IDLE_GAP_S)
+    assert idle > 0 and float(running["wall_s"]) == last - first - idle
     # the attributed seconds add up to the total
     assert sum(float(r["attributed_wall_s"]) for r in phase.values()) == pytest.approx(last - first)
     for r in rows:
@@ -132,7 +136,8 @@ def test_phases_and_total_from_steps_and_training_logs(work, tmp_path):
     assert {r["status"] for r in steps if r["name"] == "decode reversed beam 12"} == {"failed", "done"}
 
     md = (out / "job_time_small.md").read_text()
-    assert f"**{last - first:,.0f} s wall**" in md
+    assert f"Job time: **{last - first - idle:,.0f} s**" in md
+    assert f"({last - first:,.0f} s wall, less {idle:,.0f} s idle" in md
     assert "| training |" in md and "| decoding |" in md and "| idle |" in md
     assert "Scale: **small**" in md and "commit" in md
 

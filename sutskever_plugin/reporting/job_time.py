@@ -23,7 +23,9 @@ The total is the wall clock from the first step's start to the last one's end. P
 are attributed by a sweep over time: every second goes to the phase running then (split
 evenly if two ran at once), to "between steps" when none did, or to "idle" for gaps of
 more than IDLE_GAP_S (the script was not running: a rerun after a stop), so the phases'
-attributed seconds add up to the total.
+attributed seconds add up to the total. The job's time is the total less idle: a job
+stopped and resumed, or rerun later to rewrite its table, is charged only for the time
+its script ran.
 """
 import argparse
 import glob
@@ -224,15 +226,25 @@ def csv_rows(facts, scale, hardware, commit):
                          share_of_total=round(attributed[phase] / total, 4) if total else None,
                          source="sum of its steps' walls; attributed: its share of the wall clock",
                          **base))
+    source = ("logs/steps.tsv and the training logs" if facts["have_steps"]
+              else "not known: no logs/steps.tsv")
     rows.append(dict(level="total", phase="total", name="first step's start to last step's end",
                      start_utc=_utc(facts["first"]) if total is not None else "",
                      end_utc=_utc(facts["last"]) if total is not None else "",
                      wall_s=round(total, 1) if total is not None else None,
                      attributed_wall_s=round(sum(attributed.values()), 1) if total is not None else None,
-                     share_of_total=1.0 if total else None,
-                     source="logs/steps.tsv and the training logs" if facts["have_steps"]
-                     else "not known: no logs/steps.tsv", **base))
+                     share_of_total=1.0 if total else None, source=source, **base))
+    running = running_s(facts)
+    rows.append(dict(level="total", phase="running", name="the total less idle: the job's time",
+                     wall_s=round(running, 1) if running is not None else None,
+                     share_of_total=round(running / total, 4) if total else None,
+                     source=source, **base))
     return rows
+
+
+def running_s(facts):
+    """The job's time: the wall clock less the idle gaps (script not running)."""
+    return None if facts["total"] is None else facts["total"] - facts["attributed"]["idle"]
 
 
 def markdown(facts, scale, hardware, commit, work, command):
@@ -243,9 +255,12 @@ def markdown(facts, scale, hardware, commit, work, command):
              f"- Scale: **{scale}**; report written on: {hardware}; commit {commit} (of the "
              "checkout that wrote this report)"]
     if facts["have_steps"]:
-        lines += [f"- Run: {_utc(facts['first'])} to {_utc(facts['last'])} UTC: "
-                  f"**{total:,.0f} s wall** ({total / 60:,.1f} min) from the first step's start "
-                  "to the last step's end"]
+        running, idle = running_s(facts), attributed["idle"]
+        lines += [f"- Job time: **{running:,.0f} s** ({running / 60:,.1f} min) with the script "
+                  f"running, from {_utc(facts['first'])} to {_utc(facts['last'])} UTC"
+                  + (f" ({total:,.0f} s wall, less {idle:,.0f} s idle: gaps over {IDLE_GAP_S} s "
+                     "with no step running, the script stopped and started again)" if idle else
+                     " (no idle gaps: one uninterrupted run)")]
     else:
         lines += ["- **No `logs/steps.tsv`** in this work directory (made before the scripts "
                   "recorded their steps): read from `models/*.json` and `decode/*.json` (and "

@@ -371,6 +371,13 @@ def test_table2_script_paper_path_with_external_nbest(work, tmp_path):
         assert 0 <= spread.loc[row, "ours_lstm_alone"] <= ours["Oracle Rescoring of the Baseline 1000-best lists"]
     md = (results / "table2.md").read_text()
     assert "## The two scores' spread within each n-best list" in md
+    # the lift of each LSTM row at lambda 0.5 over the baseline, with the paper's beside it
+    base_bleu = ours["Baseline System [29]"]
+    for row in lstm_rows:
+        d = ours[row] - base_bleu
+        verdict = "lifts it" if d > 0 else "does not lift it"
+        assert f"- {row}: lambda 0.5 gives {ours[row]:.2f} against the baseline's {base_bleu:.2f} ({d:+.2f}): **{verdict}**" in md
+    assert "(the paper: +2.31)" in md and "(the paper: +3.20)" in md
     assert f"from commit {commit()}" in md and "1000-best lists with LSTMs" in md
     assert np.isnan(ours["Cho et al. [5]"]) and np.isnan(ours["Best WMT'14 result [9]"])
     assert ours["Oracle Rescoring of the Baseline 1000-best lists"] == pytest.approx(100.0)

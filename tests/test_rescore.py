@@ -436,3 +436,15 @@ def test_table2_steps_are_keyed_on_the_lists_and_models(work, tmp_path):
     assert redone() == everything
     save_checkpoint(w / "models" / "reversed3.pt", w / "data" / "bin", "translation_reversed", 33)
     assert redone() == ["rescore ensemble of 5 reversed LSTMs"]
+
+
+def test_progress_lines_while_scoring(capsys, monkeypatch):
+    """A long scoring pass says how far it is, at most once per interval, never at the end."""
+    from sutskever_plugin.rescoring import lstm_scorer
+    clock = iter([0.0, 30.0, 61.0, 90.0, 200.0])
+    monkeypatch.setattr(lstm_scorer.time, "monotonic", lambda: next(clock))
+    p = lstm_scorer.Progress(total=400, every_s=60)   # t0 = 0
+    for _ in range(4):
+        p.advance(100)                                # at 30, 61, 90, 200 s
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["[rescore] 200/400 hypotheses scored (50%, 61 s, about 61 s left)"]

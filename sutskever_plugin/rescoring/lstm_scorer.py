@@ -24,7 +24,9 @@ word was replaced with a special UNK token") and are counted, not hidden.
 """
 import logging
 import os
+import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -70,6 +72,27 @@ class UnkCounts:
 def import_plugin():
     """Register the plugin's architectures and tasks (what ``--user-dir`` does)."""
     import sutskever_plugin  # noqa: F401
+
+
+class Progress:
+    """A line on stderr at most every ``every_s`` seconds while a long list is scored (an
+    ensemble over a 100-best test list runs for tens of minutes on a CPU)."""
+
+    def __init__(self, total: int, every_s: float = 60.0):
+        self.total, self.done, self.every_s = total, 0, every_s
+        self.t0 = self.last = time.monotonic()
+
+    def advance(self, n: int):
+        self.done += n
+        now = time.monotonic()
+        if now - self.last < self.every_s or self.done >= self.total:
+            return
+        self.last = now
+        rate = self.done / (now - self.t0)
+        sys.stderr.write(f"[rescore] {self.done}/{self.total} hypotheses scored "
+                         f"({self.done / self.total:.0%}, {now - self.t0:.0f} s, about "
+                         f"{(self.total - self.done) / rate:.0f} s left)\n")
+        sys.stderr.flush()
 
 
 class LstmScorer:
@@ -186,6 +209,7 @@ class LstmScorer:
             scorer = SequenceScorer(self.tgt_dict)
             scores = np.full(len(pairs), np.nan)
             positional: List = [None] * len(pairs) if return_positional else []
+            progress = Progress(len(pairs))
             for sample in itr:
                 if self.use_cuda:
                     sample = utils.move_to_cuda(sample)
@@ -195,6 +219,7 @@ class LstmScorer:
                     scores[sid] = float(pos.sum())
                     if return_positional:
                         positional[sid] = pos.numpy()
+                progress.advance(len(sample["id"]))
             self.task.datasets.pop(SPLIT, None)
         missing = np.isnan(scores)
         if missing.any():  # would mean fairseq dropped pairs: never report a partial list

@@ -3,16 +3,17 @@ import logging
 import os
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
 import numpy as np
+
+# importing fairseq leaves the root logger at DEBUG: without this, importing matplotlib and
+# every figure would print its setup and font search (hundreds of lines) into the output
+logging.getLogger("matplotlib").setLevel(logging.WARNING)
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-# importing fairseq leaves the root logger at DEBUG; every figure would print matplotlib's
-# font search (hundreds of lines) into the scripts' output
-logging.getLogger("matplotlib").setLevel(logging.WARNING)
 
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 COLORS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"]

@@ -86,7 +86,10 @@ PREP_INPUTS=()
 step "prepare data" "$DATA/summary.json" --adopt-unkeyed ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} "${prep[@]}"
 
 # ---- 2. bf16 for ours? measured on ours' core, recorded in the report either way ------
-taskset -c "$CORE_OURS" "$PY" -m sutskever_plugin.benchmark.bf16_choice --out "$WORK/bf16_choice.json" \
+# once per work dir, as reproduce_table1.sh does: a rerun must not re-decide it (a noisy
+# second measurement could flip --bf16 auto, change the pair's key and retrain it)
+[ -s "$WORK/bf16_choice.json" ] \
+  || taskset -c "$CORE_OURS" "$PY" -m sutskever_plugin.benchmark.bf16_choice --out "$WORK/bf16_choice.json" \
   > /dev/null || die "measuring the bf16 and fp32 matmul rates failed (see above)"
 AUTOCAST=()
 case $BF16 in

@@ -74,8 +74,12 @@ def test_tiny_comparison_writes_csv_png_and_markdown(tiny_quality):
 def test_rerun_skips_the_trained_pair(tiny_quality):
     work, _ = tiny_quality
     before = (work / "logs" / "train_ours.log").read_text()
+    choice = work / "bf16_choice.json"
+    measured = (choice.read_text(), choice.stat().st_mtime_ns)
     out = script(*TINY, work).stdout
     assert "train side by side: already done, skipped" in out
+    # the bf16 decision is measured once per work dir, not again on a rerun
+    assert (choice.read_text(), choice.stat().st_mtime_ns) == measured
     assert "decode ours beam 12: already done, skipped" in out
     assert (work / "logs" / "train_ours.log").read_text() == before
 

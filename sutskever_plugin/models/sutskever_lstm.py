@@ -19,10 +19,10 @@ from fairseq.models import (
     register_model,
     register_model_architecture,
 )
-from fairseq.modules import FairseqDropout
 
 from ..criterions.sutskever_cross_entropy import LOSS_SUMMED
 from ..errors import ConfigError
+from .fast_dropout import DropoutLSTM, FastDropout
 from .fused_softmax import ProjectLogSoftmax, ProjectNLL, ReusedBuffers, fused_dtype
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ class SutskeverEncoder(FairseqEncoder):
         self.hidden_size = hidden_size
         self.max_source_positions = max_source_positions
         self.embed_tokens = _embedding(len(dictionary), embed_dim, self.padding_idx, sparse_grads)
-        self.dropout_in_module = FairseqDropout(dropout_in, module_name=self.__class__.__name__)
-        self.lstm = nn.LSTM(
+        self.dropout_in_module = FastDropout(dropout_in, module_name=self.__class__.__name__)
+        self.lstm = DropoutLSTM(
             input_size=embed_dim,
             hidden_size=hidden_size,
             num_layers=num_layers,
@@ -156,9 +156,9 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
         # a table shared with the output projection gets a dense gradient from it anyway
         self.embed_tokens = _embedding(len(dictionary), embed_dim, dictionary.pad(),
                                        sparse_grads and not share_input_output_embed)
-        self.dropout_in_module = FairseqDropout(dropout_in, module_name=self.__class__.__name__)
-        self.dropout_out_module = FairseqDropout(dropout_out, module_name=self.__class__.__name__)
-        self.lstm = nn.LSTM(
+        self.dropout_in_module = FastDropout(dropout_in, module_name=self.__class__.__name__)
+        self.dropout_out_module = FastDropout(dropout_out, module_name=self.__class__.__name__)
+        self.lstm = DropoutLSTM(
             input_size=embed_dim,
             hidden_size=hidden_size,
             num_layers=num_layers,

@@ -89,6 +89,15 @@ key_of() { head -n 1 "$1.key" 2>/dev/null || true; }
 digest_cache() { export SUTSKEVER_DIGEST_CACHE="$1/.digests.json"; }
 
 # Option checks, before anything is done: one line naming the option.
+# bf16_choice_once WORK [PREFIX...]: this CPU's bf16 and fp32 matmul rates measured into
+# WORK/bf16_choice.json (sutskever_plugin/benchmark/bf16_choice.py, through PREFIX, e.g.
+# taskset) once per work dir: the trainings' keys include the choice, so a rerun must not
+# flip it on a noisy second measurement and retrain them
+bf16_choice_once() {
+  local work=$1; shift
+  [ -s "$work/bf16_choice.json" ] || OMP_NUM_THREADS=1 "$@" "$PY" -m sutskever_plugin.benchmark.bf16_choice \
+    --out "$work/bf16_choice.json" > /dev/null || die "measuring this CPU's bf16 and fp32 matmul rates failed (see above)"
+}
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] && [[ $2 != --* ]] || die "$1 needs a value (see the header of $0)"; }
 check_int() {  # check_int OPTION VALUE MIN
   [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] \

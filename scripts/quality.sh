@@ -86,11 +86,8 @@ PREP_INPUTS=()
 step "prepare data" "$DATA/summary.json" --adopt-unkeyed ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} "${prep[@]}"
 
 # ---- 2. bf16 for ours? measured on ours' core, recorded in the report either way ------
-# once per work dir, as reproduce_table1.sh does: a rerun must not re-decide it (a noisy
-# second measurement could flip --bf16 auto, change the pair's key and retrain it)
-[ -s "$WORK/bf16_choice.json" ] \
-  || taskset -c "$CORE_OURS" "$PY" -m sutskever_plugin.benchmark.bf16_choice --out "$WORK/bf16_choice.json" \
-  > /dev/null || die "measuring the bf16 and fp32 matmul rates failed (see above)"
+# once per work dir, as reproduce_table1.sh does (lib.sh: a rerun must not re-decide it)
+bf16_choice_once "$WORK" taskset -c "$CORE_OURS"
 AUTOCAST=()
 case $BF16 in
   on) AUTOCAST=(--autocast-bf16) ;;
@@ -108,14 +105,16 @@ say "bf16 ${BF16}: $(cat "$WORK/bf16_choice.json") -> ours ${AUTOCAST[*]:-in fp3
 SIZE=(--encoder-layers 2 --decoder-layers 2 --encoder-hidden-size "$HIDDEN" --decoder-hidden-size "$HIDDEN"
       --encoder-embed-dim "$EMBED" --decoder-embed-dim "$EMBED" --dropout 0.3)
 # the small-scale recipe of reproduce_table1.sh (Adam lr 0.003, batches of 128), at a fixed
-# lr: its halving schedule counts epochs, which a wall-clock budget does not fix
-RECIPE=(--optimizer adam --lr 0.003 --batch-size 128 --sentence-avg --clip-norm 5 --seed "$SEED")
+# lr: its halving schedule counts epochs, which a wall-clock budget does not fix. Ours
+# steps Adam through torch's fused kernel as the main job does (--optimizer fused_adam,
+# the same updates); the built-in keeps fairseq's own adam, as a user of it would.
+RECIPE=(--lr 0.003 --batch-size 128 --sentence-avg --clip-norm 5 --seed "$SEED")
 COMMON=(--user-dir sutskever_plugin --task translation_reversed --cpu --num-workers 0
         --stop-time-hours "$STOP_HOURS" --validate-interval-updates "$VALID_EVERY"
         --save-interval-updates "$VALID_EVERY" --keep-interval-updates 1 --no-epoch-checkpoints --no-last-checkpoints
         --no-save-optimizer-state --log-format simple --log-interval 50)
-OURS=(--arch sutskever_lstm "${SIZE[@]}" "${RECIPE[@]}" --criterion sutskever_cross_entropy ${AUTOCAST[@]+"${AUTOCAST[@]}"})
-BUILTIN=(--arch lstm "${SIZE[@]}" --decoder-attention 0 --decoder-out-embed-dim "$HIDDEN" "${RECIPE[@]}"
+OURS=(--arch sutskever_lstm "${SIZE[@]}" --optimizer fused_adam "${RECIPE[@]}" --criterion sutskever_cross_entropy ${AUTOCAST[@]+"${AUTOCAST[@]}"})
+BUILTIN=(--arch lstm "${SIZE[@]}" --decoder-attention 0 --decoder-out-embed-dim "$HIDDEN" --optimizer adam "${RECIPE[@]}"
          --criterion cross_entropy)
 
 # train_pair CORE_OURS CORE_BUILTIN: both fairseq-trains from scratch (a timed run cannot

@@ -108,7 +108,9 @@ case $SCALE in
     # schedule shape (fixed lr, then halved every half epoch for the last 2 epochs) over
     # the 7 epochs that two hours on 2 cores allow for all eight trainings.
     # Label smoothing did not pay for losing the fused loss (tuning_small/notes.md).
-    ARCH=sutskever_lstm; LAYERS=2; DIM=512; EMB=256; OPTIMIZER=(--optimizer adam); SPARSE=()
+    # Adam is fairseq's, stepped by torch's fused CPU kernel (--optimizer fused_adam,
+    # optim/fused_adam.py: the same updates, a 0.9x training step, results/benchmark.md).
+    ARCH=sutskever_lstm; LAYERS=2; DIM=512; EMB=256; OPTIMIZER=(--optimizer fused_adam); SPARSE=()
     DROPOUT=0.3; LR=0.003; BATCH=128; EPOCHS=7; HALVE_AFTER=5; HALVE_EVERY=0.5
     JOBS=2; SAVE_EVERY=1000 ;;
   paper)
@@ -167,10 +169,7 @@ case $PRECISION in
       run "$PY" -m sutskever_plugin.benchmark.bf16_choice --out "$WORK/bf16_choice.json"
       BF16=(--autocast-bf16) PRECISION_NOTE="auto (bf16 shown; a real run measures)"
     else
-      # measured once per work dir: the trainings' keys include the choice, so a rerun
-      # on the same machine must not flip it on a noisy measurement and retrain
-      [ -s "$WORK/bf16_choice.json" ] || OMP_NUM_THREADS=1 "$PY" -m sutskever_plugin.benchmark.bf16_choice \
-        --out "$WORK/bf16_choice.json" > /dev/null || die "step 'measure bf16 vs fp32'"
+      bf16_choice_once "$WORK"   # once per work dir (lib.sh)
       PRECISION_NOTE=$("$PY" -m sutskever_plugin.benchmark.bf16_choice --describe "$WORK/bf16_choice.json" 2>/dev/null) \
         || die "step 'read $WORK/bf16_choice.json'"
       if grep -q '"use_bf16": true' "$WORK/bf16_choice.json"; then BF16=(--autocast-bf16); fi

@@ -5,6 +5,7 @@ not what the tests check. The full run is a subprocess because it changes proces
 settings (torch threads, and malloc's policy in its last measurement).
 """
 import csv
+import re
 import sys
 
 from conftest import REPO, run
@@ -50,17 +51,42 @@ def test_quick_benchmark_reports_both_models(tmp_path):
         mm = {r["kind"]: float(r["mm_gflop_per_cpu_s"]) for r in train if r["size"] == size}
         assert mm["train_bf16"] != mm["train"], mm
 
+    # the small-scale main job's recipe: ours, ours with each speed-up undone, the built-in
+    main = [r for r in rows if r["size"] == "main_job"]
+    assert sorted((r["kind"], r["model"], r["precision"]) for r in main) == sorted(
+        [(k, "sutskever_lstm", p) for k in ("main_job", "main_fairseq_adam", "main_torch_dropout")
+         for p in ("fp32", "bf16")] + [("main_job", "builtin_lstm", p) for p in ("fp32", "bf16")])
+    assert all(float(r["words_per_cpu_s"]) > 0 and 0 < float(r["mfu_cpu"]) < 1.5 for r in main)
+
     gen = [r for r in rows if r["kind"] == "generate"]
     assert {(r["model"], r["beam"]) for r in gen} >= {(m, b) for m in MODELS for b in ("1", "12")}
     assert all(float(r["sents_per_s"]) > 0 and float(r["sents_per_cpu_s"]) > 0 for r in gen)
 
     md = (tmp_path / "benchmark.md").read_text()
     for heading in ("## Training throughput", "## What each piece of ours' recipe gives",
+                    "## The small-scale main job's recipe: what each speed-up gives",
                     "## Training in bfloat16", "## Generation",
                     "## How time grows",
                     "## Benchmark notes", "Machine:", "Load average", f"from commit {commit()}"):
         assert heading in md, heading
     assert {r["commit"] for r in rows} == {commit()}
+
+
+def test_profile_writes_each_steps_split_into_matmuls_and_the_rest(tmp_path):
+    proc = run([sys.executable, REPO / "scripts" / "benchmark.py", "--quick", "--profile",
+                "--sizes", "tiny", "--out-dir", tmp_path])
+    md = (tmp_path / "benchmark_profile.md").read_text()
+    assert f"from commit {commit()}" in md and "wrote" in proc.stdout
+    for size in ("tiny", "main_job"):
+        for model in MODELS:
+            for precision in ("fp32", "bf16"):
+                head = f"===== train step, {model} ({size}, {precision}), 2 steps"
+                assert head in md, head
+                split = md.split(head, 1)[1].splitlines()[1]
+                ms = [float(x) for x in re.findall(r"([0-9.]+) ms", split)]
+                share = [int(x) for x in re.findall(r"= ([0-9]+)%", split)]
+                assert ms[0] > 0 and ms[1] > 0 and sum(share) in (99, 100, 101), split
+        assert f"===== generate beam 12, sutskever_lstm ({size})" in md
 
 
 def test_device_benchmark_rows_and_report(tmp_path):

@@ -1,11 +1,11 @@
 """The CPU measurements: training (fp32, bf16 autocast, ours with each piece of its
-recipe back to fairseq's) and generation at each size, and how time grows with sentence
-length, batch size and beam size."""
+recipe back to fairseq's) and generation at each size, how time grows with sentence
+length, batch size and beam size, and the small-scale main job's own recipe."""
 import gc
 
 import torch
 
-from .config import AB_KINDS, CPU_RECIPE, MODELS
+from .config import AB_KINDS, CPU_RECIPE, MAIN_JOB_AB, MAIN_JOB_FLAGS, MAIN_JOB_RECIPE, MODELS
 from .fairseq_setup import Setup
 from .flops import matmul_peak, mean_step_flops, train_flops
 from .memory import RssSampler, current_rss
@@ -187,3 +187,38 @@ def mfu_against_run_best(rows):
             r["mfu_wall_local"], r["mfu_cpu_local"] = r["mfu_wall"], r["mfu_cpu"]
             r["mfu_wall"] = round(r["gflop_per_s"] / best_w, 4)
             r["mfu_cpu"] = round(r["gflop_per_cpu_s"] / best_c, 4)
+
+
+def bench_main_job(root, size, log):
+    """The small-scale main job's recipe (config.MAIN_JOB), fp32 and bf16: ours as the
+    main job trains it, ours with each speed-up of MAIN_JOB_AB undone, and the built-in,
+    all four interleaved step by step (each ratio is side by side)."""
+    setup = Setup(root, size)
+    samples = train_samples(setup, size)
+    rows = []
+    for bf16 in (False, True):
+        dtype = torch.bfloat16 if bf16 else torch.float32
+        peak_before = matmul_peak(dtype=dtype)
+        log(f"[main job recipe] {size['layers']}x{size['hidden']}, {size['embed']}-d embeddings, "
+            f"dropout {size['dropout']}, vocab {size['src_vocab']}/{size['tgt_vocab']}, "
+            f"batch {size['batch']} x ~{size['length']} words, {str(dtype)[6:]}; load {load1():.2f}")
+        variants = {"main_job": ("sutskever_lstm", MAIN_JOB_RECIPE, False),
+                    **{k: ("sutskever_lstm", *v) for k, v in MAIN_JOB_AB.items()},
+                    "main_job_builtin": ("builtin_lstm", (), False)}
+        trainers = {k: setup.trainer(m, size["batch"], bf16, extra=MAIN_JOB_FLAGS, recipe=recipe,
+                                     torch_dropout=torch_dropout)
+                    for k, (m, recipe, torch_dropout) in variants.items()}
+        stats = time_train(trainers, samples, size["rounds"], size["steps"])
+        peak_after = matmul_peak(dtype=dtype)
+        peak = ((peak_before[0] + peak_after[0]) / 2, (peak_before[1] + peak_after[1]) / 2)
+        for k, (m, _, _) in variants.items():
+            kind = "main_job" if k == "main_job_builtin" else k
+            r, lines = train_rows(kind, "main_job", size, {m: stats[k]}, samples,
+                                  setup.tgt_dict.pad(), peak, size["batch"], size["length"],
+                                  precision="bf16" if bf16 else "fp32")
+            rows += r
+            for line in lines:
+                log(line.replace(f"  {kind} ", f"  {k} ", 1))
+        del trainers
+        gc.collect()
+    return rows

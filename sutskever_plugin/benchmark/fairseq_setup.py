@@ -1,12 +1,15 @@
 """Both models through fairseq's own parser, task and Trainer, on synthetic batches."""
 import io
+import types
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 from fairseq import options, tasks
 from fairseq.data import LanguagePairDataset
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+from fairseq.modules import FairseqDropout
 from fairseq.trainer import Trainer
 
 from .config import CPU_RECIPE
@@ -23,17 +26,20 @@ def write_dicts(datadir, src_vocab, tgt_vocab):
 
 
 def model_flags(model, size):
+    """Layers, sizes and dropout (embeddings as wide as the cells and no dropout unless
+    the size says ``embed`` / ``dropout``)."""
     L, H = size["layers"], size["hidden"]
+    E, p = size.get("embed", H), str(size.get("dropout", 0))
     common = ["--encoder-layers", str(L), "--decoder-layers", str(L),
-              "--encoder-embed-dim", str(H), "--decoder-embed-dim", str(H),
+              "--encoder-embed-dim", str(E), "--decoder-embed-dim", str(E),
               "--encoder-hidden-size", str(H), "--decoder-hidden-size", str(H),
-              "--dropout", "0"]
+              "--dropout", p]
     if model == "sutskever_lstm":
         return ["--arch", "sutskever_lstm", *common]
     return ["--arch", "lstm", *common, "--decoder-attention", "0",
-            "--decoder-out-embed-dim", str(H), "--encoder-dropout-in", "0",
-            "--encoder-dropout-out", "0", "--decoder-dropout-in", "0",
-            "--decoder-dropout-out", "0"]
+            "--decoder-out-embed-dim", str(H), "--encoder-dropout-in", p,
+            "--encoder-dropout-out", p, "--decoder-dropout-in", p,
+            "--decoder-dropout-out", p]
 
 
 def make_cfg(datadir, model, size, batch, extra=(), device="cpu"):
@@ -62,11 +68,12 @@ class Setup:
         self.src_dict, self.tgt_dict = self.task.source_dictionary, self.task.target_dictionary
         assert len(self.src_dict) == size["src_vocab"] and len(self.tgt_dict) == size["tgt_vocab"]
 
-    def trainer(self, model, batch, bf16=False, extra=(), recipe=CPU_RECIPE):
+    def trainer(self, model, batch, bf16=False, extra=(), recipe=CPU_RECIPE, torch_dropout=False):
         """A fairseq Trainer for one model. ``bf16``: ours with its --autocast-bf16 flag;
         the built-in (which has no such flag) with the same autocast around its forward,
         so that both run their matmuls in bf16 the same way. ``recipe``: ours' flags on
-        CPU. ``extra``: more fairseq flags for both (--fp16, --amp on a GPU)."""
+        CPU. ``extra``: more fairseq flags for both (--fp16, --amp on a GPU).
+        ``torch_dropout``: ours with torch's dropout (:func:`with_torch_dropout`)."""
         ours = model == "sutskever_lstm"
         extra = (*extra, *(("--autocast-bf16",) if bf16 and ours else ()),
                  *(recipe if ours and self.device == "cpu" else ()))
@@ -75,6 +82,8 @@ class Setup:
         m = self.task.build_model(cfg.model)
         if bf16 and model != "sutskever_lstm":
             m.forward = autocast_training_forward(m)
+        if torch_dropout:
+            with_torch_dropout(m)
         crit = self.task.build_criterion(cfg.criterion)
         return Trainer(cfg, self.task, m, crit)
 
@@ -92,6 +101,18 @@ class Setup:
         ds = LanguagePairDataset(src, [len(s) for s in src], self.src_dict,
                                  tgt, [len(t) for t in tgt], self.tgt_dict)
         return ds.collater([ds[i] for i in range(bsz)])
+
+
+def with_torch_dropout(model):
+    """Ours as it was before models/fast_dropout.py: fairseq's dropout modules and
+    nn.LSTM's own dropout between layers (one mt19937 draw per element)."""
+    for part in (model.encoder, model.decoder):
+        for name in ("dropout_in_module", "dropout_out_module"):
+            if hasattr(part, name):
+                setattr(part, name, FairseqDropout(getattr(part, name).p,
+                                                   module_name=type(part).__name__))
+        part.lstm.forward = types.MethodType(nn.LSTM.forward, part.lstm)
+    return model
 
 
 def autocast_training_forward(model):

@@ -45,9 +45,10 @@ def train_flops(model_name, size, sample, pad):
     the softmax projection hid x V x 2 per target token. Embedding look-ups, element-wise
     gate math and the optimizer are not counted."""
     L, H, V = size["layers"], size["hidden"], size["tgt_vocab"]
+    E = size.get("embed", H)
     src_tok = int(sample["net_input"]["src_tokens"].ne(pad).sum())
     tgt_tok = int(sample["target"].ne(pad).sum())
-    lstm = 8 * (H + H) * H * L  # per token, embedding dim == hidden size
+    lstm = 8 * (E + H) * H + 8 * (H + H) * H * (L - 1)  # per token; layer 0 reads the embedding
     dec_extra = 8 * H * H if model_name == "builtin_lstm" else 0  # input feeding in layer 0
     fwd = src_tok * lstm + tgt_tok * (lstm + dec_extra + 2 * H * V)
     return 3 * fwd

@@ -2,7 +2,8 @@
 import os
 from pathlib import Path
 
-from ..benchmark.config import AB_KINDS, CPU_RECIPE, CSV_FIELDS, paper_epochs_days
+from ..benchmark.config import (AB_KINDS, CPU_RECIPE, CSV_FIELDS, MAIN_JOB_AB, MAIN_JOB_FLAGS,
+                                MAIN_JOB_RECIPE, paper_epochs_days)
 from ..data.textio import write_text
 from .machine import commit
 from .tables import table_head, table_row, write_csv
@@ -133,6 +134,7 @@ def write_report(out_dir, rows, meta, notes):
         "process-wide setting that helps both models; see notes.", ""]
     lines += recipe_section(pick, ratio, meta["sizes"])
     lines += bf16_section(pick, ratio, meta["sizes"])
+    lines += main_job_section(pick, ratio)
     lines += paper_speed_section(pick, meta["sizes"])
     lines += [
         "## Generation (fairseq SequenceGenerator)", "",
@@ -231,6 +233,40 @@ def recipe_section(pick, ratio, sizes):
         "batch's rows: sutskever_plugin/optim/sutskever_sgd.py), or `--criterion "
         "cross_entropy` (a zero-filled [tokens x vocab] loss gradient per step, read back by "
         "the log-softmax backward: sutskever_plugin/criterions/sutskever_cross_entropy.py).", ""]
+
+
+def main_job_section(pick, ratio):
+    rows = pick("main_job", "main_job", "sutskever_lstm")
+    if not rows:
+        return []
+    r0 = rows[0]
+    lines = ["## The small-scale main job's recipe: what each speed-up gives", "",
+             f"{r0['layers']} x {r0['hidden']} cells, Multi30k's vocabularies ({r0['src_vocab']}/"
+             f"{r0['tgt_vocab']}), batches of {r0['batch']} sentences of ~{r0['tgt_len']} words, "
+             "dropout 0.3, `" + " ".join(MAIN_JOB_FLAGS) + "` as `scripts/reproduce_table1.sh "
+             "--scale small` trains; ours with `" + " ".join(MAIN_JOB_RECIPE) + "` and the "
+             "cheaper CPU dropout (sutskever_plugin/models/fast_dropout.py), then with each of "
+             "the two undone (fairseq's `adam`; torch's dropout), and the built-in with fairseq's "
+             "`adam`, the four trainers' steps interleaved:", "",
+             *table_head("precision", "ours words/s (per CPU-s)", "with fairseq's adam",
+                         "with torch's dropout", "built-in", "ours / each (CPU)",
+                         "ours / built-in (CPU)", "MFU ours / built-in (CPU)", "load")]
+    for precision in ("fp32", "bf16"):
+        o = pick("main_job", "main_job", "sutskever_lstm", precision=precision)
+        b = pick("main_job", "main_job", "builtin_lstm", precision=precision)
+        ab = [pick(kind, "main_job", "sutskever_lstm", precision=precision) for kind in MAIN_JOB_AB]
+        if not (o and b and all(ab)):
+            continue
+        o, b, ab = o[0], b[0], [r[0] for r in ab]
+        lines.append(table_row(
+            precision, *(f"{r['words_per_s']:.0f} ({r['words_per_cpu_s']:.0f})" for r in [o, *ab, b]),
+            " / ".join(f"**{ratio(o['words_per_cpu_s'], r['words_per_cpu_s'])}**" for r in ab),
+            f"**{ratio(o['words_per_cpu_s'], b['words_per_cpu_s'])}**",
+            f"{o['mfu_cpu']:.0%} / {b['mfu_cpu']:.0%}", f"{o['load1']:.1f}"))
+    return lines + [
+        "", "bf16: ours with `--autocast-bf16`, the built-in with the same autocast around its "
+        "forward (as in the bfloat16 section); the main job trains in bf16 only where this "
+        "CPU's bf16 `torch.mm` is fast (sutskever_plugin/benchmark/bf16_choice.py).", ""]
 
 
 def bf16_section(pick, ratio, sizes):

@@ -3,9 +3,11 @@
 Not the paper's optimizer: the small-scale recipe departs to Adam (scripts/
 reproduce_table1.sh says why). fairseq's ``adam`` already steps through a fused kernel
 on GPUs (apex's FusedAdam); on a CPU it falls back to a Python loop of about ten tensor
-operations per parameter (fairseq/optim/adam.py), which took 68 ms of a 0.8 s bf16
-training step of the small recipe (14M parameters) where torch's fused CPU kernel
-(``torch.optim.AdamW(fused=True)``, torch >= 2.4) takes 25 ms (results/benchmark.md).
+operations per parameter (fairseq/optim/adam.py), a visible share of a bf16 training
+step of the small recipe (results/benchmark_profile.md). torch's fused CPU kernel
+(``torch.optim.AdamW(fused=True)``, torch >= 2.4) does the same in one pass; what it
+gives a training step is measured side by side in results/benchmark.md ("The small-scale
+main job's recipe").
 
 Same flags, defaults and algorithm as fairseq's ``adam`` (its weight decay is AdamW's,
 decoupled from the gradient, as fairseq's docstring says). One difference, within

@@ -1,5 +1,8 @@
 """torch.profiler tables of one training step and one beam search per model (``--profile``),
-with each step's time split into the matrix multiplies and everything else."""
+with each step's time split into the matrix multiplies and everything else, beside the
+step's unprofiled wall time (what is neither: Python, fairseq's Trainer between ops)."""
+import time
+
 import torch
 
 from .config import CPU_RECIPE, MODELS
@@ -32,12 +35,17 @@ def profile(root, size_name, size, log, precisions=("fp32", "bf16"), extra=(), r
         for m in MODELS:
             tr = setup.trainer(m, size["batch"], precision == "bf16", extra=extra, recipe=recipe)
             tr.train_step([sample])
+            wall = time.perf_counter()  # the same steps unprofiled: the time outside ops
+            for _ in range(steps):
+                tr.train_step([sample])
+            wall = (time.perf_counter() - wall) * 1e3 / steps
             with tprofile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
                 for _ in range(steps):
                     tr.train_step([sample])
             total, matmul, others = split_time(prof)
             log(f"===== train step, {m} ({size_name}, {precision}), {steps} steps")
-            log(f"per step: {total / steps:.0f} ms of self CPU time, matrix multiplies "
+            log(f"per step: {wall:.0f} ms wall unprofiled; under the profiler "
+                f"{total / steps:.0f} ms of ops' self CPU time, matrix multiplies "
                 f"({', '.join(MATMUL_OPS)}) {matmul / steps:.0f} ms = {matmul / total:.0%}, "
                 f"the rest {(total - matmul) / steps:.0f} ms = {1 - matmul / total:.0%}; largest of "
                 "the rest: " + ", ".join(f"{k} {v / steps:.0f} ms" for k, v in others))

@@ -109,7 +109,7 @@ case $SCALE in
     # the 7 epochs that two hours on 2 cores allow for all eight trainings.
     # Label smoothing did not pay for losing the fused loss (tuning_small/notes.md).
     # Adam is fairseq's, stepped by torch's fused CPU kernel (--optimizer fused_adam,
-    # optim/fused_adam.py: the same updates, a 0.9x training step, results/benchmark.md).
+    # optim/fused_adam.py: the same updates, a faster step: results/benchmark.md).
     ARCH=sutskever_lstm; LAYERS=2; DIM=512; EMB=256; OPTIMIZER=(--optimizer fused_adam); SPARSE=()
     DROPOUT=0.3; LR=0.003; BATCH=128; EPOCHS=7; HALVE_AFTER=5; HALVE_EVERY=0.5
     JOBS=2; SAVE_EVERY=1000 ;;

@@ -15,6 +15,7 @@ errors.install()  # user-facing errors as one line (SUTSKEVER_DEBUG=1: with the 
 from . import fairseq_patches  # noqa: F401,E402  (before any batch is built or checkpoint loaded)
 from . import checkpoint_check  # noqa: F401  (a truncated/corrupt checkpoint: clear error)
 from .criterions import sutskever_cross_entropy  # noqa: F401
+from .criterions import sutskever_label_smoothed_cross_entropy  # noqa: F401
 from .models import sutskever_lstm  # noqa: F401
 from .optim import fused_adam, sutskever_halving, sutskever_sgd  # noqa: F401
 from .tasks import translation_reversed  # noqa: F401

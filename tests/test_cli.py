@@ -52,6 +52,24 @@ def test_train_with_autocast_bf16_then_generate_in_fp32(multi30k_bin, tmp_path):
     assert len(re.findall(r"^H-\d+", gen.stdout, flags=re.M)) == 100
 
 
+def test_label_smoothed_criterion_logs_what_fairseqs_does(multi30k_bin, tmp_path):
+    # --criterion sutskever_label_smoothed_cross_entropy (the loss inside the softmax) and
+    # fairseq's label_smoothed_cross_entropy: the same training, logged the same way
+    logs = {}
+    for crit in ("label_smoothed_cross_entropy", "sutskever_label_smoothed_cross_entropy"):
+        proc = run([cli("fairseq-train"), multi30k_bin / "bin", "--user-dir", PLUGIN,
+                    "--task", "translation_reversed", "--save-dir", tmp_path / crit,
+                    "--arch", "sutskever_lstm_tiny", "--dropout", "0", "--optimizer", "adam",
+                    "--lr", "0.003", "--criterion", crit, "--label-smoothing", "0.1",
+                    "--batch-size", "64", "--sentence-avg", "--max-update", "12", "--seed", "3",
+                    "--cpu", "--log-format", "simple", "--log-interval", "4", "--no-save"])
+        logs[crit] = re.findall(r"train_inner \| epoch \d+: +\d+ / \d+ loss=([0-9.]+), "
+                                r"nll_loss=([0-9.]+), ppl=([0-9.]+)", proc.stdout + proc.stderr)
+    stock, ours = logs.values()
+    assert len(stock) == 3 and ours == stock, logs
+    assert all(float(loss) != float(nll) for loss, nll, _ in ours)  # smoothed: loss is not the NLL
+
+
 def test_incompatible_flags_stop_fairseq_train_with_one_line(multi30k_bin, tmp_path):
     # a flag error is the user's to fix: one line naming the flags, no traceback
     # (SUTSKEVER_DEBUG=1 brings it back)

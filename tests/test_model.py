@@ -289,10 +289,14 @@ def test_fused_softmax_under_bf16_autocast_equals_autocast_of_the_stock_path():
             assert torch.equal(a, c)
 
 
+@pytest.mark.parametrize("epsilon", [0.0, 0.1])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_fused_nll_equals_nll_loss_of_the_log_softmax(dtype):
-    """ProjectNLL (criterion sutskever_cross_entropy) against F.nll_loss over the stock
-    log-softmax: the same loss and gradients, padding rows ignored, any loss gradient."""
+def test_fused_nll_equals_nll_loss_of_the_log_softmax(dtype, epsilon):
+    """ProjectNLL (criteria sutskever_cross_entropy, sutskever_label_smoothed_cross_entropy)
+    against fairseq's label_smoothed_nll_loss (F.nll_loss at epsilon 0) over the stock
+    log-softmax: the same loss, NLL and gradients, padding rows ignored, any loss gradient."""
+    from fairseq.criterions.label_smoothed_cross_entropy import label_smoothed_nll_loss
+
     from sutskever_plugin.models.fused_softmax import ProjectLogSoftmax, ProjectNLL, ReusedBuffers
 
     torch.manual_seed(0)
@@ -310,24 +314,37 @@ def test_fused_nll_equals_nll_loss_of_the_log_softmax(dtype):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
                 if name == "stock":
                     lp = ProjectLogSoftmax.apply(x, w, b, bufs, dtype)
-                    loss = torch.nn.functional.nll_loss(lp, tgt, ignore_index=pad, reduction="sum")
+                    if epsilon:
+                        loss, nll = label_smoothed_nll_loss(lp, tgt, epsilon, ignore_index=pad)
+                    else:
+                        loss = torch.nn.functional.nll_loss(lp, tgt, ignore_index=pad,
+                                                            reduction="sum")
+                        nll = loss
                 else:  # the decoder leaves padding out before calling it
                     real = tgt.ne(pad).nonzero().squeeze(1)
-                    loss = ProjectNLL.apply(x.index_select(0, real), w, b, tgt[real], bufs, dtype)
+                    loss, nll = ProjectNLL.apply(x.index_select(0, real), w, b, tgt[real],
+                                                 bufs, dtype, epsilon)
             (loss * scale).backward()
-            got[name] = [loss.detach().clone(), x.grad, w.grad, b.grad]
-        assert got["fused"][0].dtype == torch.float32 and got["fused"][1].dtype == dtype
+            got[name] = [loss.detach().clone(), nll.detach().clone(), x.grad, w.grad, b.grad]
+        assert got["fused"][0].dtype == torch.float32 and got["fused"][2].dtype == dtype
+        assert not nll.requires_grad  # the NLL is for the log only
         tol = 1e-6 if dtype == torch.float32 else 1e-2  # bf16 gradient matmuls: rounding
         for a, c in zip(got["stock"], got["fused"]):
             torch.testing.assert_close(c, a, atol=tol, rtol=1e-5)
-        assert got["stock"][2].abs().max() > 0.01  # the comparison is not of zeros
+        assert got["stock"][3].abs().max() > 0.01  # the comparison is not of zeros
+        # label smoothing changes the loss and the gradient, not the NLL
+        assert torch.equal(got["fused"][0], got["fused"][1]) == (not epsilon)
 
 
-def test_decoder_returns_the_summed_loss_only_when_told_the_targets_in_training():
+@pytest.mark.parametrize("smoothed", [False, True])
+def test_decoder_returns_the_summed_loss_only_when_told_the_targets_in_training(smoothed):
     from fairseq.criterions.cross_entropy import CrossEntropyCriterion
+    from fairseq.criterions.label_smoothed_cross_entropy import LabelSmoothedCrossEntropyCriterion
 
     from sutskever_plugin.criterions.sutskever_cross_entropy import (
         LOSS_SUMMED, SutskeverCrossEntropyCriterion)
+    from sutskever_plugin.criterions.sutskever_label_smoothed_cross_entropy import (
+        SutskeverLabelSmoothedCrossEntropyCriterion)
 
     torch.manual_seed(0)
     model = build("sutskever_lstm_tiny", 30, 25, dropout=0.0)
@@ -340,15 +357,22 @@ def test_decoder_returns_the_summed_loss_only_when_told_the_targets_in_training(
               "target": tgt, "ntokens": int(tgt.ne(1).sum())}
     out = model(src, lengths, prev, loss_target=tgt)
     assert LOSS_SUMMED in out[1] and out[0].dim() == 0
+    if smoothed:
+        pair = (LabelSmoothedCrossEntropyCriterion(task, False, 0.1),
+                SutskeverLabelSmoothedCrossEntropyCriterion(task, False, 0.1))
+    else:
+        pair = (CrossEntropyCriterion(task, False), SutskeverCrossEntropyCriterion(task, False))
     results = {}
-    for crit in (CrossEntropyCriterion(task, False), SutskeverCrossEntropyCriterion(task, False)):
+    for crit in pair:
         model.zero_grad()
         loss, sample_size, log = crit(model, sample)
         loss.backward()
-        results[type(crit).__name__] = (loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()})
+        results[type(crit).__name__] = (loss.item(), float(log.get("nll_loss", log["loss"])),
+                                        {n: p.grad.clone() for n, p in model.named_parameters()})
         assert sample_size == log["sample_size"] == sample["ntokens"]
-    (l1, g1), (l2, g2) = results.values()
-    assert l1 == pytest.approx(l2, rel=1e-6)
+    (l1, n1, g1), (l2, n2, g2) = results.values()
+    assert l1 == pytest.approx(l2, rel=1e-6) and n1 == pytest.approx(n2, rel=1e-6)
+    assert (abs(l1 - n1) > 1e-3 * n1) == smoothed  # the smoothed loss is not the NLL
     for name, g in g1.items():
         torch.testing.assert_close(g2[name], g, atol=1e-6, rtol=1e-5)
     model.eval()  # validation and beam search: the ordinary logits

@@ -17,8 +17,9 @@ fp32, as autocast and fairseq's float log_softmax would do them). A graph whose
 buffer was overwritten before its backward raises autograd's "modified by an inplace
 operation" error instead of producing wrong gradients.
 
-Told the targets (criterion ``sutskever_cross_entropy``), the decoder uses ``ProjectNLL``
-instead: the summed loss itself, with no [tokens x V] tensor leaving the function, so the
+Told the targets (criteria ``sutskever_cross_entropy`` and
+``sutskever_label_smoothed_cross_entropy``), the decoder uses ``ProjectNLL`` instead: the
+summed loss itself, with no [tokens x V] tensor leaving the function, so the
 log-probabilities and then their gradient live in place in the one logits buffer.
 """
 from typing import Dict, Optional
@@ -135,28 +136,46 @@ class ProjectNLL(torch.autograd.Function):
     ``F.nll_loss(ProjectLogSoftmax(...), target, reduction="sum")`` without its [N x V]
     gradient tensor. Every row counts: the caller leaves padding out beforehand.
 
+    With ``epsilon`` > 0 the loss is fairseq's label-smoothed one
+    (``label_smoothed_nll_loss``: ``(1 - eps - eps_i) * nll + eps_i * sum_v -log p_v``,
+    ``eps_i = eps / (V - 1)``), summed the same way. Returns the loss and the plain summed
+    NLL (no gradient; fairseq logs the perplexity from it); with ``epsilon`` 0 they are equal.
+
     The log-probabilities never leave this function, so they are computed in place in
     the logits buffer (fp32), and the backward turns them into the logits' gradient
-    ``softmax - onehot(target)`` in place as well: one [N x V] buffer in all."""
+    ``softmax - q`` in place as well, q the smoothed target distribution
+    (``(1 - eps - eps_i) * onehot(target) + eps_i``, which sums to one): one [N x V]
+    buffer in all."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, target: Tensor,
-                buffers: ReusedBuffers, dtype: torch.dtype = torch.float32) -> Tensor:
+                buffers: ReusedBuffers, dtype: torch.dtype = torch.float32,
+                epsilon: float = 0.0):
         name = "logits" if dtype == torch.float32 else "lprobs"
         xc, wc, lprobs = _log_probs(x, weight, bias, buffers, dtype, name)
         rows = torch.arange(target.numel(), device=target.device)
-        loss = -lprobs[rows, target].sum()
+        nll = -lprobs[rows, target].sum()
+        if epsilon:
+            eps_i = epsilon / (lprobs.size(1) - 1)
+            loss = (1.0 - epsilon - eps_i) * nll - eps_i * lprobs.sum()
+        else:
+            loss, eps_i = nll.clone(), 0.0
         ctx.save_for_backward(xc, wc, lprobs, rows, target)
         ctx.buffers, ctx.dtype, ctx.x_dtype = buffers, dtype, x.dtype
-        return loss
+        ctx.on_target, ctx.eps_i = 1.0 - epsilon - eps_i, eps_i
+        ctx.mark_non_differentiable(nll)
+        return loss, nll
 
     @staticmethod
-    def backward(ctx, grad_loss: Tensor):
+    def backward(ctx, grad_loss: Tensor, _grad_nll: Tensor):
         xc, wc, lprobs, rows, cols = ctx.saved_tensors
-        # d(-log p[target]) / d logits = softmax - onehot(target); in place: the log-probs
-        # are not needed after this (a second backward through the graph is an error)
+        # d loss / d logits = softmax - q; in place: the log-probs are not needed after
+        # this (a second backward through the graph is an error)
         grad_logits = lprobs.exp_()
-        grad_logits.index_put_((rows, cols), grad_logits.new_tensor(-1.0), accumulate=True)
+        if ctx.eps_i:
+            grad_logits.sub_(ctx.eps_i)
+        grad_logits.index_put_((rows, cols), grad_logits.new_tensor(-ctx.on_target),
+                               accumulate=True)
         if not bool(grad_loss == 1):
             grad_logits.mul_(grad_loss)
-        return (*_projection_grads(ctx, grad_logits, xc, wc), None, None, None)
+        return (*_projection_grads(ctx, grad_logits, xc, wc), None, None, None, None)

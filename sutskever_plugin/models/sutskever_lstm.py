@@ -173,7 +173,7 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
         self._softmax_buffers = ReusedBuffers()
 
     def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None,
-                loss_target=None, **kwargs):
+                loss_target=None, label_smoothing=0.0, **kwargs):
         x = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
         proj = self.output_projection
         dtype = fused_dtype(x, self.training) if proj is not None and x.dim() == 3 else None
@@ -183,15 +183,17 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
             bsz, tgt_len, _ = x.shape
             x, buffers = x.reshape(bsz * tgt_len, -1), self._softmax_buffers
             if loss_target is not None:
-                # told the targets (criterion sutskever_cross_entropy): the summed loss,
-                # over the real target positions only (padding has no loss and no gradient)
+                # told the targets (criteria sutskever_cross_entropy and
+                # sutskever_label_smoothed_cross_entropy): the summed loss and NLL, over
+                # the real target positions only (padding has no loss and no gradient)
                 pad, target = self.dictionary.pad(), loss_target.reshape(-1)
                 real = target.ne(pad)
                 if not bool(real.all()):
                     rows = real.nonzero().squeeze(1)
                     x, target = x.index_select(0, rows), target.index_select(0, rows)
-                loss = ProjectNLL.apply(x, proj.weight, proj.bias, target, buffers, dtype)
-                return loss, {"attn": [None], LOSS_SUMMED: [None]}
+                loss, nll = ProjectNLL.apply(x, proj.weight, proj.bias, target, buffers,
+                                             dtype, label_smoothing)
+                return loss, {"attn": [None], LOSS_SUMMED: [nll]}
             lprobs = ProjectLogSoftmax.apply(x, proj.weight, proj.bias, buffers, dtype)
             return lprobs.view(bsz, tgt_len, -1), {"attn": [None], NORMALIZED: [None]}
         return self.output_layer(x), None

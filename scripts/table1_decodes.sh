@@ -36,13 +36,32 @@ decode_one() {
       --extra "{\"beam\": $beam, \"models\": \"$*\", \"wall_s\": $((SECONDS - t0))}"
 }
 
+# Decodes run DECODE_JOBS at a time, one thread each (reproduce_table1.sh: as many as its
+# trainings; beam search on these small matrices gains little from a second thread);
+# 1 (the default): one after another with all threads. Callers end with decode_wait.
+DECODE_JOBS=${DECODE_JOBS:-1}
+declare -A DECODING=()
+decode_wait_one() {
+  local pid
+  wait -n -p pid "${!DECODING[@]}" || die "step '${DECODING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
+  unset "DECODING[$pid]"
+}
+decode_wait() { while [ ${#DECODING[@]} -gt 0 ]; do decode_wait_one; done; }
+
 # decode_step NAME ID TASK BEAM MODEL...: decode_one as a step keyed on the models' files,
 # the test split and dictionaries it decodes and the references it is scored against
 decode_step() {
   local name=$1 id=$2; shift 2
   local m files=("${TEST_INPUTS[@]}")
   for m in "${@:3}"; do files+=("$WORK/models/$m.pt"); done
-  step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@"
+  if [ "$DECODE_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then
+    step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@"
+    return
+  fi
+  while [ ${#DECODING[@]} -ge "$DECODE_JOBS" ]; do decode_wait_one; done
+  OMP_NUM_THREADS=1 step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- \
+    decode_one "$id" "$@" &
+  DECODING[$!]=$name
 }
 
 # split_inputs SPLIT: TEST_INPUTS = the files a decode of SPLIT is keyed on (BIN_DIR's

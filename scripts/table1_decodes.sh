@@ -37,16 +37,18 @@ decode_one() {
 }
 
 # Decodes run DECODE_JOBS at a time, one thread each (reproduce_table1.sh: as many as its
-# trainings; beam search on these small matrices gains little from a second thread);
-# 1 (the default): one after another with all threads. Callers end with decode_wait.
-DECODE_JOBS=${DECODE_JOBS:-1}
-declare -A DECODING=()
+# trainings: beam search over small matrices uses a second thread poorly, so two decodes
+# side by side finish sooner than the two in turn on both threads); 1 (the default): one
+# after another with all threads.
+# A caller that sets DECODE_JOBS after sourcing this ends with decode_wait.
+DECODE_JOBS=1
+declare -A DECODES_RUNNING=()
 decode_wait_one() {
   local pid
-  wait -n -p pid "${!DECODING[@]}" || die "step '${DECODING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
-  unset "DECODING[$pid]"
+  wait -n -p pid "${!DECODES_RUNNING[@]}" || die "step '${DECODES_RUNNING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
+  unset "DECODES_RUNNING[$pid]"
 }
-decode_wait() { while [ ${#DECODING[@]} -gt 0 ]; do decode_wait_one; done; }
+decode_wait() { while [ ${#DECODES_RUNNING[@]} -gt 0 ]; do decode_wait_one; done; }
 
 # decode_step NAME ID TASK BEAM MODEL...: decode_one as a step keyed on the models' files,
 # the test split and dictionaries it decodes and the references it is scored against
@@ -58,10 +60,10 @@ decode_step() {
     step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@"
     return
   fi
-  while [ ${#DECODING[@]} -ge "$DECODE_JOBS" ]; do decode_wait_one; done
+  while [ ${#DECODES_RUNNING[@]} -ge "$DECODE_JOBS" ]; do decode_wait_one; done
   OMP_NUM_THREADS=1 step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- \
     decode_one "$id" "$@" &
-  DECODING[$!]=$name
+  DECODES_RUNNING[$!]=$name
 }
 
 # split_inputs SPLIT: TEST_INPUTS = the files a decode of SPLIT is keyed on (BIN_DIR's
@@ -79,13 +81,14 @@ decode_all() {
   [ "$DRY_RUN" = 1 ] || mkdir -p "$OUT_DIR"
   local R="reversed1 reversed2 reversed3 reversed4 reversed5"
   split_inputs test
+  # the longest first, so that a pool of decodes ends together
+  decode_step "decode ensemble 5 beam 12" ens5_beam12      translation_reversed 12 $R
+  decode_step "decode ensemble 2 beam 12" ens2_beam12      translation_reversed 12 reversed1 reversed2
+  decode_step "decode ensemble 5 beam 2"  ens5_beam2       translation_reversed 2 $R
+  decode_step "decode attention beam 12"  attention_beam12 translation 12 attention
   decode_step "decode forward beam 12"    forward_beam12   translation 12 forward
   decode_step "decode reversed beam 12"   reversed_beam12  translation_reversed 12 reversed1
   decode_step "decode ensemble 5 beam 1"  ens5_beam1       translation_reversed 1 $R
-  decode_step "decode ensemble 2 beam 12" ens2_beam12      translation_reversed 12 reversed1 reversed2
-  decode_step "decode ensemble 5 beam 2"  ens5_beam2       translation_reversed 2 $R
-  decode_step "decode ensemble 5 beam 12" ens5_beam12      translation_reversed 12 $R
-  decode_step "decode attention beam 12"  attention_beam12 translation 12 attention
 }
 
 # decode_seeds BIN_DIR DATA_DIR OUT_DIR MODEL...: each further seed alone at beam 12 (the
@@ -95,18 +98,18 @@ decode_all() {
 decode_seeds() {
   BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=$2; shift 3
   local R="reversed1 reversed2 reversed3 reversed4 reversed5" m task beam
+  split_inputs valid
+  if [ "$DRY_RUN" != 1 ] && ! compgen -G "$BIN_DIR/valid.*" > /dev/null; then
+    say "no valid split in $BIN_DIR: the 5-ensemble's beams are decoded on test only"
+  else
+    for beam in 12 2 1; do  # the longest first
+      SUBSET=valid decode_step "decode ensemble 5 beam $beam (valid)" "valid_ens5_beam$beam" \
+        translation_reversed "$beam" $R
+    done
+  fi
   split_inputs test
   for m in "$@"; do
     case $m in forward*) task=translation ;; *) task=translation_reversed ;; esac
     decode_step "decode $m beam 12" "${m}_beam12" "$task" 12 "$m"
-  done
-  split_inputs valid
-  if [ "$DRY_RUN" != 1 ] && ! compgen -G "$BIN_DIR/valid.*" > /dev/null; then
-    say "no valid split in $BIN_DIR: the 5-ensemble's beams are decoded on test only"
-    return 0
-  fi
-  for beam in 1 2 12; do
-    SUBSET=valid decode_step "decode ensemble 5 beam $beam (valid)" "valid_ens5_beam$beam" \
-      translation_reversed "$beam" $R
   done
 }

@@ -47,7 +47,7 @@ class SutskeverCrossEntropyCriterion(CrossEntropyCriterion):
         return super().forward(model, sample, reduce=reduce)
 
     def compute_loss(self, model, net_output, sample, reduce=True):
-        fused = summed_loss(net_output)
+        fused = summed_loss(net_output)  # (loss, NLL): equal without label smoothing
         if fused is not None:
-            return fused[0], fused[0]
+            return fused
         return super().compute_loss(model, net_output, sample, reduce=reduce)

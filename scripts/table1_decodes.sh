@@ -48,7 +48,16 @@ decode_wait_one() {
   wait -n -p pid "${!DECODES_RUNNING[@]}" || die "step '${DECODES_RUNNING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
   unset "DECODES_RUNNING[$pid]"
 }
-decode_wait() { while [ ${#DECODES_RUNNING[@]} -gt 0 ]; do decode_wait_one; done; }
+# A failed decode or Ctrl-C stops the decodes beside it too (as the training pool does):
+# set as the EXIT trap while pooled decodes run, removed once they are all waited for.
+decode_stop_all() {
+  local pid
+  for pid in "${!DECODES_RUNNING[@]}"; do pkill -TERM -P "$pid"; kill "$pid"; done 2>/dev/null
+}
+decode_wait() {
+  while [ ${#DECODES_RUNNING[@]} -gt 0 ]; do decode_wait_one; done
+  trap - EXIT
+}
 
 # decode_step NAME ID TASK BEAM MODEL...: decode_one as a step keyed on the models' files,
 # the test split and dictionaries it decodes and the references it is scored against
@@ -56,13 +65,11 @@ decode_step() {
   local name=$1 id=$2; shift 2
   local m files=("${TEST_INPUTS[@]}")
   for m in "${@:3}"; do files+=("$WORK/models/$m.pt"); done
-  if [ "$DECODE_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then
-    step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@"
-    return
-  fi
+  local cmd=(step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@")
+  if [ "$DECODE_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then "${cmd[@]}"; return; fi
   while [ ${#DECODES_RUNNING[@]} -ge "$DECODE_JOBS" ]; do decode_wait_one; done
-  OMP_NUM_THREADS=1 step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- \
-    decode_one "$id" "$@" &
+  trap decode_stop_all EXIT
+  OMP_NUM_THREADS=1 "${cmd[@]}" &
   DECODES_RUNNING[$!]=$name
 }
 

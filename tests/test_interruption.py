@@ -237,3 +237,48 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
     assert len(re.findall(r"^H-\d+\t", (dec / "reversed5_beam12.gen").read_text(), re.M)) == 10
     assert not list(dec.glob("*.tmp"))
     assert "Single forward LSTM, beam size 12" in (work / "results" / "table1.md").read_text()
+
+
+def test_failed_pooled_decode_stops_the_one_beside_it(tmp_path):
+    """The main job decodes two at a time: when one fails, the pipeline stops and takes
+    the decode beside it down too, rather than leaving a fairseq-generate writing into the
+    work directory that a rerun would then decode into again. The decodes are stand-ins
+    (the real ``step`` replaced): "slow" sleeps, "bad" fails at once."""
+    marker = tmp_path / "slow.pid"
+    harness = tmp_path / "harness.sh"
+    harness.write_text(f"""
+TAG=test
+source "{REPO}/scripts/lib.sh"
+source "{REPO}/scripts/table1_decodes.sh"
+step() {{
+  case $2 in
+    *slow*) sh -c 'echo $$ > "$0"; exec sleep 300 > /dev/null 2>&1' "{marker}" ;;
+    *) sleep 1; return 3 ;;
+  esac
+}}
+WORK={tmp_path} OUT_DIR={tmp_path} TEST_INPUTS=()
+DECODE_JOBS=2
+decode_step "decode slow" slow translation 12 m1
+while [ ! -s "{marker}" ]; do sleep 0.1; done
+decode_step "decode bad" bad translation 12 m2
+decode_wait
+echo "not reached"
+""")
+    # output to a file: a stand-in left running would hold a pipe open
+    with open(tmp_path / "out.log", "w") as out:
+        returncode = subprocess.run(["bash", harness], stdout=out, stderr=subprocess.STDOUT,
+                                    timeout=120).returncode
+    log = (tmp_path / "out.log").read_text()
+    assert returncode != 0 and "not reached" not in log, log
+    assert "step 'decode bad' failed" in log, log
+    pid = int(marker.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"the slow decode (pid {pid}) kept running after its neighbour failed")

@@ -13,6 +13,18 @@ exec 3>&1                       # the terminal's stdout, for --dry-run listings
 say()  { echo "[$TAG] $*"; }
 die()  { echo "[$TAG] FAILED: $*" >&2; exit 1; }
 
+# stop_jobs PID...: stop background steps and what they started (a pool's EXIT trap: a
+# failed or interrupted step takes the ones beside it down). Every kill may find its
+# process gone (the failed step itself): under set -e one such failure would end the
+# trap before it reached the others.
+stop_jobs() {
+  local pid
+  for pid in "$@"; do
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+  done
+}
+
 # Run a command, or only print it under --dry-run.
 run() {
   if [ "$DRY_RUN" = 1 ]; then

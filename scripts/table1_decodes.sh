@@ -49,11 +49,7 @@ decode_wait_one() {
   unset "DECODES_RUNNING[$pid]"
 }
 # A failed decode or Ctrl-C stops the decodes beside it too (as the training pool does):
-# set as the EXIT trap while pooled decodes run, removed once they are all waited for.
-decode_stop_all() {
-  local pid
-  for pid in "${!DECODES_RUNNING[@]}"; do pkill -TERM -P "$pid"; kill "$pid"; done 2>/dev/null
-}
+# an EXIT trap while pooled decodes run, removed once they are all waited for.
 decode_wait() {
   while [ ${#DECODES_RUNNING[@]} -gt 0 ]; do decode_wait_one; done
   trap - EXIT
@@ -68,7 +64,7 @@ decode_step() {
   local cmd=(step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@")
   if [ "$DECODE_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then "${cmd[@]}"; return; fi
   while [ ${#DECODES_RUNNING[@]} -ge "$DECODE_JOBS" ]; do decode_wait_one; done
-  trap decode_stop_all EXIT
+  trap 'stop_jobs "${!DECODES_RUNNING[@]}"' EXIT
   OMP_NUM_THREADS=1 "${cmd[@]}" &
   DECODES_RUNNING[$!]=$name
 }

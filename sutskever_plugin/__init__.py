@@ -1,7 +1,7 @@
 """sutskever-seq2seq: Sutskever, Vinyals & Le (2014) as a fairseq user-dir plugin.
 
 ``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) registers the
-``sutskever_lstm`` architectures, the ``translation_reversed`` task, the
+``sutskever_lstm`` architectures, fairseq's ``lstm`` with bf16 autocast (``lstm_autocast``), the ``translation_reversed`` task, the
 ``sutskever_halving`` lr scheduler, the ``sutskever_sgd`` and ``fused_adam`` optimizers and the
 ``sutskever_cross_entropy`` criterion, lets torch >= 2.6 load fairseq checkpoints, and
 keeps fairseq from dropping the last partial batch and makes resumed trainings exact
@@ -16,6 +16,6 @@ from . import fairseq_patches  # noqa: F401,E402  (before any batch is built or 
 from . import checkpoint_check  # noqa: F401  (a truncated/corrupt checkpoint: clear error)
 from .criterions import sutskever_cross_entropy  # noqa: F401
 from .criterions import sutskever_label_smoothed_cross_entropy  # noqa: F401
-from .models import sutskever_lstm  # noqa: F401
+from .models import lstm_autocast, sutskever_lstm  # noqa: F401
 from .optim import fused_adam, sutskever_halving, sutskever_sgd  # noqa: F401
 from .tasks import translation_reversed  # noqa: F401

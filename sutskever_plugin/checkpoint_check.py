@@ -2,7 +2,7 @@
 file, and for a checkpoint used with the wrong task direction or other dictionaries.
 
 **Direction and dictionaries** (ours and fairseq's own models, e.g. the attention
-analogue ``--arch lstm``).  Every checkpoint stores the task it was trained with
+analogue ``--arch lstm_autocast``).  Every checkpoint stores the task it was trained with
 (``cfg.task._name``, or ``args.task`` in older ones).  A model trained under
 ``translation_reversed`` has only ever seen reversed sources, one trained under
 ``translation`` forward ones: decoding either under the other task, or mixing them in

@@ -271,14 +271,47 @@ echo "not reached"
     log = (tmp_path / "out.log").read_text()
     assert returncode != 0 and "not reached" not in log, log
     assert "step 'decode bad' failed" in log, log
-    pid = int(marker.read_text())
+    assert_stopped(int(marker.read_text()), "the slow decode, after its neighbour failed")
+
+
+def test_pool_trap_stops_every_job_whichever_is_gone_first(tmp_path):
+    """The pools' EXIT trap (lib.sh stop_jobs) runs under set -e and is given the failed
+    step's pid too, in the pool's hash order: a kill that finds its process gone must not
+    end the trap before it reaches the steps still running."""
+    marker = tmp_path / "live.pid"
+    harness = tmp_path / "harness.sh"
+    harness.write_text(f"""
+TAG=test
+source "{REPO}/scripts/lib.sh"
+sh -c 'echo $$ > "$0"; exec sleep 300 > /dev/null 2>&1' "{marker}" &
+live=$!
+while [ ! -s "{marker}" ]; do sleep 0.1; done
+true & gone=$!
+wait "$gone"
+trap 'stop_jobs "$gone" "$live"' EXIT
+exit 1
+""")
+    with open(tmp_path / "out.log", "w") as out:
+        assert subprocess.run(["bash", harness], stdout=out, stderr=subprocess.STDOUT,
+                              timeout=60).returncode == 1
+    assert_stopped(int(marker.read_text()), "the job after a finished one in stop_jobs")
+
+
+def assert_stopped(pid, what):
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while (state := process_state(pid)) not in (None, "Z") and time.monotonic() < deadline:
         time.sleep(0.1)
-    else:
+    if state not in (None, "Z"):
         os.kill(pid, signal.SIGKILL)
-        pytest.fail(f"the slow decode (pid {pid}) kept running after its neighbour failed")
+        pytest.fail(f"{what} kept running (pid {pid}, state {state})")
+
+
+def process_state(pid):
+    """PID's state letter from /proc (R, S, ...), None once it is gone. A killed process
+    whose parent died first waits as a zombie (Z) until the machine's init reaps it, which
+    in a container may take a while: Z counts as stopped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None

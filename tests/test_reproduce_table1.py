@@ -46,13 +46,14 @@ def test_paper_scale_dry_run_prints_every_command(tmp_path):
     assert "--sparse-embedding-grads off" in out
 
 
-def test_autocast_bf16_reaches_the_lstm_trainings_only(tmp_path):
+def test_autocast_bf16_reaches_every_training(tmp_path):
     out = script("scripts/reproduce_table1.sh", "--scale", "paper", "--dry-run", "--autocast-bf16",
                  "--work", tmp_path / "paper").stdout
     trains = [l for l in out.splitlines() if "fairseq-train" in l and "--save-dir" in l]
-    with_flag = [l for l in trains if "--autocast-bf16" in l]
-    assert len(trains) == 8 and len(with_flag) == 7  # 2 forward + 5 reversed seeds, attention
-    assert all("--arch sutskever_lstm " in l for l in with_flag)  # not fairseq's attention lstm
+    assert len(trains) == 8 and all("--autocast-bf16" in l for l in trains)
+    # 2 forward + 5 reversed seeds; the attention analogue: fairseq's lstm with the flag
+    assert sum("--arch sutskever_lstm " in l for l in trains) == 7
+    assert sum("--arch lstm_autocast " in l and "--decoder-attention 1" in l for l in trains) == 1
     # sparse embedding gradients stay off on GPUs (one or several) until a GPU run has
     # shown them correct and faster; the script says so
     assert not any("--sparse-embedding-grads" in l for l in trains)
@@ -319,7 +320,7 @@ def test_dry_run_at_every_scale(scale, batch, tmp_path):
     # small decides bf16 by measuring this CPU (a dry run shows the measurement and bf16);
     # tiny trains in fp32 unless told
     assert ("sutskever_plugin.benchmark.bf16_choice" in out) == (scale == "small")
-    assert sum("--autocast-bf16" in l for l in trains) == (7 if scale == "small" else 0)
+    assert sum("--autocast-bf16" in l for l in trains) == (8 if scale == "small" else 0)
     assert "sutskever_plugin.data.prepare --dataset multi30k --scale " + scale in out
     assert not (tmp_path / "w").exists()  # a dry run writes nothing
 

@@ -21,7 +21,7 @@ from sutskever_plugin.scoring.bleu import metric_description
 # (decode id in WORK/decode, the paper's row name, the paper's BLEU, our note)
 BLEU_ROWS = [
     ("attention_beam12", "Bahdanau et al. [2]", 28.45,
-     "our analogue: fairseq's built-in attention LSTM (--arch lstm) at our LSTMs' size, beam 12"),
+     "our analogue: fairseq's built-in attention LSTM (--arch lstm_autocast: lstm in our LSTMs' precision) at our LSTMs' size, beam 12"),
     ("baseline", "Baseline System [29]", 33.30,
      "our phrase-based SMT baseline (scripts/reproduce_table2.sh)"),
     ("forward_beam12", "Single forward LSTM, beam size 12", 26.17, ""),

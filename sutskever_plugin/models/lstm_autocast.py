@@ -1,0 +1,44 @@
+"""fairseq's built-in ``lstm`` with sutskever_lstm's ``--autocast-bf16`` flag.
+
+Table 1's "Bahdanau et al." analogue is fairseq's attention LSTM trained beside our
+LSTMs. Trained in fp32 it cost the small-scale main job about three times the CPU time
+of one of our bf16 LSTMs (results/job_time_small.md), time the budget would rather spend
+on the paper's own models. ``--arch lstm_autocast`` is fairseq's ``LSTMModel``
+unchanged (same flags, defaults and parameters) whose training forward (and so its
+backward) runs in CPU bf16 autocast when ``--autocast-bf16`` is given, exactly as
+sutskever_lstm does: parameters, gradients, optimizer and loss stay fp32; validation,
+scoring and beam search (which call the model in eval mode) stay fp32.
+"""
+import torch
+from fairseq.models import register_model, register_model_architecture
+from fairseq.models.lstm import LSTMModel, base_architecture
+
+
+@register_model("lstm_autocast")
+class AutocastLSTMModel(LSTMModel):
+    def __init__(self, encoder, decoder, autocast_bf16=False):
+        super().__init__(encoder, decoder)
+        self.autocast_bf16 = autocast_bf16
+
+    @staticmethod
+    def add_args(parser):
+        LSTMModel.add_args(parser)
+        parser.add_argument('--autocast-bf16', action='store_true',
+                            help='CPU training only: the forward pass (and so its backward) in '
+                                 'bfloat16 autocast, as sutskever_lstm\'s flag of that name')
+
+    @classmethod
+    def build_model(cls, args, task):
+        built = LSTMModel.build_model(args, task)
+        return cls(built.encoder, built.decoder,
+                   autocast_bf16=getattr(args, "autocast_bf16", False))
+
+    def forward(self, src_tokens, src_lengths, prev_output_tokens, **kwargs):
+        bf16 = self.autocast_bf16 and self.training and src_tokens.device.type == "cpu"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return super().forward(src_tokens, src_lengths, prev_output_tokens, **kwargs)
+
+
+@register_model_architecture("lstm_autocast", "lstm_autocast")
+def lstm_autocast(args):
+    base_architecture(args)

@@ -19,15 +19,16 @@
 #   --cores A,B: the cores of ours and the built-in (default 0,1).
 #   --scale tiny, --hidden N, --embed N: a quick run at toy sizes (the test); its report
 #          goes to WORK/results unless --results is given.
-#   Defaults: --scale small, --work work/quality_SCALE, --results results, 2 x 512 LSTM
-#   cells, 256-d embeddings.
+#   Defaults: --scale small, --work work/quality_SCALE, --results results, the sizes of
+#   scripts/recipe_small.sh.
 # Rerunning with the same options skips the finished steps (the pair's training is one
 # step: a timed comparison cannot resume); other options retrain both from scratch.
 TAG=quality
 source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/recipe_small.sh"
 
 SCALE=small WORK="" RESULTS="" RAW="" BUDGET=20 BF16=auto CORES=0,1 VALID_EVERY=""
-HIDDEN=512 EMBED=256 SEED=1
+HIDDEN=$SMALL_HIDDEN EMBED=$SMALL_EMBED SEED=1
 COMMAND="bash scripts/benchmark.sh --quality${*:+ $*}"
 while [ $# -gt 0 ]; do
   case $1 in
@@ -102,14 +103,16 @@ say "bf16 ${BF16}: $(cat "$WORK/bf16_choice.json") -> ours ${AUTOCAST[*]:-in fp3
 # projection as wide as its cells, as ours. Validation (and a checkpoint, so that
 # checkpoint_best is the best validated model) every VALID_EVERY updates: the budget
 # includes it, and ours, faster per update, validates more often in the same time.
-SIZE=(--encoder-layers 2 --decoder-layers 2 --encoder-hidden-size "$HIDDEN" --decoder-hidden-size "$HIDDEN"
-      --encoder-embed-dim "$EMBED" --decoder-embed-dim "$EMBED" --dropout 0.3)
-# the small-scale recipe of reproduce_table1.sh (Adam lr 0.003 held fixed, batches of 128,
-# label smoothing 0.2). Ours steps Adam through torch's fused kernel and computes the
-# loss inside the softmax as the main job does (--optimizer fused_adam, --criterion
-# sutskever_label_smoothed_cross_entropy: the same updates); the built-in keeps fairseq's
-# own adam and criterion, as a user of it would.
-RECIPE=(--lr 0.003 --label-smoothing 0.2 --batch-size 128 --sentence-avg --clip-norm 5 --seed "$SEED")
+SIZE=(--encoder-layers "$SMALL_LAYERS" --decoder-layers "$SMALL_LAYERS" --encoder-hidden-size "$HIDDEN"
+      --decoder-hidden-size "$HIDDEN" --encoder-embed-dim "$EMBED" --decoder-embed-dim "$EMBED"
+      --dropout "$SMALL_DROPOUT")
+# the small-scale recipe of reproduce_table1.sh (scripts/recipe_small.sh: Adam, its lr
+# held fixed and its betas, batches of 128, label smoothing). Ours steps Adam through torch's fused
+# kernel and computes the loss inside the softmax as the main job does (--optimizer
+# fused_adam, --criterion sutskever_label_smoothed_cross_entropy: the same updates); the
+# built-in keeps fairseq's own adam and criterion, as a user of it would.
+RECIPE=(--lr "$SMALL_LR" --adam-betas "$SMALL_ADAM_BETAS" --label-smoothing "$SMALL_LABEL_SMOOTHING" --batch-size "$SMALL_BATCH"
+        --sentence-avg --clip-norm 5 --seed "$SEED")
 COMMON=(--user-dir sutskever_plugin --task translation_reversed --cpu --num-workers 0
         --stop-time-hours "$STOP_HOURS" --validate-interval-updates "$VALID_EVERY"
         --save-interval-updates "$VALID_EVERY" --keep-interval-updates 1 --no-epoch-checkpoints --no-last-checkpoints

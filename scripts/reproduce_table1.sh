@@ -97,28 +97,15 @@ case $SCALE in
     JOBS=2; SAVE_EVERY=10 ;;
   small)
     PREP=(--dataset multi30k --scale small)
-    # The paper's model family (deep LSTMs, no attention, decoder started from the
-    # encoder's final states) at the size a 29k-pair corpus and a 2-core CPU reward,
-    # chosen on the validation set (results/tuning_small/): 2 layers of 512 cells with
-    # 256-d embeddings learn far faster per CPU second than 4 x 256 or 4 x 128 (the
-    # deeper, narrower LSTMs sit on the unigram plateau for epochs, and whether a seed
-    # leaves it early decided the old ranking of forward and reversed). Departures from
-    # the paper, each picked on valid: dropout 0.3 (29k pairs overfit), Adam lr 0.003
-    # (plain SGD kept the LSTMs on the plateau), batches of 128 sentences as the paper
-    # (at equal CPU seconds as good as 64, and 1.3x cheaper per epoch), label smoothing
-    # 0.2 (29k pairs overfit: smoothing lowered valid perplexity at every epoch, and 0.2
-    # gave a higher valid BLEU than 0.1), computed inside the softmax as the plain loss is
-    # (criterions/sutskever_label_smoothed_cross_entropy.py), and the lr held fixed over
-    # the 10 epochs that two hours on 2 cores allow for all eight trainings once the
-    # attention analogue trains in bf16 too (in fp32 it took a third of the training
-    # time of the 7-epoch job, results/job_time_small.md). More epochs paid most on valid;
-    # the paper's halving lowered valid BLEU from epoch 5 of 7 and did not raise it in
-    # the 10th of 10 (results/tuning_small/).
-    # Adam is fairseq's, stepped by torch's fused CPU kernel (--optimizer fused_adam,
-    # optim/fused_adam.py: the same updates, a faster step: results/benchmark.md).
-    ARCH=sutskever_lstm; LAYERS=2; DIM=512; EMB=256; OPTIMIZER=(--optimizer fused_adam); SPARSE=()
-    CRITERION=(--criterion sutskever_label_smoothed_cross_entropy --label-smoothing 0.2)
-    DROPOUT=0.3; LR=0.003; BATCH=128; EPOCHS=10; HALVE_AFTER=10; HALVE_EVERY=0.5
+    # scripts/recipe_small.sh: the recipe, each departure from the paper, and why.
+    # The loss is computed inside the softmax as the plain loss is
+    # (criterions/sutskever_label_smoothed_cross_entropy.py).
+    source "$ROOT/scripts/recipe_small.sh"
+    ARCH=sutskever_lstm; LAYERS=$SMALL_LAYERS; DIM=$SMALL_HIDDEN; EMB=$SMALL_EMBED
+    OPTIMIZER=(--optimizer fused_adam --adam-betas "$SMALL_ADAM_BETAS"); SPARSE=()
+    CRITERION=(--criterion sutskever_label_smoothed_cross_entropy --label-smoothing "$SMALL_LABEL_SMOOTHING")
+    DROPOUT=$SMALL_DROPOUT; LR=$SMALL_LR; BATCH=$SMALL_BATCH; EPOCHS=$SMALL_EPOCHS
+    HALVE_AFTER=$SMALL_EPOCHS; HALVE_EVERY=0.5
     JOBS=2; SAVE_EVERY=1000 ;;
   paper)
     PREP=(--dataset wmt14 --scale paper)

@@ -244,6 +244,7 @@ launch() {
 # in Python), so it starts first.
 # A second forward seed: the paper's reversal gain is shown against the spread between
 # seeds, of the forward models as of the five reversed ones.
+ATT_ARCH=lstm_autocast
 MODELS=("attention translation 1" "forward translation 1" "forward2 translation 2"
         "reversed1 translation_reversed 1"
         "reversed2 translation_reversed 2" "reversed3 translation_reversed 3"
@@ -252,7 +253,7 @@ MODELS=("attention translation 1" "forward translation 1" "forward2 translation 
 train_one() {
   local name=$1 task=$2 seed=$3 arch_flags
   if [ "$name" = attention ]; then
-    arch_flags=(--arch lstm_autocast "${SIZE[@]}" --decoder-out-embed-dim "$EMB" --decoder-attention 1
+    arch_flags=(--arch "$ATT_ARCH" "${SIZE[@]}" --decoder-out-embed-dim "$EMB" --decoder-attention 1
                 --dropout "$DROPOUT" "${BF16[@]}")
   else
     arch_flags=(--arch "$ARCH" "${SIZE[@]}" --dropout "$DROPOUT" "${BF16[@]}" "${SPARSE[@]}")
@@ -300,7 +301,7 @@ shopt -u nullglob
 for spec in "${MODELS[@]}"; do
   set -- $spec
   if [ "$DRY_RUN" = 1 ]; then train_one "$@"; continue; fi
-  arch=$ARCH; [ "$1" = attention ] && arch=lstm_autocast
+  arch=$ARCH; [ "$1" = attention ] && arch=$ATT_ARCH
   TRAIN_REC=$(step_key train "$@" "$arch" "${SIZE[@]}" "$DIM" "$DROPOUT" ${BF16[@]+"${BF16[@]}"} \
     ${SPARSE[@]+"${SPARSE[@]}"} "${RECIPE[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
   key=${TRAIN_REC%%$'\n'*} model=$WORK/models/$1.pt save=$WORK/checkpoints/$1

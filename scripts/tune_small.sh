@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Small-scale recipe tuning on the VALIDATION set (never test): train one named candidate
-# recipe on the reversed Multi30k task, log val ppl per epoch and CPU seconds, decode valid
+# recipe on the Multi30k task (source reversed, as the paper, unless --direction forward), log val ppl per epoch and CPU seconds, decode valid
 # at beam 12 without length normalisation, score it with the project's BLEU, append a row
 # to results/tuning_small/candidates.csv and regenerate results/tuning_small/README.md.
 #
 #   bash scripts/tune_small.sh --name NAME --epochs N [--work DIR] [--raw-dir DIR]
-#        [--results DIR] [--probe-updates U] -- <fairseq-train model/optimizer flags>
+#        [--results DIR] [--probe-updates U] [--direction reversed|forward]
+#        -- <fairseq-train model/optimizer flags>
 #
 #   e.g. bash scripts/tune_small.sh --name r512 --epochs 5 -- --arch sutskever_lstm \
 #          --encoder-layers 2 --decoder-layers 2 --encoder-hidden-size 512 ... \
@@ -21,7 +22,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 die() { echo "tune_small.sh: error: $*" >&2; exit 2; }
 
-NAME="" EPOCHS="" WORK=work/tune_small RAW="" RESULTS=results/tuning_small PROBE=0
+NAME="" EPOCHS="" WORK=work/tune_small RAW="" RESULTS=results/tuning_small PROBE=0 TASK=translation_reversed
 while [ $# -gt 0 ]; do
   case $1 in
     --name) NAME=$2; shift 2 ;;
@@ -30,11 +31,17 @@ while [ $# -gt 0 ]; do
     --raw-dir) RAW=$2; shift 2 ;;
     --results) RESULTS=$2; shift 2 ;;
     --probe-updates) PROBE=$2; shift 2 ;;
+    --direction)
+      case ${2-} in reversed) TASK=translation_reversed ;; forward) TASK=translation ;;
+        *) die "--direction is reversed or forward (got '${2-}')" ;; esac; shift 2 ;;
     --) shift; break ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
 FLAGS=("$@")
+# a forward row says so in its recorded flags; rows without --task are reversed
+RECORDED=("${FLAGS[@]}")
+[ "$TASK" = translation ] && RECORDED=(--task translation "${FLAGS[@]}")
 [[ "$NAME" =~ ^[A-Za-z0-9_.-]+$ ]] || die "--name must be a plain word (got '$NAME')"
 [ "$PROBE" != 0 ] || [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
 [ ${#FLAGS[@]} -gt 0 ] || die "give the candidate's fairseq-train flags after --"
@@ -62,7 +69,7 @@ echo "| mm rate: $(cat "$WORK/mm_ratio.json")"
 # ---- training ----------------------------------------------------------------------
 [ -e "$RUN" ] && die "$RUN exists: pick another --name or remove it"
 mkdir -p "$RUN"
-COMMON=(--user-dir sutskever_plugin --task translation_reversed --num-workers 0
+COMMON=(--user-dir sutskever_plugin --task "$TASK" --num-workers 0
         --log-format simple --log-interval 100 --save-dir "$RUN/ckpt")
 if [ "$PROBE" != 0 ]; then
   COMMON+=(--max-update "$PROBE" --disable-validation --no-save)
@@ -74,7 +81,7 @@ printf '%q ' "${FLAGS[@]}" > "$RUN/flags.txt"
     > "$RUN/train.log" 2>&1 || { tail -n 20 "$RUN/train.log"; die "training $NAME failed (see $RUN/train.log)"; }
 
 if [ "$PROBE" != 0 ]; then
-  "$PY" - "$RUN" "$NAME" "$RESULTS" "$WORK/mm_ratio.json" "${FLAGS[*]}" <<'EOF'
+  "$PY" - "$RUN" "$NAME" "$RESULTS" "$WORK/mm_ratio.json" "${RECORDED[*]}" <<'EOF'
 import csv, json, math, os, sys
 sys.path.insert(0, "scripts")
 from tune_small import git_commit, hardware
@@ -108,13 +115,13 @@ fi
 
 # ---- decode valid: beam 12, no length normalisation (the paper's decoding) ----------
 /usr/bin/time -f "%U %S" -o "$RUN/decode.time" \
-  "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task translation_reversed \
+  "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task "$TASK" \
     --path "$RUN/ckpt/checkpoint_best.pt" --gen-subset valid --beam 12 --unnormalized \
     --batch-size 64 --num-workers 0 > "$RUN/valid_beam12.gen" 2> "$RUN/generate.log" \
   || { tail -n 5 "$RUN/generate.log"; die "decoding $NAME failed"; }
 "$PY" -m sutskever_plugin.scoring.score --generate-output "$RUN/valid_beam12.gen" \
     --data-dir "$DATA" --subset valid --out "$RUN/valid_beam12.json"
-"$PY" scripts/tune_small.py record --out-dir "$RESULTS" --name "$NAME" --flags "${FLAGS[*]}" \
+"$PY" scripts/tune_small.py record --out-dir "$RESULTS" --name "$NAME" --flags "${RECORDED[*]}" \
     --train-log "$RUN/train.log" --cpu-jsonl "$RUN/cpu.jsonl" --bleu-json "$RUN/valid_beam12.json" \
     --mm-json "$WORK/mm_ratio.json" --epochs "$EPOCHS" \
     --decode-cpu-s "$(awk '{print $1+$2}' "$RUN/decode.time")"

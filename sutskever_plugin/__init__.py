@@ -1,8 +1,9 @@
 """sutskever-seq2seq: Sutskever, Vinyals & Le (2014) as a fairseq user-dir plugin.
 
 ``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) registers the
-``sutskever_lstm`` architectures, fairseq's ``lstm`` with bf16 autocast (``lstm_autocast``), the ``translation_reversed`` task, the
-``sutskever_halving`` lr scheduler, the ``sutskever_sgd`` and ``fused_adam`` optimizers and the
+``sutskever_lstm`` architectures, fairseq's ``lstm`` with bf16 autocast
+(``lstm_autocast``), the ``translation_reversed`` task, the ``sutskever_halving`` lr
+scheduler, the ``sutskever_sgd`` and ``fused_adam`` optimizers and the
 ``sutskever_cross_entropy`` criterion, lets torch >= 2.6 load fairseq checkpoints, and
 keeps fairseq from dropping the last partial batch and makes resumed trainings exact
 (see :mod:`.fairseq_patches`), checks every checkpoint it loads against the task and

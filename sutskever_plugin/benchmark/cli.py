@@ -15,7 +15,7 @@ What it measures (issue 7), at two or three sizes:
   ``ru_maxrss``);
 * how time grows with sentence length, batch size and beam size;
 * the same training measurement with the matmuls in bfloat16 (``--autocast-bf16`` for
-  ours, the same autocast wrapped around the built-in's forward), against the bf16
+  both; the built-in as ``lstm_autocast``, fairseq's model with that flag), against the bf16
   matmul rate, and in fp32 again at the end of the run with glibc keeping freed memory
   (``MALLOC_MMAP_MAX_=0``, as ``scripts/reproduce_table1.sh`` trains on CPU);
 * at the paper's size, words/s counted the paper's way (source + target words) and the

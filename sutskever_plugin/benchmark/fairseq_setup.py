@@ -1,6 +1,5 @@
 """Both models through fairseq's own parser, task and Trainer, on synthetic batches."""
 import io
-import types
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -25,31 +24,34 @@ def write_dicts(datadir, src_vocab, tgt_vocab):
                 f.write(f"w{i} {n - i}\n")
 
 
-def model_flags(model, size):
+def model_flags(model, size, bf16=False):
     """Layers, sizes and dropout (embeddings as wide as the cells and no dropout unless
-    the size says ``embed`` / ``dropout``)."""
+    the size says ``embed`` / ``dropout``). ``bf16``: with --autocast-bf16; the built-in
+    (which has no such flag) as ``lstm_autocast``: the same model with that flag."""
     L, H = size["layers"], size["hidden"]
     E, p = size.get("embed", H), str(size.get("dropout", 0))
     common = ["--encoder-layers", str(L), "--decoder-layers", str(L),
               "--encoder-embed-dim", str(E), "--decoder-embed-dim", str(E),
               "--encoder-hidden-size", str(H), "--decoder-hidden-size", str(H),
               "--dropout", p]
+    if bf16:
+        common.append("--autocast-bf16")
     if model == "sutskever_lstm":
         return ["--arch", "sutskever_lstm", *common]
-    return ["--arch", "lstm", *common, "--decoder-attention", "0",
+    return ["--arch", "lstm_autocast" if bf16 else "lstm", *common, "--decoder-attention", "0",
             "--decoder-out-embed-dim", str(H), "--encoder-dropout-in", p,
             "--encoder-dropout-out", p, "--decoder-dropout-in", p,
             "--decoder-dropout-out", p]
 
 
-def make_cfg(datadir, model, size, batch, extra=(), device="cpu"):
+def make_cfg(datadir, model, size, batch, extra=(), device="cpu", bf16=False):
     parser = options.get_training_parser()
     argv = [str(datadir), "--user-dir", str(PLUGIN), "--task", "translation",
             "-s", "src", "-t", "tgt", *(["--cpu"] if device == "cpu" else []), "--seed", "1",
             "--optimizer", "sgd", "--lr", "0.7", "--criterion", "cross_entropy",
             "--sentence-avg", "--clip-norm", "5", "--batch-size", str(batch),
             "--disable-validation", "--no-save", "--log-format", "none",
-            *model_flags(model, size), *extra]
+            *model_flags(model, size, bf16), *extra]
     with redirect_stdout(io.StringIO()):
         args = options.parse_args_and_arch(parser, argv)
     return convert_namespace_to_omegaconf(args)
@@ -69,19 +71,16 @@ class Setup:
         assert len(self.src_dict) == size["src_vocab"] and len(self.tgt_dict) == size["tgt_vocab"]
 
     def trainer(self, model, batch, bf16=False, extra=(), recipe=CPU_RECIPE, torch_dropout=False):
-        """A fairseq Trainer for one model. ``bf16``: ours with its --autocast-bf16 flag;
-        the built-in (which has no such flag) with the same autocast around its forward,
-        so that both run their matmuls in bf16 the same way. ``recipe``: ours' flags on
+        """A fairseq Trainer for one model. ``bf16``: both with --autocast-bf16 (the
+        built-in as ``lstm_autocast``), so that both run their matmuls in bf16 the same
+        way. ``recipe``: ours' flags on
         CPU. ``extra``: more fairseq flags for both (--fp16, --amp on a GPU).
         ``torch_dropout``: ours with torch's dropout (:func:`with_torch_dropout`)."""
         ours = model == "sutskever_lstm"
-        extra = (*extra, *(("--autocast-bf16",) if bf16 and ours else ()),
-                 *(recipe if ours and self.device == "cpu" else ()))
-        cfg = make_cfg(self.datadir, model, self.size, batch, extra, self.device)
+        extra = (*extra, *(recipe if ours and self.device == "cpu" else ()))
+        cfg = make_cfg(self.datadir, model, self.size, batch, extra, self.device, bf16)
         torch.manual_seed(1)
         m = self.task.build_model(cfg.model)
-        if bf16 and model != "sutskever_lstm":
-            m.forward = autocast_training_forward(m)
         if torch_dropout:
             with_torch_dropout(m)
         crit = self.task.build_criterion(cfg.criterion)
@@ -111,16 +110,6 @@ def with_torch_dropout(model):
             if hasattr(part, name):
                 setattr(part, name, FairseqDropout(getattr(part, name).p,
                                                    module_name=type(part).__name__))
-        part.lstm.forward = types.MethodType(nn.LSTM.forward, part.lstm)
+        # DropoutLSTM is nn.LSTM with another forward and no state of its own
+        part.lstm.__class__ = nn.LSTM
     return model
-
-
-def autocast_training_forward(model):
-    """model.forward under CPU bf16 autocast in training mode: what --autocast-bf16 does
-    inside sutskever_lstm, applied from outside to the built-in model."""
-    forward = model.forward
-
-    def wrapped(*args, **kwargs):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=model.training):
-            return forward(*args, **kwargs)
-    return wrapped

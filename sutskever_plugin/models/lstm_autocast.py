@@ -9,13 +9,14 @@ backward) runs in CPU bf16 autocast when ``--autocast-bf16`` is given, exactly a
 sutskever_lstm does: parameters, gradients, optimizer and loss stay fp32; validation,
 scoring and beam search (which call the model in eval mode) stay fp32.
 """
-import torch
 from fairseq.models import register_model, register_model_architecture
 from fairseq.models.lstm import LSTMModel, base_architecture
 
+from .training_autocast import TrainingAutocast, add_autocast_arg
+
 
 @register_model("lstm_autocast")
-class AutocastLSTMModel(LSTMModel):
+class AutocastLSTMModel(TrainingAutocast, LSTMModel):
     def __init__(self, encoder, decoder, autocast_bf16=False):
         super().__init__(encoder, decoder)
         self.autocast_bf16 = autocast_bf16
@@ -23,8 +24,7 @@ class AutocastLSTMModel(LSTMModel):
     @staticmethod
     def add_args(parser):
         LSTMModel.add_args(parser)
-        parser.add_argument('--autocast-bf16', action='store_true',
-                            help='CPU training only: the forward pass (and so its backward) in '
+        add_autocast_arg(parser, 'CPU training only: the forward pass (and so its backward) in '
                                  'bfloat16 autocast, as sutskever_lstm\'s flag of that name')
 
     @classmethod
@@ -32,11 +32,6 @@ class AutocastLSTMModel(LSTMModel):
         built = LSTMModel.build_model(args, task)
         return cls(built.encoder, built.decoder,
                    autocast_bf16=getattr(args, "autocast_bf16", False))
-
-    def forward(self, src_tokens, src_lengths, prev_output_tokens, **kwargs):
-        bf16 = self.autocast_bf16 and self.training and src_tokens.device.type == "cpu"
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            return super().forward(src_tokens, src_lengths, prev_output_tokens, **kwargs)
 
 
 @register_model_architecture("lstm_autocast", "lstm_autocast")

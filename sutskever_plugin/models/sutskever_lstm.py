@@ -24,6 +24,7 @@ from ..criterions.sutskever_cross_entropy import LOSS_SUMMED
 from ..errors import ConfigError
 from .fast_dropout import DropoutLSTM, FastDropout
 from .fused_softmax import ProjectLogSoftmax, ProjectNLL, ReusedBuffers, fused_dtype
+from .training_autocast import TrainingAutocast, add_autocast_arg
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
 
 
 @register_model("sutskever_lstm")
-class SutskeverLSTMModel(FairseqEncoderDecoderModel):
+class SutskeverLSTMModel(TrainingAutocast, FairseqEncoderDecoderModel):
     # the decoder takes ``loss_target`` and then may return the summed loss itself
     # (criterion sutskever_cross_entropy; CPU training only, see SutskeverDecoder.forward)
     accepts_loss_target = True
@@ -311,8 +312,7 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                             help='share decoder input and output embeddings (not in the paper)')
         parser.add_argument('--init-range', type=float, metavar='R',
                             help='initialise every parameter uniformly in [-R, R] (paper: 0.08)')
-        parser.add_argument('--autocast-bf16', action='store_true',
-                            help='CPU training only: run the forward pass (and so its backward) '
+        add_autocast_arg(parser, 'CPU training only: run the forward pass (and so its backward) '
                                  'in bfloat16 autocast; parameters, gradients and the optimizer '
                                  'stay fp32, validation and decoding stay fp32. Fast on CPUs '
                                  'with AMX or AVX512-BF16, slow elsewhere; on GPUs use '
@@ -357,13 +357,6 @@ class SutskeverLSTMModel(FairseqEncoderDecoderModel):
                 p.uniform_(-r, r)
             for emb in (self.encoder.embed_tokens, self.decoder.embed_tokens):
                 emb.weight[emb.padding_idx].zero_()
-
-    def forward(self, src_tokens, src_lengths, prev_output_tokens, **kwargs):
-        # Training comes through here (the criterion calls the model); beam search calls
-        # the encoder and decoder directly and so always runs in fp32.
-        bf16 = self.autocast_bf16 and self.training and src_tokens.device.type == "cpu"
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            return super().forward(src_tokens, src_lengths, prev_output_tokens, **kwargs)
 
     def encode(self, src_tokens, src_lengths=None):
         """The sentence vector: final (h, c) of every layer, B x (2 * L * H)."""

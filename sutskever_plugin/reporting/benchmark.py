@@ -264,9 +264,9 @@ def main_job_section(pick, ratio):
             f"**{ratio(o['words_per_cpu_s'], b['words_per_cpu_s'])}**",
             f"{o['mfu_cpu']:.0%} / {b['mfu_cpu']:.0%}", f"{o['load1']:.1f}"))
     return lines + [
-        "", "bf16: ours with `--autocast-bf16`, the built-in with the same autocast around its "
-        "forward (as in the bfloat16 section); the main job trains in bf16 only where this "
-        "CPU's bf16 `torch.mm` is fast (sutskever_plugin/benchmark/bf16_choice.py).", ""]
+        "", "bf16: both with `--autocast-bf16` (the built-in as `--arch lstm_autocast`, as in "
+        "the bfloat16 section); the main job trains in bf16 only where this CPU's bf16 "
+        "`torch.mm` is fast (sutskever_plugin/benchmark/bf16_choice.py).", ""]
 
 
 def bf16_section(pick, ratio, sizes):
@@ -294,9 +294,10 @@ def bf16_section(pick, ratio, sizes):
     return lines + [
         "", "sutskever_lstm with its `--autocast-bf16` flag: the training forward (and so its "
         "backward) runs in `torch.autocast('cpu', bfloat16)`; parameters, gradients, the "
-        "optimizer and the loss stay fp32, validation and decoding stay fp32. The built-in has "
-        "no such flag: the benchmark wraps its forward in the same autocast, so the ratio "
-        "compares like with like; the column before MFU is what a user gains over the "
+        "optimizer and the loss stay fp32, validation and decoding stay fp32. The built-in "
+        "runs as `--arch lstm_autocast --autocast-bf16` (fairseq's `lstm` unchanged, with the "
+        "same flag: sutskever_plugin/models/lstm_autocast.py), so the ratio compares like "
+        "with like; the column before MFU is what a user gains over the "
         "built-in as fairseq runs it (fp32; fairseq's own `--bf16` means TPU, `--fp16`/`--amp` "
         "need CUDA). MFU here is over the bf16 `torch.mm` rate (AMX on this CPU).", ""]
 

@@ -63,7 +63,8 @@ def train(cpu_jsonl, fairseq_args):
     Trainer.begin_epoch, Trainer.train_step = begin_epoch_logged, train_step_logged
     fs_train.validate = validate_logged
     sys.argv = ["fairseq-train", *fairseq_args]
-    log(event="start")
+    # the code that trains is the checkout's at this moment, not at the row's recording
+    log(event="start", commit=git_commit())
     try:
         fs_train.cli_main()
     finally:
@@ -119,6 +120,13 @@ def hardware():
     return describe()
 
 
+def trained_at(cpu_jsonl):
+    """The commit the run started from (its start event), else the checkout's now."""
+    with open(cpu_jsonl) as f:
+        start = next((e for e in map(json.loads, f) if e["event"] == "start"), {})
+    return start.get("commit") or git_commit()
+
+
 def record(a):
     ppl, updates = parse_train_log(a.train_log)
     train_s, valid_s, total = parse_cpu(a.cpu_jsonl)
@@ -136,7 +144,7 @@ def record(a):
         "cpu_s_total": round(total, 1), "decode_cpu_s": a.decode_cpu_s,
         "bf16": "--autocast-bf16" in a.flags.split(),
         "mm_bf16_over_fp32": f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)",
-        "hardware": hardware(), "commit": git_commit(),
+        "hardware": hardware(), "commit": trained_at(a.cpu_jsonl),
         "utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
     }
     os.makedirs(a.out_dir, exist_ok=True)

@@ -84,7 +84,7 @@ if [ "$PROBE" != 0 ]; then
   "$PY" - "$RUN" "$NAME" "$RESULTS" "$WORK/mm_ratio.json" "${RECORDED[*]}" <<'EOF'
 import csv, json, math, os, sys
 sys.path.insert(0, "scripts")
-from tune_small import git_commit, hardware
+from tune_small import hardware, trained_at
 run, name, results, mm, flags = sys.argv[1:6]
 ev = [json.loads(x) for x in open(os.path.join(run, "cpu.jsonl"))]
 up = [e for e in ev if e["event"] == "update"]
@@ -100,7 +100,7 @@ row = dict(name=name, flags=flags, updates_measured=b["updates"] - a["updates"],
            train_cpu_s_per_epoch=round(per * upe, 1) if upe else "",
            bf16="--autocast-bf16" in fl,
            mm_bf16_over_fp32=f"{mmr['bf16_over_fp32_512']}x (512), {mmr['bf16_over_fp32_2048']}x (2048)",
-           hardware=hardware(), commit=git_commit())
+           hardware=hardware(), commit=trained_at(os.path.join(run, "cpu.jsonl")))
 path = os.path.join(results, "probes.csv")
 new = not os.path.exists(path)
 with open(path, "a", newline="") as f:

@@ -174,8 +174,8 @@ def write_readme(out_dir):
         "`candidates.csv`; this file is rewritten from the CSV on every run); do not edit by hand.", "",
         "- Scale: **small**: Multi30k En-Fr (29,000 training pairs), source reversed "
         "(`--task translation_reversed`) unless a row's flags begin with `--task translation` "
-        "(`tune_small.sh --direction forward`: source as given), `python -m sutskever_plugin.data.prepare --dataset multi30k "
-        "--scale small`; every number is on **valid** (1,014 sentences), none on test.",
+        "(`tune_small.sh --direction forward`: source as given), "
+        "`python -m sutskever_plugin.data.prepare --dataset multi30k --scale small`; every number is on **valid** (1,014 sentences), none on test.",
         "- BLEU: the project's cased BLEU on Moses-tokenized text (`sutskever_plugin.scoring.score`), "
         "best checkpoint on valid loss, beam 12, no length normalisation (`--unnormalized`), batch 64.",
         "- CPU s: user + system seconds of the training process (getrusage), one thread "

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Small-scale recipe tuning on the VALIDATION set (never test): train one named candidate
-# recipe on the Multi30k task (source reversed, as the paper, unless --direction forward), log val ppl per epoch and CPU seconds, decode valid
-# at beam 12 without length normalisation, score it with the project's BLEU, append a row
-# to results/tuning_small/candidates.csv and regenerate results/tuning_small/README.md.
+# recipe on the Multi30k task (source reversed, as the paper, unless --direction forward),
+# log val ppl per epoch and CPU seconds, decode valid at beam 12 without length
+# normalisation, score it with the project's BLEU, append a row to
+# results/tuning_small/candidates.csv and regenerate results/tuning_small/README.md.
 #
 #   bash scripts/tune_small.sh --name NAME --epochs N [--work DIR] [--raw-dir DIR]
 #        [--results DIR] [--probe-updates U] [--direction reversed|forward]

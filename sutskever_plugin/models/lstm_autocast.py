@@ -24,8 +24,7 @@ class AutocastLSTMModel(TrainingAutocast, LSTMModel):
     @staticmethod
     def add_args(parser):
         LSTMModel.add_args(parser)
-        add_autocast_arg(parser, 'CPU training only: the forward pass (and so its backward) in '
-                                 'bfloat16 autocast, as sutskever_lstm\'s flag of that name')
+        add_autocast_arg(parser)
 
     @classmethod
     def build_model(cls, args, task):

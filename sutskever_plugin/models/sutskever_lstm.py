@@ -312,11 +312,7 @@ class SutskeverLSTMModel(TrainingAutocast, FairseqEncoderDecoderModel):
                             help='share decoder input and output embeddings (not in the paper)')
         parser.add_argument('--init-range', type=float, metavar='R',
                             help='initialise every parameter uniformly in [-R, R] (paper: 0.08)')
-        add_autocast_arg(parser, 'CPU training only: run the forward pass (and so its backward) '
-                                 'in bfloat16 autocast; parameters, gradients and the optimizer '
-                                 'stay fp32, validation and decoding stay fp32. Fast on CPUs '
-                                 'with AMX or AVX512-BF16, slow elsewhere; on GPUs use '
-                                 "fairseq's --fp16 / --amp instead (ignored there)")
+        add_autocast_arg(parser)
         parser.add_argument('--sparse-embedding-grads', action='store_true',
                             help='give the embedding tables sparse gradients (only the rows '
                                  'of the batch\'s words), with --optimizer sutskever_sgd; '

@@ -10,8 +10,13 @@ decoder directly) and so stay fp32; a GPU uses fairseq's --fp16 / --amp instead.
 import torch
 
 
-def add_autocast_arg(parser, help):
-    parser.add_argument('--autocast-bf16', action='store_true', help=help)
+def add_autocast_arg(parser):
+    parser.add_argument('--autocast-bf16', action='store_true',
+                        help='CPU training only: run the forward pass (and so its backward) '
+                             'in bfloat16 autocast; parameters, gradients and the optimizer '
+                             'stay fp32, validation and decoding stay fp32. Fast on CPUs '
+                             'with AMX or AVX512-BF16, slow elsewhere; on GPUs use '
+                             "fairseq's --fp16 / --amp instead (ignored there)")
 
 
 class TrainingAutocast:

@@ -16,11 +16,13 @@
 # 1 gained valid BLEU at 10 epochs), batches of 128 sentences as the paper (at equal CPU seconds
 # as good as 64, and 1.3x cheaper per epoch), label smoothing 0.2 (29k pairs overfit:
 # smoothing lowered valid perplexity at every epoch, and 0.2 gave a higher valid BLEU
-# than 0.1), and the lr held fixed over the 10 epochs that two hours on 2 cores allow
-# for all eight trainings of the main job once its attention analogue trains in bf16 too
-# (in fp32 it took a third of the training time of the 7-epoch job,
-# results/job_time_small.md). More epochs paid most on valid; the paper's halving
-# lowered valid BLEU from epoch 5 of 7 and did not raise it in the 10th of 10.
+# than 0.1), and the lr held fixed (the paper's halving lowered valid BLEU from epoch 5 of 7
+# and did not raise it in the 10th of 10) over 7 epochs: more epochs paid most on valid,
+# and 7 are what the main job's two hours on 2 cores allow for all eight trainings, the
+# decodes and the table on the slower of the two CPU kinds this project runs on (an AMD
+# EPYC without AMX spends 182-186 CPU s on an LSTM epoch, an Intel Xeon with AMX 72-80:
+# results/tuning_small/, rows amd_* and *_b098_e10*). Truncating the fixed-lr run is the
+# run itself, so the valid curves of those rows show what the 7th epoch gives.
 SMALL_LAYERS=2 SMALL_HIDDEN=512 SMALL_EMBED=256 SMALL_DROPOUT=0.3
 SMALL_LR=0.003 SMALL_ADAM_BETAS="(0.9, 0.98)" SMALL_BATCH=128 SMALL_LABEL_SMOOTHING=0.2
-SMALL_EPOCHS=10
+SMALL_EPOCHS=7

@@ -111,3 +111,24 @@ def test_device_benchmark_rows_and_report(tmp_path):
     assert len(csv_rows) == 2
     # the code the numbers came from, beside them
     assert f"from commit {commit()}" in md and {r["commit"] for r in csv_rows} == {commit()}
+
+
+def test_small_recipe_reads_recipe_small_as_bash_does(tmp_path):
+    """The benchmark's main-job config reads scripts/recipe_small.sh without bash; what it
+    reads must be what reproduce_table1.sh gets by sourcing the file (the real file, and a
+    copy with a changed value, so a reader that ignored the file would fail)."""
+    import subprocess
+    from sutskever_plugin.benchmark.config import small_recipe
+
+    real = REPO / "scripts" / "recipe_small.sh"
+    changed = tmp_path / "recipe_small.sh"
+    changed.write_text(real.read_text().replace('SMALL_ADAM_BETAS="(0.9, 0.98)"',
+                                                'SMALL_ADAM_BETAS="(0.8, 0.9)"  # a comment'))
+    for path in (real, changed):
+        out = subprocess.run(["bash", "-c", 'source "$1" && for v in ${!SMALL_@}; do '
+                              'printf "%s=%s\\n" "$v" "${!v}"; done', "_", str(path)],
+                             capture_output=True, text=True, check=True).stdout
+        by_bash = dict(line.split("=", 1) for line in out.splitlines())
+        assert small_recipe(path) == by_bash
+        assert {"SMALL_EPOCHS", "SMALL_HIDDEN", "SMALL_LR"} <= set(by_bash)
+    assert small_recipe(changed)["SMALL_ADAM_BETAS"] == "(0.8, 0.9)"

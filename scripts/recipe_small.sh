@@ -18,11 +18,12 @@
 # smoothing lowered valid perplexity at every epoch, and 0.2 gave a higher valid BLEU
 # than 0.1), and the lr held fixed (the paper's halving lowered valid BLEU from epoch 5 of 7
 # and did not raise it in the 10th of 10) over 7 epochs: more epochs paid most on valid,
-# and 7 are what the main job's two hours on 2 cores allow for all eight trainings, the
+# but 7 are about all the main job's two hours on 2 cores hold for eight trainings, the
 # decodes and the table on the slower of the two CPU kinds this project runs on (an AMD
 # EPYC without AMX spends 182-186 CPU s on an LSTM epoch, an Intel Xeon with AMX 72-80:
-# results/tuning_small/, rows amd_* and *_b098_e10*). Truncating the fixed-lr run is the
-# run itself, so the valid curves of those rows show what the 7th epoch gives.
+# results/tuning_small/, rows amd_* and *_b098_e10*; the 7-epoch job there took 125.6
+# min, partly sharing the machine: results/job_time_small.md). A fixed-lr run cut short is
+# the longer run's beginning, so the valid curves of those rows show what epoch 7 gives.
 SMALL_LAYERS=2 SMALL_HIDDEN=512 SMALL_EMBED=256 SMALL_DROPOUT=0.3
 SMALL_LR=0.003 SMALL_ADAM_BETAS="(0.9, 0.98)" SMALL_BATCH=128 SMALL_LABEL_SMOOTHING=0.2
 SMALL_EPOCHS=7

@@ -79,6 +79,30 @@ step() {
   say "$name: done in $((SECONDS - t0)) s"
 }
 
+# pool_step NAME DONE_FILE [step's options] -- CMD...: step, run in the background beside
+# others, POOL_JOBS at a time with the cores shared out among them, when the caller sets
+# POOL_JOBS above 1; at once otherwise. A failed step or Ctrl-C stops the steps beside it
+# too (an EXIT trap while pooled steps run, removed by pool_wait once all are waited
+# for), rather than leaving one writing into the work directory a rerun then redoes.
+POOL_JOBS=1
+declare -A POOL_RUNNING=()
+pool_step() {
+  if [ "$POOL_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then step "$@"; return; fi
+  while [ ${#POOL_RUNNING[@]} -ge "$POOL_JOBS" ]; do pool_wait_one; done
+  trap 'stop_jobs "${!POOL_RUNNING[@]}"' EXIT
+  OMP_NUM_THREADS=$(( $(nproc) / POOL_JOBS > 0 ? $(nproc) / POOL_JOBS : 1 )) step "$@" &
+  POOL_RUNNING[$!]=$1
+}
+pool_wait_one() {
+  local pid
+  wait -n -p pid "${!POOL_RUNNING[@]}" || die "step '${POOL_RUNNING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
+  unset "POOL_RUNNING[$pid]"
+}
+pool_wait() {
+  while [ ${#POOL_RUNNING[@]} -gt 0 ]; do pool_wait_one; done
+  trap - EXIT
+}
+
 # timeline NAME START STATUS: one line per step (START in epoch seconds, STATUS done,
 # skipped or failed) appended to $STEP_LOG when the caller sets it: the job's own time,
 # divided by python -m sutskever_plugin.reporting.job_time. Columns (tab-separated): UTC

@@ -277,6 +277,26 @@ train_one() {
   say "train $name: done in $((SECONDS - t0)) s, $(grep -E 'valid on' "$log" | tail -n 1 | grep -oE 'ppl [0-9.]+' || true) (val)"
 }
 
+# ---- 3 and 4, per model: test perplexity (paper: forward 5.8, reversed 4.7) and the
+# model's own decode at beam 12 (the ensembles' decodes follow in section 4)
+perplexity() {
+  local name=$1 task=$2 log=$WORK/ppl/$1.log
+  [ "$DRY_RUN" = 1 ] && log=/dev/null
+  run "$FS/fairseq-validate" "$DATA/bin" --user-dir sutskever_plugin --task "$task" \
+      --path "$WORK/models/$name.pt" --valid-subset test --batch-size 64 > "$log" 2>&1 || { tail -n 5 "$log"; return 1; }
+  [ "$DRY_RUN" = 1 ] && return 0
+  "$PY" -m sutskever_plugin.scoring.perplexity --log "$log" --out "$WORK/ppl/$name.json"
+}
+shopt -s nullglob
+TEST_BIN=("$DATA"/bin/dict.*.txt "$DATA"/bin/test.*)
+shopt -u nullglob
+ppl_step() {  # ppl_step NAME TASK
+  step "test perplexity $1" "$WORK/ppl/$1.json" --inputs "$WORK/models/$1.pt" "${TEST_BIN[@]}" -- \
+      perplexity "$1" "$2"
+}
+source "$ROOT/scripts/table1_decodes.sh"
+decode_set "$DATA/bin" "$DATA" "$WORK/decode"
+
 # A pool of JOBS trainings, one thread each (in total faster than one model on all
 # cores for these small matrices); the paper scale trains one model on all its GPUs.
 # On CPU, glibc handing every freed activation buffer back to the OS costs about 5% of
@@ -323,37 +343,47 @@ for spec in "${MODELS[@]}"; do
   OMP_NUM_THREADS=$(( $(nproc) / (JOBS * WORKERS) > 0 ? $(nproc) / (JOBS * WORKERS) : 1 )) train_one "$@" &
   running[$!]=$1
 done
-while [ ${#running[@]} -gt 0 ]; do finish_one; done
+# The pool's tail: once no training is left to start, a core freed by a finished one
+# would idle until the last ends (the attention LSTM's run is longer than an LSTM's, so
+# the two cores' queues end apart): it takes the finished models' test perplexities and
+# single decodes instead, one at a time on the freed threads, until the last training
+# ends and the steps below (the decodes two at a time) take over, finding these done.
+# A training's failure still ends the pool at its next wait.
+still_training() {  # how many of the pool's trainings have not ended (models/NAME.pt is
+  local n count=0   # moved in by train_one last)
+  for n in "${running[@]}"; do [ -e "$WORK/models/$n.pt" ] || count=$((count + 1)); done
+  echo "$count"
+}
+declare -A tail_done=()
+while [ ${#running[@]} -gt 0 ]; do
+  finish_one
+  for spec in "${MODELS[@]}"; do
+    busy=$(still_training)
+    [ "$busy" -gt 0 ] || break
+    set -- $spec
+    [ -z "${tail_done[$1]:-}" ] && [ -e "$WORK/models/$1.pt" ] || continue
+    tail_done[$1]=1
+    free=$(( $(nproc) - busy * $(nproc) / JOBS ))
+    [ "$1" = attention ] || OMP_NUM_THREADS=$free ppl_step "$1" "$2"
+    OMP_NUM_THREADS=$free decode_single "$1"
+  done
+done
 trap - EXIT
 
 # ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
-perplexity() {
-  local name=$1 task=$2 log=$WORK/ppl/$1.log
-  [ "$DRY_RUN" = 1 ] && log=/dev/null
-  run "$FS/fairseq-validate" "$DATA/bin" --user-dir sutskever_plugin --task "$task" \
-      --path "$WORK/models/$name.pt" --valid-subset test --batch-size 64 > "$log" 2>&1 || { tail -n 5 "$log"; return 1; }
-  [ "$DRY_RUN" = 1 ] && return 0
-  "$PY" -m sutskever_plugin.scoring.perplexity --log "$log" --out "$WORK/ppl/$name.json"
-}
-shopt -s nullglob
-TEST_BIN=("$DATA"/bin/dict.*.txt "$DATA"/bin/test.*)
-shopt -u nullglob
 # every seed's: the reversal gain is read against the spread between seeds
 for spec in "${MODELS[@]}"; do
   set -- $spec
-  [ "$1" = attention ] && continue
-  step "test perplexity $1" "$WORK/ppl/$1.json" --inputs "$WORK/models/$1.pt" "${TEST_BIN[@]}" -- \
-      perplexity "$1" "$2"
+  [ "$1" = attention ] || ppl_step "$1" "$2"
 done
 
 # ---- 4. decoding: every LSTM row of Table 1 ---------------------------------------
-source "$ROOT/scripts/table1_decodes.sh"
-DECODE_JOBS=$JOBS   # as many decodes at once as trainings, one thread each
+POOL_JOBS=$JOBS   # as many decodes at once as trainings, one thread each
 decode_all "$DATA/bin" "$DATA" "$WORK/decode"
 # the other seeds at beam 12 (the spread between seeds), and the ensemble's beam sizes on
 # the validation set (the beam ordering is read on valid as on test)
 decode_seeds "$DATA/bin" "$DATA" "$WORK/decode" forward2 reversed2 reversed3 reversed4 reversed5
-decode_wait
+pool_wait
 
 # ---- 5. the table -----------------------------------------------------------------
 [ "$DRY_RUN" = 1 ] && { say "dry run: table not written"; exit 0; }

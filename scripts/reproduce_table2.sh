@@ -97,13 +97,17 @@ rescore() {
     --dev-ref "$DATA/tok/valid.fr" --dev-max-sentences "$DEV_MAX" \
     --out-nbest "$T/$key.nbest" --out-1best "$T/$key.tuned.1best" --summary-json "$T/$key.json"
 }
-step "rescore forward LSTM" "$T/forward.json" --inputs "${RESCORE_INPUTS[@]}" "$M/forward.pt" -- \
-  rescore forward forward
-step "rescore reversed LSTM" "$T/reversed1.json" --inputs "${RESCORE_INPUTS[@]}" "$M/reversed1.pt" -- \
-  rescore reversed1 reversed1
-step "rescore ensemble of 5 reversed LSTMs" "$T/ensemble5.json" \
+# Two at a time, the cores shared out (scripts/lib.sh pool_step), the longest first: the
+# ensemble scores every hypothesis with five models, longer than the two singles together.
+POOL_JOBS=$(( $(nproc) >= 2 ? 2 : 1 ))
+pool_step "rescore ensemble of 5 reversed LSTMs" "$T/ensemble5.json" \
   --inputs "${RESCORE_INPUTS[@]}" "$M"/reversed{1,2,3,4,5}.pt -- \
   rescore ensemble5 reversed1 reversed2 reversed3 reversed4 reversed5
+pool_step "rescore forward LSTM" "$T/forward.json" --inputs "${RESCORE_INPUTS[@]}" "$M/forward.pt" -- \
+  rescore forward forward
+pool_step "rescore reversed LSTM" "$T/reversed1.json" --inputs "${RESCORE_INPUTS[@]}" "$M/reversed1.pt" -- \
+  rescore reversed1 reversed1
+pool_wait
 
 # ---- 3. oracle ----------------------------------------------------------------------
 step "oracle" "$T/oracle.json" --inputs "$TEST_NBEST" "$DATA/tok/test.en" "$DATA/tok/test.fr" -- \

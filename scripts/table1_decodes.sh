@@ -36,37 +36,17 @@ decode_one() {
       --extra "{\"beam\": $beam, \"models\": \"$*\", \"wall_s\": $((SECONDS - t0))}"
 }
 
-# Decodes run DECODE_JOBS at a time, one thread each (reproduce_table1.sh: as many as its
-# trainings: beam search over small matrices uses a second thread poorly, so two decodes
-# side by side finish sooner than the two in turn on both threads); 1 (the default): one
-# after another with all threads.
-# A caller that sets DECODE_JOBS after sourcing this ends with decode_wait.
-DECODE_JOBS=1
-declare -A DECODES_RUNNING=()
-decode_wait_one() {
-  local pid
-  wait -n -p pid "${!DECODES_RUNNING[@]}" || die "step '${DECODES_RUNNING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
-  unset "DECODES_RUNNING[$pid]"
-}
-# A failed decode or Ctrl-C stops the decodes beside it too (as the training pool does):
-# an EXIT trap while pooled decodes run, removed once they are all waited for.
-decode_wait() {
-  while [ ${#DECODES_RUNNING[@]} -gt 0 ]; do decode_wait_one; done
-  trap - EXIT
-}
-
 # decode_step NAME ID TASK BEAM MODEL...: decode_one as a step keyed on the models' files,
-# the test split and dictionaries it decodes and the references it is scored against
+# the test split and dictionaries it decodes and the references it is scored against; in
+# lib.sh's pool when the caller sets POOL_JOBS (reproduce_table1.sh: as many as its
+# trainings, one thread each: beam search over small matrices uses a second thread
+# poorly, so two decodes side by side finish sooner than the two in turn on both
+# threads). A caller that sets POOL_JOBS ends with pool_wait.
 decode_step() {
   local name=$1 id=$2; shift 2
   local m files=("${TEST_INPUTS[@]}")
   for m in "${@:3}"; do files+=("$WORK/models/$m.pt"); done
-  local cmd=(step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@")
-  if [ "$DECODE_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then "${cmd[@]}"; return; fi
-  while [ ${#DECODES_RUNNING[@]} -ge "$DECODE_JOBS" ]; do decode_wait_one; done
-  trap 'stop_jobs "${!DECODES_RUNNING[@]}"' EXIT
-  OMP_NUM_THREADS=1 "${cmd[@]}" &
-  DECODES_RUNNING[$!]=$name
+  pool_step "$name" "$OUT_DIR/$id.json" --inputs "${files[@]}" -- decode_one "$id" "$@"
 }
 
 # split_inputs SPLIT: TEST_INPUTS = the files a decode of SPLIT is keyed on (BIN_DIR's
@@ -79,18 +59,32 @@ split_inputs() {
   [ "$had_nullglob" = 1 ] || shopt -u nullglob
 }
 
-decode_all() {
+# decode_single MODEL: the model alone at beam 12 on the test split, as its Table 1 row
+# (forward, reversed1 as "reversed", attention) or its seed's row names it
+decode_single() {
+  local m=$1 task=translation id=$1
+  case $m in reversed*) task=translation_reversed ;; esac
+  case $m in forward|attention) ;; reversed1) id=reversed ;; *) id=$m ;; esac
+  decode_step "decode $id beam 12" "${id}_beam12" "$task" 12 "$m"
+}
+
+# decode_set BIN_DIR DATA_DIR OUT_DIR [REF_DIR]: where the decodes go and what they read
+decode_set() {
   BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=${4:-$2}
   [ "$DRY_RUN" = 1 ] || mkdir -p "$OUT_DIR"
-  local R="reversed1 reversed2 reversed3 reversed4 reversed5"
   split_inputs test
+}
+
+decode_all() {
+  decode_set "$@"
+  local R="reversed1 reversed2 reversed3 reversed4 reversed5"
   # the longest first, so that a pool of decodes ends together
   decode_step "decode ensemble 5 beam 12" ens5_beam12      translation_reversed 12 $R
   decode_step "decode ensemble 2 beam 12" ens2_beam12      translation_reversed 12 reversed1 reversed2
   decode_step "decode ensemble 5 beam 2"  ens5_beam2       translation_reversed 2 $R
-  decode_step "decode attention beam 12"  attention_beam12 translation 12 attention
-  decode_step "decode forward beam 12"    forward_beam12   translation 12 forward
-  decode_step "decode reversed beam 12"   reversed_beam12  translation_reversed 12 reversed1
+  decode_single attention
+  decode_single forward
+  decode_single reversed1
   decode_step "decode ensemble 5 beam 1"  ens5_beam1       translation_reversed 1 $R
 }
 
@@ -100,7 +94,7 @@ decode_all() {
 # test sets (evaluate.sh) take the rows of decode_all.
 decode_seeds() {
   BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=$2; shift 3
-  local R="reversed1 reversed2 reversed3 reversed4 reversed5" m task beam
+  local R="reversed1 reversed2 reversed3 reversed4 reversed5" m beam
   split_inputs valid
   if [ "$DRY_RUN" != 1 ] && ! compgen -G "$BIN_DIR/valid.*" > /dev/null; then
     say "no valid split in $BIN_DIR: the 5-ensemble's beams are decoded on test only"
@@ -111,8 +105,5 @@ decode_seeds() {
     done
   fi
   split_inputs test
-  for m in "$@"; do
-    case $m in forward*) task=translation ;; *) task=translation_reversed ;; esac
-    decode_step "decode $m beam 12" "${m}_beam12" "$task" 12 "$m"
-  done
+  for m in "$@"; do decode_single "$m"; done
 }

@@ -257,11 +257,11 @@ step() {{
   esac
 }}
 WORK={tmp_path} OUT_DIR={tmp_path} TEST_INPUTS=()
-DECODE_JOBS=2
+POOL_JOBS=2
 decode_step "decode slow" slow translation 12 m1
 while [ ! -s "{marker}" ]; do sleep 0.1; done
 decode_step "decode bad" bad translation 12 m2
-decode_wait
+pool_wait
 echo "not reached"
 """)
     # output to a file: a stand-in left running would hold a pipe open

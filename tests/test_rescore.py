@@ -448,3 +448,6 @@ def test_progress_lines_while_scoring(capsys, monkeypatch):
         p.advance(100)                                # at 30, 61, 90, 200 s
     err = capsys.readouterr().err.splitlines()
     assert err == ["[rescore] 200/400 hypotheses scored (50%, 61 s, about 61 s left)"]
+    clock = iter([0.0, 61.0])
+    lstm_scorer.Progress(total=400, every_s=60, label="forward").advance(100)
+    assert capsys.readouterr().err == "[rescore forward] 100/400 hypotheses scored (25%, 61 s, about 183 s left)\n"

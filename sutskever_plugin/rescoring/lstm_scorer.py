@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -76,10 +77,12 @@ def import_plugin():
 
 class Progress:
     """A line on stderr at most every ``every_s`` seconds while a long list is scored (an
-    ensemble over a 100-best test list runs for tens of minutes on a CPU)."""
+    ensemble over a 100-best test list runs for tens of minutes on a CPU). ``label``
+    names the models, for two scorings that run side by side (reproduce_table2.sh)."""
 
-    def __init__(self, total: int, every_s: float = 60.0):
+    def __init__(self, total: int, every_s: float = 60.0, label: str = ""):
         self.total, self.done, self.every_s = total, 0, every_s
+        self.prefix = f"[rescore {label}]" if label else "[rescore]"
         self.t0 = self.last = time.monotonic()
 
     def advance(self, n: int):
@@ -89,7 +92,7 @@ class Progress:
             return
         self.last = now
         rate = self.done / (now - self.t0)
-        sys.stderr.write(f"[rescore] {self.done}/{self.total} hypotheses scored "
+        sys.stderr.write(f"{self.prefix} {self.done}/{self.total} hypotheses scored "
                          f"({self.done / self.total:.0%}, {now - self.t0:.0f} s, about "
                          f"{(self.total - self.done) / rate:.0f} s left)\n")
         sys.stderr.flush()
@@ -209,7 +212,7 @@ class LstmScorer:
             scorer = SequenceScorer(self.tgt_dict)
             scores = np.full(len(pairs), np.nan)
             positional: List = [None] * len(pairs) if return_positional else []
-            progress = Progress(len(pairs))
+            progress = Progress(len(pairs), label="+".join(Path(p).stem for p in self.paths))
             for sample in itr:
                 if self.use_cuda:
                     sample = utils.move_to_cuda(sample)

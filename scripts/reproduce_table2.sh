@@ -10,7 +10,8 @@
 #   small (default): our phrase-based baseline (sutskever_plugin.smt) on Multi30k writes
 #                    100-best lists of valid and test (about 9 CPU-minutes: 10-25 min on 2
 #                    cores), then 7 model passes over the 100k test hypotheses (+300 dev
-#                    sentences) with the Table 1 models: roughly 30-60 min on 2 cores.
+#                    sentences) with the Table 1 models, two rescorings at a time: up
+#                    to an hour on 2 cores (the wall times in results/table2.md).
 #   tiny:            2000 training pairs and tiny models: about 6 CPU-minutes; its table
 #                    goes to WORK/results, never over the committed results/.
 #   paper:           the real baseline 1000-best lists, given as Moses n-best files of the

@@ -1,7 +1,7 @@
-"""reporting/machine.py's commit stamp, on a throwaway git repository."""
+"""reporting/machine.py: the commit stamp, on a throwaway git repository; the AMX flag."""
 import subprocess
 
-from sutskever_plugin.reporting.machine import NOT_A_CHECKOUT, commit
+from sutskever_plugin.reporting.machine import NOT_A_CHECKOUT, commit, has_amx
 
 
 def git(repo, *args):
@@ -32,3 +32,14 @@ def test_commit_is_the_short_head_and_dirty_only_for_tracked_code(tmp_path):
 
 def test_commit_outside_a_checkout(tmp_path):
     assert commit(str(tmp_path)) == NOT_A_CHECKOUT
+
+
+def test_has_amx_reads_the_cpu_flags(tmp_path):
+    """The bf16 report says whether the CPU it ran on has AMX (its bf16 matmul rate, the
+    MFU denominator, differs several times between CPUs with and without it)."""
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx512_bf16 amx_bf16 amx_tile\n")
+    assert has_amx(str(info))
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx512_bf16 avx512f\n")
+    assert not has_amx(str(info))
+    assert not has_amx(str(tmp_path / "missing"))

@@ -5,7 +5,7 @@ from pathlib import Path
 from ..benchmark.config import (AB_KINDS, CPU_RECIPE, CSV_FIELDS, MAIN_JOB_AB, MAIN_JOB_FLAGS,
                                 MAIN_JOB_RECIPE, paper_epochs_days)
 from ..data.textio import write_text
-from .machine import commit
+from .machine import commit, has_amx
 from .tables import table_head, table_row, write_csv
 
 
@@ -299,7 +299,8 @@ def bf16_section(pick, ratio, sizes):
         "same flag: sutskever_plugin/models/lstm_autocast.py), so the ratio compares like "
         "with like; the column before MFU is what a user gains over the "
         "built-in as fairseq runs it (fp32; fairseq's own `--bf16` means TPU, `--fp16`/`--amp` "
-        "need CUDA). MFU here is over the bf16 `torch.mm` rate (AMX on this CPU).", ""]
+        "need CUDA). MFU here is over the bf16 `torch.mm` rate "
+        f"({'AMX' if has_amx() else 'no AMX'} on this CPU).", ""]
 
 
 def paper_speed_section(pick, sizes):

@@ -39,6 +39,19 @@ def commit(root: Optional[str] = None) -> str:
     return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
 
 
+def has_amx(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU has AMX tile instructions (``amx_bf16`` in /proc/cpuinfo): where it
+    has, bf16 matrix multiplies run several times faster than without."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "amx_bf16" in line.split()
+    except OSError:
+        pass
+    return False
+
+
 def describe() -> str:
     import torch
     cpu = platform.processor() or platform.machine()

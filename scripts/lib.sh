@@ -86,11 +86,13 @@ step() {
 # for), rather than leaving one writing into the work directory a rerun then redoes.
 POOL_JOBS=1
 declare -A POOL_RUNNING=()
+# share_of N: this machine's cores shared out among N processes (at least one each)
+share_of() { local n=$(( $(nproc) / $1 )); echo $(( n > 0 ? n : 1 )); }
 pool_step() {
   if [ "$POOL_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then step "$@"; return; fi
   while [ ${#POOL_RUNNING[@]} -ge "$POOL_JOBS" ]; do pool_wait_one; done
   trap 'stop_jobs "${!POOL_RUNNING[@]}"' EXIT
-  OMP_NUM_THREADS=$(( $(nproc) / POOL_JOBS > 0 ? $(nproc) / POOL_JOBS : 1 )) step "$@" &
+  OMP_NUM_THREADS=$(share_of "$POOL_JOBS") step "$@" &
   POOL_RUNNING[$!]=$1
 }
 pool_wait_one() {

@@ -340,7 +340,7 @@ for spec in "${MODELS[@]}"; do
   rm -f "$model" "$model.key"
   mkdir -p "$save" && record_key "$save/inputs" "$TRAIN_REC"
   while [ ${#running[@]} -ge "$JOBS" ]; do finish_one; done
-  OMP_NUM_THREADS=$(( $(nproc) / (JOBS * WORKERS) > 0 ? $(nproc) / (JOBS * WORKERS) : 1 )) train_one "$@" &
+  OMP_NUM_THREADS=$(share_of $((JOBS * WORKERS))) train_one "$@" &
   running[$!]=$1
 done
 # The pool's tail: once no training is left to start, a core freed by a finished one

@@ -9,9 +9,9 @@
 #
 #   small (default): our phrase-based baseline (sutskever_plugin.smt) on Multi30k writes
 #                    100-best lists of valid and test (about 9 CPU-minutes: 10-25 min on 2
-#                    cores), then 7 model passes over the 100k test hypotheses (+300 dev
-#                    sentences) with the Table 1 models, two rescorings at a time: up
-#                    to an hour on 2 cores (the wall times in results/table2.md).
+#                    cores), then 6 model passes (one per Table 1 model, two at a time)
+#                    over the 100k test hypotheses (+300 dev sentences); each pass's wall
+#                    time is in results/table2.md.
 #   tiny:            2000 training pairs and tiny models: about 6 CPU-minutes; its table
 #                    goes to WORK/results, never over the committed results/.
 #   paper:           the real baseline 1000-best lists, given as Moses n-best files of the
@@ -85,30 +85,41 @@ RESCORE_INPUTS=("$TEST_NBEST" "$DEV_NBEST" "$DATA"/tok/{test,valid}.{en,fr} "$DA
 shopt -u nullglob
 
 # ---- 2. rescoring: forward, reversed, ensemble of 5 reversed ------------------------
-# One run per model set scores the dev list (to tune the LSTM weight) and the test list;
-# the rescored test list keeps the Baseline= and LSTM= columns, from which the table also
-# takes the paper's even average (lambda 0.5), the even average of the two
+# One run per model scores the dev list (to tune the LSTM weight) and the test list, and
+# saves its token log-probabilities of both (scores/NAME.npz); the ensemble's rescoring
+# combines its five members' files as fairseq combines an ensemble, so no model runs
+# twice. The rescored test list keeps the Baseline= and LSTM= columns, from which the
+# table also takes the paper's even average (lambda 0.5), the even average of the two
 # log-probabilities over the list and the spread of the two scores within each list.
-models() { local out="" m; for m in "$@"; do out+="${out:+:}$M/$m.pt"; done; echo "$out"; }
-rescore() {
+rescore() {  # rescore KEY --path MODEL | --token-scores FILES, and their own flags
   local key=$1; shift
-  "$PY" -m sutskever_plugin.rescoring.rescore --path "$(models "$@")" --data-dir "$DATA" \
+  "$PY" -m sutskever_plugin.rescoring.rescore "$@" --data-dir "$DATA" \
     --source "$DATA/tok/test.en" --nbest "$TEST_NBEST" --ref "$DATA/tok/test.fr" \
     --weight tuned --dev-source "$DATA/tok/valid.en" --dev-nbest "$DEV_NBEST" \
     --dev-ref "$DATA/tok/valid.fr" --dev-max-sentences "$DEV_MAX" \
     --out-nbest "$T/$key.nbest" --out-1best "$T/$key.tuned.1best" --summary-json "$T/$key.json"
 }
-# Two at a time, the cores shared out (scripts/lib.sh pool_step), the longest first: the
-# ensemble scores every hypothesis with five models, longer than the two singles together.
+# The six models two at a time, the cores shared out (scripts/lib.sh pool_step): each
+# pass costs about the same. reversed2..5 are rescored alone too (their own rows are not
+# in the table); what the ensemble needs of them is their token scores.
 POOL_JOBS=$(( $(nproc) >= 2 ? 2 : 1 ))
-pool_step "rescore ensemble of 5 reversed LSTMs" "$T/ensemble5.json" \
-  --inputs "${RESCORE_INPUTS[@]}" "$M"/reversed{1,2,3,4,5}.pt -- \
-  rescore ensemble5 reversed1 reversed2 reversed3 reversed4 reversed5
-pool_step "rescore forward LSTM" "$T/forward.json" --inputs "${RESCORE_INPUTS[@]}" "$M/forward.pt" -- \
-  rescore forward forward
-pool_step "rescore reversed LSTM" "$T/reversed1.json" --inputs "${RESCORE_INPUTS[@]}" "$M/reversed1.pt" -- \
-  rescore reversed1 reversed1
+mkdir -p "$T/scores"
+for m in forward reversed1 reversed2 reversed3 reversed4 reversed5; do
+  case $m in
+    forward) name="rescore forward LSTM" ;;
+    reversed1) name="rescore reversed LSTM" ;;
+    *) name="score $m (ensemble member)" ;;
+  esac
+  # a finished pass whose token scores were removed since is done again
+  [ -e "$T/scores/$m.npz" ] || rm -f "$T/$m.json"
+  pool_step "$name" "$T/$m.json" --inputs "${RESCORE_INPUTS[@]}" "$M/$m.pt" -- \
+    rescore "$m" --path "$M/$m.pt" --save-token-scores "$T/scores/$m.npz"
+done
 pool_wait
+members=("$T"/scores/reversed{1,2,3,4,5}.npz)
+step "rescore ensemble of 5 reversed LSTMs" "$T/ensemble5.json" \
+  --inputs "${RESCORE_INPUTS[@]}" "${members[@]}" -- \
+  rescore ensemble5 --token-scores "$(IFS=:; echo "${members[*]}")"
 
 # ---- 3. oracle ----------------------------------------------------------------------
 step "oracle" "$T/oracle.json" --inputs "$TEST_NBEST" "$DATA/tok/test.en" "$DATA/tok/test.fr" -- \

@@ -17,7 +17,7 @@ from conftest import REPO
 
 import sutskever_plugin  # noqa: F401  (registers the plugin)
 from sutskever_plugin.scoring.bleu import tokenized_bleu
-from sutskever_plugin.rescoring import combine, oracle, rescore
+from sutskever_plugin.rescoring import combine, oracle, rescore, token_scores
 from sutskever_plugin.scoring.bleu_stats import corpus_bleu, sentence_stats
 from sutskever_plugin.rescoring.lstm_scorer import LstmScorer
 from sutskever_plugin.rescoring.nbest import NbestEntry, NbestFormatError, load_nbest, write_nbest
@@ -251,6 +251,71 @@ def test_cli_rejects_nbest_not_matching_the_source(work, tmp_path):
     assert not (tmp_path / "o.1best").exists()
 
 
+def _rescore_cli(work, tmp_path, key, nbest, *models_or_scores):
+    d = work / "data"
+    return rescore.main([
+        *models_or_scores, "--data-dir", str(d), "--source", str(d / "tok" / "test.en"),
+        "--nbest", nbest, "--out-nbest", str(tmp_path / f"{key}.nbest"),
+        "--out-1best", str(tmp_path / f"{key}.1best"), "--weight", "tuned",
+        "--dev-source", str(d / "tok" / "valid.en"), "--dev-nbest", nbest,
+        "--dev-ref", str(d / "tok" / "valid.fr"), "--cpu"])
+
+
+def test_ensemble_from_saved_token_scores_is_fairseqs_ensemble(work, tmp_path):
+    """Table 2 runs each model once: the ensemble rescored from its members' saved token
+    scores gets fairseq's ensemble scores (SequenceScorer, models run together), the same
+    tuned lambda and the same rescored list; one member's file gives that model's scores."""
+    nb = _synthetic_nbest(tmp_path / "test.nbest", SYNTH)
+    m = work / "models"
+    files = []
+    for k in (1, 2, 3):
+        files.append(str(tmp_path / f"r{k}.npz"))
+        single = _rescore_cli(work, tmp_path, f"r{k}", nb, "--path", str(m / f"reversed{k}.pt"),
+                              "--save-token-scores", files[-1])
+        assert single["reversed_source"] is True
+    together = _rescore_cli(work, tmp_path, "together", nb, "--path",
+                            ":".join(str(m / f"reversed{k}.pt") for k in (1, 2, 3)))
+    combined = _rescore_cli(work, tmp_path, "combined", nb, "--token-scores", ":".join(files))
+    got = [e for b in load_nbest(str(tmp_path / "combined.nbest"), 3) for e in b]
+    want = [e for b in load_nbest(str(tmp_path / "together.nbest"), 3) for e in b]
+    assert [e.hyp for e in got] == [e.hyp for e in want]
+    for g, w in zip(got, want):
+        assert g.feature("LSTM")[0] == pytest.approx(w.feature("LSTM")[0], abs=1e-4)
+    assert combined["weight"] == together["weight"]
+    assert combined["dev_weight_grid"] == together["dev_weight_grid"]
+    assert combined["models"] == [str(m / f"reversed{k}.pt") for k in (1, 2, 3)]
+    # the <unk> counts come from the members' files (as JSON: pairs become lists)
+    assert combined["source_unk"] == json.loads(json.dumps(together["source_unk"]))
+    assert len(combined["token_scores_seconds"]) == 3
+    # one file alone: that model's own scores, exactly
+    _rescore_cli(work, tmp_path, "alone", nb, "--token-scores", files[1])
+    assert (tmp_path / "alone.nbest").read_text() == (tmp_path / "r2.nbest").read_text()
+
+
+def test_token_scores_must_fit_the_list_and_one_task(work, tmp_path):
+    nb = _synthetic_nbest(tmp_path / "test.nbest", SYNTH)
+    other = _synthetic_nbest(tmp_path / "other.nbest", [SYNTH[0], SYNTH[2], SYNTH[1]])
+    m = work / "models"
+    fwd, rev = str(tmp_path / "f.npz"), str(tmp_path / "r.npz")
+    _rescore_cli(work, tmp_path, "f", nb, "--path", str(m / "forward.pt"), "--save-token-scores", fwd)
+    _rescore_cli(work, tmp_path, "r", other, "--path", str(m / "reversed1.pt"),
+                 "--save-token-scores", rev)
+    with pytest.raises(token_scores.TokenScoresError, match=r"r\.npz: its 'dev' list is not this n-best list"):
+        _rescore_cli(work, tmp_path, "x", nb, "--token-scores", rev)
+    _rescore_cli(work, tmp_path, "r", nb, "--path", str(m / "reversed1.pt"), "--save-token-scores", rev)
+    with pytest.raises(token_scores.TokenScoresError, match=r"r\.npz: scored with reversed_source=True"):
+        _rescore_cli(work, tmp_path, "x", nb, "--token-scores", f"{fwd}:{rev}")
+    with pytest.raises(SystemExit, match="one of the two"):
+        _rescore_cli(work, tmp_path, "x", nb, "--path", str(m / "forward.pt"), "--token-scores", fwd)
+    with pytest.raises(SystemExit, match="one checkpoint"):
+        _rescore_cli(work, tmp_path, "x", nb, "--path", f"{m / 'reversed1.pt'}:{m / 'reversed2.pt'}",
+                     "--save-token-scores", rev)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(token_scores.TokenScoresError, match="junk.npz: not a token-score file"):
+        _rescore_cli(work, tmp_path, "x", nb, "--token-scores", str(tmp_path / "junk.npz"))
+    assert not (tmp_path / "x.1best").exists()
+
+
 def test_tuned_weight_maximizes_dev_bleu():
     refs = ["a b c d e", "f g h i j"]
     blocks = [[NbestEntry(0, "a b c x y", [], 0.0), NbestEntry(0, "a b c d e", [], -1.0)],
@@ -378,6 +443,12 @@ def test_table2_script_paper_path_with_external_nbest(work, tmp_path):
         verdict = "lifts it" if d > 0 else "does not lift it"
         assert f"- {row}: lambda 0.5 gives {ours[row]:.2f} against the baseline's {base_bleu:.2f} ({d:+.2f}): **{verdict}**" in md
     assert "(the paper: +2.31)" in md and "(the paper: +3.20)" in md
+    # every reversed seed alone, the ensemble's members; reversed1 is the single row
+    seeds = pd.read_csv(results / "table2_seeds.csv")
+    assert list(seeds["model"]) == [f"reversed{k}" for k in range(1, 6)]
+    assert seeds["ours"].iloc[0] == pytest.approx(ours[lstm_rows[1]])
+    lifted = int((seeds["ours"] > base_bleu).sum())
+    assert f"the even average lifts the baseline ({base_bleu:.2f}) for {lifted} of 5." in md
     assert f"from commit {commit()}" in md and "1000-best lists with LSTMs" in md
     assert np.isnan(ours["Cho et al. [5]"]) and np.isnan(ours["Best WMT'14 result [9]"])
     assert ours["Oracle Rescoring of the Baseline 1000-best lists"] == pytest.approx(100.0)
@@ -393,7 +464,8 @@ def test_table2_script_paper_path_with_external_nbest(work, tmp_path):
         ["bash", str(REPO / "scripts" / "reproduce_table2.sh"), "--scale", "paper", "--work",
          str(work), "--results", str(results), "--nbest-test", nb_test, "--nbest-dev", nb_dev],
         cwd=REPO, capture_output=True, text=True, env=env)
-    assert again.returncode == 0 and again.stdout.count("already done, skipped") == 4
+    # six model passes, the ensemble from their token scores, the oracle
+    assert again.returncode == 0 and again.stdout.count("already done, skipped") == 8
 
 
 def test_table2_script_names_table1_when_models_are_missing(tmp_path):
@@ -410,7 +482,7 @@ def test_table2_script_names_table1_when_models_are_missing(tmp_path):
 
 def test_table2_steps_are_keyed_on_the_lists_and_models(work, tmp_path):
     """A changed n-best list redoes the rescorings and the oracle; a retrained model only
-    the rescorings it takes part in."""
+    its own scoring pass and the rescorings it takes part in."""
     import shutil
 
     w = tmp_path / "w"
@@ -427,7 +499,8 @@ def test_table2_steps_are_keyed_on_the_lists_and_models(work, tmp_path):
         return sorted(re.findall(r"^\[table2\] (.*): done in \d+ s", proc.stdout, re.M))
 
     everything = ["oracle", "rescore ensemble of 5 reversed LSTMs", "rescore forward LSTM",
-                  "rescore reversed LSTM"]
+                  "rescore reversed LSTM"] + [f"score reversed{k} (ensemble member)"
+                                              for k in (2, 3, 4, 5)]
     assert redone() == everything
     assert redone() == []
     # the same list with another score: the same size, other contents
@@ -435,7 +508,15 @@ def test_table2_steps_are_keyed_on_the_lists_and_models(work, tmp_path):
     open(nb_test, "w").write(text.replace("-1", "-2", 1))
     assert redone() == everything
     save_checkpoint(w / "models" / "reversed3.pt", w / "data" / "bin", "translation_reversed", 33)
-    assert redone() == ["rescore ensemble of 5 reversed LSTMs"]
+    assert redone() == ["rescore ensemble of 5 reversed LSTMs",
+                        "score reversed3 (ensemble member)"]
+    # a member's saved token scores removed: its pass is done again; it writes the same
+    # file, byte for byte, so the ensemble keyed on it is kept
+    scores = w / "table2" / "scores" / "reversed4.npz"
+    before = scores.read_bytes()
+    scores.unlink()
+    assert redone() == ["score reversed4 (ensemble member)"]
+    assert scores.read_bytes() == before
 
 
 def test_progress_lines_while_scoring(capsys, monkeypatch):

@@ -4,6 +4,8 @@
                        and writer
 * :mod:`.lstm_scorer`  log p(hypothesis | source) under a fairseq model or ensemble, with
                        fairseq's own loading, task dataset, batching and SequenceScorer
+* :mod:`.token_scores` one model's token log-probabilities of the lists, saved once;
+                       an ensemble combined from its members' files as fairseq combines it
 * :mod:`.combine`      the paper's even average of baseline and LSTM scores, or a weight
                        tuned on dev; re-ranking (CLI: re-combine a rescored list)
 * :mod:`.oracle`       the sentence-BLEU-best hypothesis of each list (CLI)

@@ -61,13 +61,6 @@ class UnkCounts:
                 "unk_rate": round(rate, 5), "unk_types": len(self.unk_types),
                 "most_frequent_unk": self.unk_types.most_common(top)}
 
-    def reset_counts(self):
-        """Start new <unk> counts (e.g. between the dev and the test list)."""
-        self.src_unk, self.tgt_unk = UnkCounts(), UnkCounts()
-
-    def describe(self) -> str:
-        return (f"{self.unk_tokens}/{self.tokens} tokens <unk> "
-                f"({len(self.unk_types)} types)")
 
 
 def import_plugin():

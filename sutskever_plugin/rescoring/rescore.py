@@ -7,7 +7,12 @@
         --out-nbest test.rescored.nbest --out-1best test.rescored.1best \\
         [--weight avg | tuned | 0.3]  [--dev-source valid.en --dev-nbest valid.nbest \\
         --dev-ref valid.fr [--dev-max-sentences N]]  [--ref test.fr] \\
-        [--max-tokens 16000] [--batch-size N] [--cpu] [--summary-json FILE]
+        [--max-tokens 16000] [--batch-size N] [--cpu] [--summary-json FILE] \\
+        [--save-token-scores reversed1.npz]
+
+    # an ensemble from the token scores its members saved (no model is run):
+    python -m sutskever_plugin.rescoring.rescore --token-scores r1.npz:r2.npz:... \\
+        --source ... --nbest ... --out-nbest ... --out-1best ... [same options]
 
 No ``--user-dir`` is needed: the plugin registers its architectures and tasks itself.
 The output n-best list has two added feature columns, ``Baseline=`` (the original total
@@ -15,6 +20,10 @@ score) and ``LSTM=`` (log p(hypothesis | source) under the model or ensemble), i
 score is the combined score and each block is re-sorted; the 1-best file has exactly one
 line per source sentence. A malformed n-best list or a source file whose line count does
 not match the n-best ids stops with an error naming the file and line.
+
+``--save-token-scores`` (one model) also writes the model's token log-probabilities of
+both lists; ``--token-scores`` takes such files instead of ``--path`` and combines them as
+fairseq combines an ensemble (``token_scores.py``), so Table 2 runs every model once.
 """
 import argparse
 import logging
@@ -28,6 +37,8 @@ import numpy as np
 from .combine import PAPER_WEIGHT, one_best, rerank, tune_weight
 from ..data.textio import atomic_open, read_text_lines as read_lines, write_json, write_lines
 from .nbest import NbestEntry, load_nbest, write_nbest
+from .token_scores import ListScores, distinct_pairs, ensemble_scores, per_block
+from . import token_scores
 
 logger = logging.getLogger("sutskever_plugin.rescoring.rescore")
 
@@ -35,20 +46,8 @@ logger = logging.getLogger("sutskever_plugin.rescoring.rescore")
 def lstm_scores_for(scorer, sources: Sequence[str], blocks: Sequence[List[NbestEntry]]
                     ) -> List[np.ndarray]:
     """LSTM log-probabilities of every hypothesis; duplicates are scored once."""
-    index: Dict = {}
-    keys = []
-    for block in blocks:
-        for e in block:
-            index.setdefault((e.sent_id, e.hyp), len(index))
-            keys.append(index[e.sent_id, e.hyp])
-    pairs = list(index)
-    scores = scorer.score(sources, pairs)
-    flat = scores[np.asarray(keys, dtype=np.int64)]
-    out, k = [], 0
-    for block in blocks:
-        out.append(flat[k:k + len(block)])
-        k += len(block)
-    return out
+    pairs, keys = distinct_pairs(blocks)
+    return per_block(scorer.score(sources, pairs), keys, blocks)
 
 
 def subword_encoders(data_dir):
@@ -78,12 +77,78 @@ def _read_inputs(source: str, nbest: str):
     return sources, load_nbest(nbest, len(sources))
 
 
+def _unk_text(counts: Dict) -> str:
+    return (f"{counts['unk_tokens']}/{counts['tokens']} tokens <unk> "
+            f"({counts['unk_types']} types)")
+
+
+# summary keys of each list's <unk> counts (source, hypotheses)
+UNK_KEYS = {"dev": ("dev_source_unk", "dev_hypothesis_unk"),
+            "test": ("source_unk", "hypothesis_unk")}
+
+
+def _run_models(args, lists):
+    """Score every list with the models of --path (and save their token scores if asked)."""
+    from .lstm_scorer import LstmScorer
+
+    data_bin = args.data_bin or (os.path.join(args.data_dir, "bin") if args.data_dir else None)
+    src_encode, tgt_encode = subword_encoders(args.data_dir)
+    paths = args.path.split(":")
+    scorer = LstmScorer(paths, data_bin=data_bin, use_cuda=False if args.cpu else None,
+                        max_tokens=args.max_tokens, batch_size=args.batch_size,
+                        src_encode=src_encode, tgt_encode=tgt_encode)
+    summary = {"models": paths, "task": type(scorer.task).__name__,
+               "reversed_source": scorer.reverses_source, "nbest": args.nbest}
+    save = bool(args.save_token_scores)
+    scores, saved, unk, t0 = {}, {}, {}, time.time()
+    for name, (sources, blocks) in lists.items():
+        pairs, keys = distinct_pairs(blocks)
+        flat, positional = scorer.score(sources, pairs, return_positional=True)
+        scores[name] = per_block(flat, keys, blocks)
+        if save:
+            saved[name] = ListScores.from_positional(pairs, positional)
+        unk[name] = (scorer.src_unk.as_dict(), scorer.tgt_unk.as_dict())
+        scorer.reset_counts()
+    for name, counts in unk.items():
+        summary.update(zip(UNK_KEYS[name], counts))
+    if save:
+        token_scores.save(args.save_token_scores, saved, {
+            "model": paths[0], "task": summary["task"],
+            "reversed_source": scorer.reverses_source, "nbest": args.nbest,
+            "unk": unk, "seconds": round(time.time() - t0, 1)})
+    return scores, summary, scorer.describe()
+
+
+def _from_token_scores(args, lists):
+    """The lists' scores from --token-scores files: one model's, or their ensemble's."""
+    files = args.token_scores.split(":")
+    scores = {}
+    for name, (_, blocks) in lists.items():
+        pairs, keys = distinct_pairs(blocks)
+        flat, metas = ensemble_scores(files, name, pairs)
+        scores[name] = per_block(flat, keys, blocks)
+    first = metas[0]
+    summary = {"models": [m["model"] for m in metas], "task": first["task"],
+               "reversed_source": first["reversed_source"], "nbest": args.nbest,
+               "token_scores": files,
+               # each model's scoring pass, run once by the step that saved its file
+               "token_scores_seconds": [m["seconds"] for m in metas]}
+    for name in lists:
+        summary.update(zip(UNK_KEYS[name], first["unk"][name]))
+    describe = (f"{len(files)} model(s) from their token scores under {first['task']} "
+                f"({'reversed' if first['reversed_source'] else 'forward'} source)")
+    return scores, summary, describe
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         description="Rescore a Moses n-best list with fairseq LSTM models (Table 2)",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("--path", required=True,
-                   help="checkpoint(s), ':'-separated for an ensemble")
+    p.add_argument("--path", help="checkpoint(s), ':'-separated for an ensemble")
+    p.add_argument("--token-scores", help="instead of --path: token-score files written by "
+                   "--save-token-scores, ':'-separated for an ensemble (no model is run)")
+    p.add_argument("--save-token-scores", metavar="FILE", help="with --path of one model: "
+                   "also write its token log-probabilities of the lists to FILE (.npz)")
     p.add_argument("--data-dir", help="prepared data dir (summary.json, bin/): dictionaries "
                    "from its bin/, and SentencePiece encoding if the data used it")
     p.add_argument("--data-bin", help="fairseq data dir with the dictionaries (default: "
@@ -113,6 +178,12 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     t0 = time.time()
+    if bool(args.path) == bool(args.token_scores):
+        raise SystemExit("give the models (--path) or the token scores they saved "
+                         "(--token-scores), one of the two")
+    if args.save_token_scores and (not args.path or ":" in args.path):
+        raise SystemExit("--save-token-scores saves one model's scores: give --path one "
+                         "checkpoint")
     if args.weight == "avg":
         weight = PAPER_WEIGHT
     elif args.weight == "tuned":
@@ -146,26 +217,19 @@ def main(argv=None):
     if refs is not None and len(refs) != len(sources):
         raise SystemExit(f"{args.ref} has {len(refs)} lines but {args.source} has {len(sources)}")
 
-    from .lstm_scorer import LstmScorer
-
-    data_bin = args.data_bin or (os.path.join(args.data_dir, "bin") if args.data_dir else None)
-    src_encode, tgt_encode = subword_encoders(args.data_dir)
-    scorer = LstmScorer(args.path.split(":"), data_bin=data_bin,
-                        use_cuda=False if args.cpu else None,
-                        max_tokens=args.max_tokens, batch_size=args.batch_size,
-                        src_encode=src_encode, tgt_encode=tgt_encode)
-    summary = {"models": args.path.split(":"), "task": type(scorer.task).__name__,
-               "reversed_source": scorer.reverses_source, "nbest": args.nbest}
+    lists = {"test": (sources, blocks)}
     if dev is not None:
-        dev_scores = lstm_scores_for(scorer, dev[0], dev[1])
-        weight, table = tune_weight(dev[1], dev_scores, dev[2])
+        lists = {"dev": (dev[0], dev[1]), **lists}  # dev first: it decides lambda
+    if args.path:
+        scores, summary, describe = _run_models(args, lists)
+    else:
+        scores, summary, describe = _from_token_scores(args, lists)
+    if dev is not None:
+        weight, table = tune_weight(dev[1], scores["dev"], dev[2])
         summary["dev_weight_grid"] = table
         summary["dev_sentences"] = len(dev[0])
         summary["dev_bleu_at_weight"] = dict(table)[weight]
-        summary["dev_source_unk"] = scorer.src_unk.as_dict()
-        summary["dev_hypothesis_unk"] = scorer.tgt_unk.as_dict()
-        scorer.reset_counts()
-    lstm = lstm_scores_for(scorer, sources, blocks)
+    lstm = scores["test"]
     new_blocks = rerank(blocks, lstm, weight)
     hyps = one_best(new_blocks)
     if len(hyps) != len(sources):  # cannot happen: load_nbest checked every id
@@ -177,13 +241,12 @@ def main(argv=None):
     summary.update({
         "weight": weight, "weight_mode": args.weight, "sentences": len(sources),
         "hypotheses": sum(len(b) for b in blocks), "changed_1best": moved,
-        "source_unk": scorer.src_unk.as_dict(), "hypothesis_unk": scorer.tgt_unk.as_dict(),
         "seconds": round(time.time() - t0, 1),
     })
-    line = (f"[rescore] {scorer.describe()}: {len(sources)} sentences, "
+    line = (f"[rescore] {describe}: {len(sources)} sentences, "
             f"{summary['hypotheses']} hypotheses, lambda={weight:g}, 1-best changed for "
-            f"{moved}; source {scorer.src_unk.describe()}, hypotheses "
-            f"{scorer.tgt_unk.describe()}")
+            f"{moved}; source {_unk_text(summary['source_unk'])}, hypotheses "
+            f"{_unk_text(summary['hypothesis_unk'])}")
     if refs is not None:
         from ..scoring.bleu import tokenized_bleu
 

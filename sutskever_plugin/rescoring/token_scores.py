@@ -1,0 +1,160 @@
+"""One model's token log-probabilities over n-best lists, saved once, combined later.
+
+Table 2's ensemble of 5 reversed LSTMs contains the single reversed LSTM of the row above
+it, and every model scores the same hypotheses. Rather than run reversed1 twice and the
+five members one after another in one process, reproduce_table2.sh scores each model once
+(``rescore --save-token-scores``, two models at a time) and builds the ensemble's scores
+from the saved files (``rescore --token-scores``), combined as fairseq's
+``SequenceScorer`` combines an ensemble: per token, the log of the members' probabilities
+averaged. That is fairseq's ensemble score up to float rounding (fairseq averages float32
+probabilities; here float32 log-probabilities are averaged in float64); a test checks the
+two against each other.
+
+A file (``.npz``) holds, for each list it scored (``test``, ``dev``): the distinct
+``(sentence id, hypothesis)`` pairs in order of first appearance, their token
+log-probabilities (float32, as fairseq computes them, the final ``</s>`` included)
+concatenated with offsets, and a JSON header: the model, its task's direction, the
+``<unk>`` counts and the seconds the scoring took.
+"""
+import json
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from ..data.textio import atomic_path
+
+Pair = Tuple[int, str]
+
+
+def distinct_pairs(blocks) -> Tuple[List[Pair], np.ndarray]:
+    """The distinct ``(sent_id, hyp)`` pairs of n-best blocks (a duplicate is scored once)
+    and, for every entry in block order, the index of its pair."""
+    index: Dict[Pair, int] = {}
+    keys = []
+    for block in blocks:
+        for e in block:
+            keys.append(index.setdefault((e.sent_id, e.hyp), len(index)))
+    return list(index), np.asarray(keys, dtype=np.int64)
+
+
+def per_block(flat: np.ndarray, keys: np.ndarray, blocks) -> List[np.ndarray]:
+    """Pair scores ``flat`` laid out as one array per n-best block."""
+    scores = flat[keys]
+    out, k = [], 0
+    for block in blocks:
+        out.append(scores[k:k + len(block)])
+        k += len(block)
+    return out
+
+
+@dataclass
+class ListScores:
+    """One model's scores of one list: ``tokens[offsets[i]:offsets[i + 1]]`` are pair i's."""
+
+    pairs: List[Pair]
+    tokens: np.ndarray   # float32
+    offsets: np.ndarray  # int64, len(pairs) + 1
+
+    @classmethod
+    def from_positional(cls, pairs: Sequence[Pair], positional: Sequence[np.ndarray]):
+        if len(pairs) != len(positional):
+            raise ValueError(f"{len(positional)} token score arrays for {len(pairs)} pairs")
+        lengths = np.fromiter((len(p) for p in positional), dtype=np.int64, count=len(pairs))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        tokens = (np.concatenate([np.asarray(p, dtype=np.float32) for p in positional])
+                  if len(positional) else np.zeros(0, dtype=np.float32))
+        return cls(list(pairs), tokens, offsets)
+
+    def sentence_scores(self) -> np.ndarray:
+        """log p(hypothesis </s> | source) of every pair (float64 sums)."""
+        return _sums(self.tokens.astype(np.float64), self.offsets)
+
+
+def _sums(tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per-pair sums (every pair has at least its </s>, so no range is empty)."""
+    return np.add.reduceat(tokens, offsets[:-1]) if len(offsets) > 1 else np.zeros(0)
+
+
+def save(path: str, lists: Dict[str, ListScores], meta: Dict):
+    """Write ``lists`` (name -> scores) and ``meta`` to ``path`` atomically."""
+    arrays = {"meta": np.frombuffer(json.dumps({**meta, "lists": list(lists)}).encode(),
+                                    dtype=np.uint8)}
+    for name, ls in lists.items():
+        arrays[f"{name}.sent_ids"] = np.asarray([s for s, _ in ls.pairs], dtype=np.int64)
+        arrays[f"{name}.hyps"] = np.frombuffer("\n".join(h for _, h in ls.pairs).encode(),
+                                               dtype=np.uint8)
+        arrays[f"{name}.tokens"] = ls.tokens.astype(np.float32)
+        arrays[f"{name}.offsets"] = ls.offsets.astype(np.int64)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+class TokenScoresError(ValueError):
+    """A token-score file that does not fit the lists it is asked to score."""
+
+
+def load(path: str) -> Tuple[Dict, Dict[str, ListScores]]:
+    """``(meta, {list name: ListScores})`` of a file written by :func:`save`."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"token scores not found: {path}")
+    try:
+        with np.load(path) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            lists = {}
+            for name in meta["lists"]:
+                ids = z[f"{name}.sent_ids"]
+                text = bytes(z[f"{name}.hyps"]).decode()
+                hyps = text.split("\n") if len(ids) else []
+                if len(hyps) != len(ids):
+                    raise TokenScoresError(f"{len(hyps)} hypotheses for {len(ids)} ids")
+                ls = ListScores(list(zip(ids.tolist(), hyps)), z[f"{name}.tokens"],
+                                z[f"{name}.offsets"])
+                if len(ls.offsets) != len(ids) + 1 or ls.offsets[-1] != len(ls.tokens):
+                    raise TokenScoresError("offsets do not match the token scores")
+                lists[name] = ls
+    except (OSError, KeyError, ValueError) as e:
+        raise TokenScoresError(f"{path}: not a token-score file of "
+                               f"sutskever_plugin.rescoring.token_scores ({e})") from None
+    return meta, lists
+
+
+def ensemble_scores(paths: Sequence[str], name: str, pairs: Sequence[Pair]
+                    ) -> Tuple[np.ndarray, List[Dict]]:
+    """log p(hypothesis | source) of every pair under the ensemble of the files' models.
+
+    Each file must hold list ``name`` with exactly ``pairs`` (the same n-best list, read
+    the same way) and all files one task direction. One file: that model's scores. Several:
+    per token log(mean_m exp(lp_m)), fairseq's ensemble, summed over the hypothesis.
+    Returns the scores and the files' headers.
+    """
+    metas, members = [], []
+    for p in paths:
+        meta, lists = load(p)
+        if name not in lists:
+            raise TokenScoresError(f"{p}: holds the lists {sorted(lists)}, not '{name}'")
+        ls = lists[name]
+        if ls.pairs != list(pairs):
+            first = next((i for i, (a, b) in enumerate(zip(ls.pairs, pairs)) if a != b),
+                         min(len(ls.pairs), len(pairs)))
+            raise TokenScoresError(
+                f"{p}: its '{name}' list is not this n-best list ({len(ls.pairs)} distinct "
+                f"hypotheses against {len(pairs)}; first difference at pair {first}): "
+                f"score the model again on this list")
+        if metas and meta.get("reversed_source") != metas[0].get("reversed_source"):
+            raise TokenScoresError(
+                f"{p}: scored with reversed_source={meta.get('reversed_source')}, but "
+                f"{paths[0]} with {metas[0].get('reversed_source')}: an ensemble is of one task")
+        metas.append(meta)
+        members.append(ls)
+    if len(members) == 1:
+        return members[0].sentence_scores(), metas
+    for p, ls in zip(paths[1:], members[1:]):
+        if not np.array_equal(ls.offsets, members[0].offsets):
+            raise TokenScoresError(f"{p}: token counts differ from {paths[0]}'s: the "
+                                   f"models do not share a target dictionary")
+    lp = np.stack([ls.tokens.astype(np.float64) for ls in members])  # [models, tokens]
+    mixed = np.logaddexp.reduce(lp, axis=0) - np.log(len(members))
+    return _sums(mixed, members[0].offsets), metas

@@ -5,7 +5,7 @@
 #
 #   bash scripts/reproduce_table1.sh [--scale tiny|small|paper] [--dry-run]
 #                                    [--work DIR] [--results DIR] [--raw-dir DIR] [--gpus N]
-#                                    [--precision auto|bf16|fp32]
+#                                    [--precision auto|bf16|fp32] [--forward-seeds N]
 #   paper scale only:                [--cpu] [--nwords-src N] [--nwords-tgt N]
 #                                    [--layers N] [--dim N] [--max-update N]
 #
@@ -28,17 +28,22 @@
 #                    Tiny and paper default to fp32. The attention analogue trains in the
 #                    same precision (--arch lstm_autocast: fairseq's lstm with the flag).
 #                    (--autocast-bf16: the same as --precision bf16.)
+#   --forward-seeds: how many forward LSTMs (seeds 1..N; forward, forward2, ...): the
+#                    paper's reversal gain is read against the spread between seeds.
+#                    Small: 1 (the two hours' budget, scripts/recipe_small.sh; reproduce_
+#                    paper.sh asks for 2); tiny and paper: 2.
 # Rerunning skips finished steps; an interrupted training resumes from its last
 # checkpoint (fairseq-train restores SAVE_DIR/checkpoint_last.pt by itself).
 TAG=table1
 source "$(dirname "$0")/lib.sh"
 
-SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} PRECISION=""
+SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} PRECISION="" FORWARD_SEEDS=""
 CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE="" SPARSE_OFF=""   # paper-scale options
+ATT_EPOCHS=""   # the attention analogue's epochs where a scale's recipe sets its own
 COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
   case $1 in
-    --scale|--work|--results|--raw-dir|--gpus|--precision|--nwords-src|--nwords-tgt|--layers|--dim|--max-update) need_value "$@" ;;&
+    --scale|--work|--results|--raw-dir|--gpus|--precision|--forward-seeds|--nwords-src|--nwords-tgt|--layers|--dim|--max-update) need_value "$@" ;;&
     --scale) SCALE=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     --work) WORK=$(abs_path "$2"); shift 2 ;;
@@ -46,6 +51,7 @@ while [ $# -gt 0 ]; do
     --raw-dir) RAW=$(abs_path "$2"); shift 2 ;;
     --gpus) GPUS=$2; shift 2 ;;
     --precision) PRECISION=$2; shift 2 ;;
+    --forward-seeds) FORWARD_SEEDS=$2; shift 2 ;;
     --autocast-bf16) PRECISION=bf16; shift ;;
     --cpu) CPU=1; shift ;;
     --nwords-src|--nwords-tgt) NWORDS+=("$1" "$2"); shift 2 ;;
@@ -58,6 +64,7 @@ done
 # every option is checked before anything is done
 check_scale "$SCALE"
 check_int --gpus "$GPUS" 1
+[ -z "$FORWARD_SEEDS" ] || check_int --forward-seeds "$FORWARD_SEEDS" 1
 case ${PRECISION:=$([ "$SCALE" = small ] && echo auto || echo fp32)} in
   auto|bf16|fp32) ;; *) die "--precision must be auto, bf16 or fp32 (got '$PRECISION')" ;;
 esac
@@ -93,7 +100,7 @@ case $SCALE in
   tiny)
     PREP=(--dataset multi30k --scale tiny)
     ARCH=sutskever_lstm_tiny; LAYERS=2; DIM=64; OPTIMIZER=(--optimizer sutskever_sgd)
-    DROPOUT=0.0; LR=0.7; BATCH=32; EPOCHS=3; HALVE_AFTER=2; HALVE_EVERY=0.5
+    DROPOUT=0.0; LR=0.7; BATCH=32; EPOCHS=3; HALVE_AFTER=2; HALVE_EVERY=0.5; N_FORWARD=2
     JOBS=2; SAVE_EVERY=10 ;;
   small)
     PREP=(--dataset multi30k --scale small)
@@ -106,6 +113,7 @@ case $SCALE in
     CRITERION=(--criterion sutskever_label_smoothed_cross_entropy --label-smoothing "$SMALL_LABEL_SMOOTHING")
     DROPOUT=$SMALL_DROPOUT; LR=$SMALL_LR; BATCH=$SMALL_BATCH; EPOCHS=$SMALL_EPOCHS
     HALVE_AFTER=$SMALL_EPOCHS; HALVE_EVERY=0.5
+    N_FORWARD=$SMALL_FORWARD_SEEDS ATT_EPOCHS=$SMALL_ATT_EPOCHS
     JOBS=2; SAVE_EVERY=1000 ;;
   paper)
     PREP=(--dataset wmt14 --scale paper)
@@ -120,7 +128,7 @@ case $SCALE in
     elif [ "$GPUS" -gt 1 ]; then
       SPARSE=() SPARSE_OFF="paper scale on $GPUS CPU workers: --sparse-embedding-grads off (data parallelism all-reduces dense gradients)"
     fi
-    DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5
+    DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5; N_FORWARD=2
     JOBS=1; SAVE_EVERY=5000 ;;
 esac
 [ $((BATCH % GPUS)) = 0 ] || die "--gpus $GPUS must divide the batch of $BATCH sentences (each GPU takes batch/GPUS of an update)"
@@ -181,6 +189,13 @@ SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
 if [ -n "$O_MAX_UPDATE" ]; then
   MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
 fi
+# the attention analogue trains as long as the LSTMs unless the recipe says (small: the
+# budget's 3 epochs, scripts/recipe_small.sh)
+ATT_MAX_UPDATE=$MAX_UPDATE ATT_SCHEDULE=""
+if [ -n "$ATT_EPOCHS" ] && [ "$ATT_EPOCHS" != "$EPOCHS" ] && [ -z "$O_MAX_UPDATE" ]; then
+  ATT_MAX_UPDATE=$("$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $ATT_EPOCHS))" 2>/dev/null || echo "?")
+  ATT_SCHEDULE=", trained $ATT_EPOCHS epochs ($ATT_MAX_UPDATE updates; the LSTMs $EPOCHS)"
+fi
 
 if awk "BEGIN { exit !($HALVE_AFTER >= $EPOCHS) }"; then
   LR_SCHEDULE="lr fixed (no halving within the $EPOCHS epochs)"
@@ -240,15 +255,29 @@ launch() {
 # NAME TASK SEED: one forward LSTM and five reversed LSTMs differing only in the seed
 # (the paper's ensemble members), and fairseq's attention LSTM at the same size, in the
 # LSTMs' precision (models/lstm_autocast.py: in fp32 it took three times an LSTM's time).
-# The attention LSTM is the slowest to train (fairseq's decoder loops over time steps
+# The attention LSTM is the slowest per epoch (fairseq's decoder loops over time steps
 # in Python), so it starts first.
-# A second forward seed: the paper's reversal gain is shown against the spread between
-# seeds, of the forward models as of the five reversed ones.
+# Further forward seeds (--forward-seeds): the paper's reversal gain is shown against the
+# spread between seeds, of the forward models as of the five reversed ones.
 ATT_ARCH=lstm_autocast
-MODELS=("attention translation 1" "forward translation 1" "forward2 translation 2"
-        "reversed1 translation_reversed 1"
-        "reversed2 translation_reversed 2" "reversed3 translation_reversed 3"
-        "reversed4 translation_reversed 4" "reversed5 translation_reversed 5")
+MODELS=("attention translation 1" "forward translation 1")
+FURTHER_SEEDS=()   # decoded alone at beam 12 besides Table 1's rows
+for ((s = 2; s <= ${FORWARD_SEEDS:-$N_FORWARD}; s++)); do
+  MODELS+=("forward$s translation $s") FURTHER_SEEDS+=("forward$s")
+done
+for s in 1 2 3 4 5; do MODELS+=("reversed$s translation_reversed $s"); done
+FURTHER_SEEDS+=(reversed2 reversed3 reversed4 reversed5)
+
+# recipe_of NAME: REC = the training flags of RECIPE with the model's own --max-update
+recipe_of() {
+  local a prev="" n=$MAX_UPDATE
+  [ "$1" = attention ] && n=$ATT_MAX_UPDATE
+  REC=()
+  for a in "${RECIPE[@]}"; do
+    if [ "$prev" = --max-update ]; then REC+=("$n"); else REC+=("$a"); fi
+    prev=$a
+  done
+}
 
 train_one() {
   local name=$1 task=$2 seed=$3 arch_flags
@@ -260,8 +289,9 @@ train_one() {
   fi
   local save=$WORK/checkpoints/$name log=$WORK/logs/train_$name.log t0=$SECONDS t0_utc
   t0_utc=$(date -u +%s)
+  recipe_of "$name"
   local cmd=("$FS/fairseq-train" "$DATA/bin" --user-dir sutskever_plugin --task "$task"
-             "${arch_flags[@]}" "${RECIPE[@]}" --seed "$seed" --save-dir "$save")
+             "${arch_flags[@]}" "${REC[@]}" --seed "$seed" --save-dir "$save")
   if [ "$DRY_RUN" = 1 ]; then launch "${cmd[@]}"; return 0; fi
   # fairseq's progress stays visible (prefixed with the model), the full log is kept
   launch "${cmd[@]}" 2>&1 | tee -a "$log" \
@@ -322,8 +352,9 @@ for spec in "${MODELS[@]}"; do
   set -- $spec
   if [ "$DRY_RUN" = 1 ]; then train_one "$@"; continue; fi
   arch=$ARCH; [ "$1" = attention ] && arch=$ATT_ARCH
+  recipe_of "$1"
   TRAIN_REC=$(step_key train "$@" "$arch" "${SIZE[@]}" "$DIM" "$DROPOUT" ${BF16[@]+"${BF16[@]}"} \
-    ${SPARSE[@]+"${SPARSE[@]}"} "${RECIPE[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
+    ${SPARSE[@]+"${SPARSE[@]}"} "${REC[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
   key=${TRAIN_REC%%$'\n'*} model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
   if [ -e "$model" ] && [ "$(key_of "$model")" = "$key" ]; then say "train $1: already done, skipped"; continue; fi
   if [ -e "$model" ] && [ ! -e "$model.key" ]; then
@@ -382,7 +413,7 @@ POOL_JOBS=$JOBS   # as many decodes at once as trainings, one thread each
 decode_all "$DATA/bin" "$DATA" "$WORK/decode"
 # the other seeds at beam 12 (the spread between seeds), and the ensemble's beam sizes on
 # the validation set (the beam ordering is read on valid as on test)
-decode_seeds "$DATA/bin" "$DATA" "$WORK/decode" forward2 reversed2 reversed3 reversed4 reversed5
+decode_seeds "$DATA/bin" "$DATA" "$WORK/decode" "${FURTHER_SEEDS[@]}"
 pool_wait
 
 # ---- 5. the table -----------------------------------------------------------------
@@ -391,7 +422,7 @@ t0_utc=$(date -u +%s)
 "$PY" -m sutskever_plugin.reporting.table1 --work "$WORK" --scale "$SCALE" --out "$RESULTS" \
     --precision "$PRECISION_NOTE" \
     --decoding "$DECODING" --command "$COMMAND" \
-    --model "$ARCH ($LAYERS layers x $DIM cells, $EMB-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size${BF16:+ and ${BF16[*]}}" \
+    --model "$ARCH ($LAYERS layers x $DIM cells, $EMB-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size${BF16:+ and ${BF16[*]}}$ATT_SCHEDULE" \
     --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5 ${CRITERION[*]}, $LR_SCHEDULE, $SCHEDULE, best checkpoint on val${SPARSE:+; LSTMs with ${SPARSE[*]}}${BF16:+; LSTMs and the attention analogue trained with ${BF16[*]}}" \
     --epochs "${O_MAX_UPDATE:+the first $O_MAX_UPDATE updates of }$EPOCHS" \
     --notes "$RESULTS/table1_notes_$SCALE.md"

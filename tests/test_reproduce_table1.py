@@ -301,6 +301,7 @@ def test_changed_training_inputs_retrain_from_scratch(work_copy):
     (("--gpus",), "--gpus needs a value"),
     (("--gpus", "--dry-run"), "--gpus needs a value"),
     (("--scale",), "--scale needs a value"),
+    (("--forward-seeds", "0"), "--forward-seeds must be an integer >= 1 (got '0')"),
 ])
 def test_table1_options_are_checked_before_anything(args, message, tmp_path):
     proc = script("scripts/reproduce_table1.sh", *args, "--dry-run", "--work", tmp_path / "w", check=False)
@@ -309,20 +310,50 @@ def test_table1_options_are_checked_before_anything(args, message, tmp_path):
     assert not (tmp_path / "w").exists()
 
 
-@pytest.mark.parametrize("scale, batch", [("tiny", 32), ("small", 128)])
-def test_dry_run_at_every_scale(scale, batch, tmp_path):
+def max_updates(trains):
+    """{save dir's name: --max-update} of the dry run's fairseq-train lines"""
+    return {re.search(r"--save-dir \S+/(\w+)", l).group(1): int(re.search(r"--max-update (\d+)", l).group(1))
+            for l in trains}
+
+
+@pytest.mark.parametrize("scale, batch, forward", [("tiny", 32, 2), ("small", 128, 1)])
+def test_dry_run_at_every_scale(scale, batch, forward, tmp_path):
     out = script("scripts/reproduce_table1.sh", "--scale", scale, "--dry-run", "--work", tmp_path / "w").stdout
     trains = [l for l in out.splitlines() if "fairseq-train" in l]
-    assert len(trains) == 8 and all(f"--batch-size {batch} " in l and "--max-update " in l for l in trains)
+    # the attention analogue, the forward seeds (small: 1, for the two hours), 5 reversed
+    assert len(trains) == 1 + forward + 5
+    assert all(f"--batch-size {batch} " in l and "--max-update " in l for l in trains)
     gens = [l for l in out.splitlines() if "fairseq-generate" in l]
-    # Table 1's 7 rows, the 5 further seeds alone, the 5-ensemble's 3 beams on valid
-    assert len(gens) == 15 and sum("--gen-subset valid" in l for l in gens) == 3
+    # Table 1's 7 rows, the further seeds alone, the 5-ensemble's 3 beams on valid
+    assert len(gens) == 7 + (forward - 1 + 4) + 3 and sum("--gen-subset valid" in l for l in gens) == 3
     # small decides bf16 by measuring this CPU (a dry run shows the measurement and bf16);
     # tiny trains in fp32 unless told
     assert ("sutskever_plugin.benchmark.bf16_choice" in out) == (scale == "small")
-    assert sum("--autocast-bf16" in l for l in trains) == (8 if scale == "small" else 0)
+    assert sum("--autocast-bf16" in l for l in trains) == (len(trains) if scale == "small" else 0)
+    updates = max_updates(trains)
+    lstm = {n: u for n, u in updates.items() if n != "attention"}
+    assert len(set(lstm.values())) == 1
+    # small: the attention analogue trains 3 of the LSTMs' 7 epochs (the budget)
+    assert updates["attention"] == (681 if scale == "small" else lstm["forward"])
+    assert scale != "small" or lstm["forward"] == 1589
     assert "sutskever_plugin.data.prepare --dataset multi30k --scale " + scale in out
     assert not (tmp_path / "w").exists()  # a dry run writes nothing
+
+
+def test_forward_seeds_option(tmp_path):
+    """--forward-seeds N trains forward, forward2..N (seeds 1..N) and decodes each further
+    seed alone; reproduce_paper.sh asks for 2 where the small main job trains 1."""
+    out = script("scripts/reproduce_table1.sh", "--forward-seeds", "3", "--dry-run", "--work", tmp_path / "w").stdout
+    trains = [l for l in out.splitlines() if "fairseq-train" in l]
+    forward = sorted(l for l in trains if "--task translation " in l and "--decoder-attention" not in l)
+    assert [re.search(r"--save-dir \S+/(\w+) ", l + " ").group(1) for l in forward] == ["forward", "forward2", "forward3"]
+    assert [re.search(r"--seed (\d+)", l).group(1) for l in forward] == ["1", "2", "3"]
+    gens = [l for l in out.splitlines() if "fairseq-generate" in l]
+    for m in ("forward2", "forward3"):
+        assert sum(f"models/{m}.pt " in l + " " and "--beam 12 " in l for l in gens) == 1, m
+    paper = script("scripts/reproduce_paper.sh", "--dry-run", "--work", tmp_path / "p").stdout
+    assert "--forward-seeds 2" in paper
+    assert sum("fairseq-train" in l and "/forward2 " in l + " " for l in paper.splitlines()) == 1
 
 
 @pytest.mark.parametrize("script_name, args, message", [

@@ -18,7 +18,7 @@
 # smoothing lowered valid perplexity at every epoch, and 0.2 gave a higher valid BLEU
 # than 0.1), and the lr held fixed (the paper's halving lowered valid BLEU from epoch 5 of 7
 # and did not raise it in the 10th of 10) over 7 epochs: more epochs paid most on valid,
-# but 7 are about all the main job's two hours on 2 cores hold for eight trainings, the
+# but 7 are about all the main job's two hours on 2 cores hold for its trainings, the
 # decodes and the table on the slower of the two CPU kinds this project runs on (an AMD
 # EPYC without AMX spends 182-186 CPU s on an LSTM epoch, an Intel Xeon with AMX 72-80:
 # results/tuning_small/, rows amd_* and *_b098_e10*; the 7-epoch job there took 125.6

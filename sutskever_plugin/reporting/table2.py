@@ -116,7 +116,7 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     sizes = [len(b) for b in read_nbest_blocks(baseline_nbest, n_src)]
     n = nbest_size or max(sizes)
     smt = _load(os.path.join(work, "smt", "baseline_bleu.json")) or {}
-    rows = []
+    rows, scored = [], {}
     for key, name, paper, note in ROWS:
         row = {"method": name.format(n=n), "paper": float(paper.lstrip("~")) if paper else None,
                "paper_printed": paper, "ours": None, "ours_tuned_lambda": None,
@@ -139,6 +139,7 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                                          os.path.join(t2, key))
             avg = score(os.path.join(t2, f"{key}.avg.1best"))
             tuned = score(os.path.join(t2, f"{key}.tuned.1best"))
+            scored[key] = avg, tuned
             alone = score(os.path.join(t2, f"{key}.lstm_alone.1best"))
             row.update({c: spread[c] for c in SPREAD_COLUMNS if c in spread},
                        ours_lstm_alone=alone["bleu_tokenized"])
@@ -169,7 +170,7 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                            sacrebleu_signature=orc["sacrebleu_signature"])
         rows.append(row)
     df = pd.DataFrame(rows)
-    df.attrs["seeds"] = seed_rows(t2, n_src, score)
+    df.attrs["seeds"] = seed_rows(t2, n_src, score, scored)
     df["scale"] = scale
     df["data"] = describe_data(data_dir)
     df["nbest_size"] = n
@@ -179,17 +180,21 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     return df, base
 
 
-def seed_rows(t2: str, n_src: int, score) -> List[Dict]:
+def seed_rows(t2: str, n_src: int, score, scored: Dict) -> List[Dict]:
     """Each reversed LSTM alone (reversed1..5, the ensemble's members, each rescored by the
-    pass that saved its token scores): is the single reversed row's lift a seed's luck?"""
+    pass that saved its token scores): is the single reversed row's lift a seed's luck?
+    ``scored``: (avg, tuned) scores of the models the table's rows already scored."""
     rows = []
     for k in range(1, 6):
         meta = _load(os.path.join(t2, f"reversed{k}.json"))
         if meta is None:
             continue
-        prefix = os.path.join(t2, f"reversed{k}")
-        write_average_1best(prefix + ".nbest", n_src, prefix)
-        avg, tuned = score(prefix + ".avg.1best"), score(prefix + ".tuned.1best")
+        if f"reversed{k}" in scored:  # the single reversed row's model
+            avg, tuned = scored[f"reversed{k}"]
+        else:
+            prefix = os.path.join(t2, f"reversed{k}")
+            write_average_1best(prefix + ".nbest", n_src, prefix)
+            avg, tuned = score(prefix + ".avg.1best"), score(prefix + ".tuned.1best")
         rows.append({"model": f"reversed{k}", "ours": avg["bleu_tokenized"],
                      "lambda_tuned": meta.get("weight"),
                      "ours_tuned_lambda": tuned["bleu_tokenized"] if tuned else None})

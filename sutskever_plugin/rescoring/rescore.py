@@ -122,10 +122,11 @@ def _run_models(args, lists):
 def _from_token_scores(args, lists):
     """The lists' scores from --token-scores files: one model's, or their ensemble's."""
     files = args.token_scores.split(":")
+    loaded = [(p, *token_scores.load(p)) for p in files]  # each file read once
     scores = {}
     for name, (_, blocks) in lists.items():
         pairs, keys = distinct_pairs(blocks)
-        flat, metas = ensemble_scores(files, name, pairs)
+        flat, metas = ensemble_scores(loaded, name, pairs)
         scores[name] = per_block(flat, keys, blocks)
     first = metas[0]
     summary = {"models": [m["model"] for m in metas], "task": first["task"],

@@ -121,18 +121,19 @@ def load(path: str) -> Tuple[Dict, Dict[str, ListScores]]:
     return meta, lists
 
 
-def ensemble_scores(paths: Sequence[str], name: str, pairs: Sequence[Pair]
-                    ) -> Tuple[np.ndarray, List[Dict]]:
+def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], name: str,
+                    pairs: Sequence[Pair]) -> Tuple[np.ndarray, List[Dict]]:
     """log p(hypothesis | source) of every pair under the ensemble of the files' models.
 
-    Each file must hold list ``name`` with exactly ``pairs`` (the same n-best list, read
-    the same way) and all files one task direction. One file: that model's scores. Several:
-    per token log(mean_m exp(lp_m)), fairseq's ensemble, summed over the hypothesis.
-    Returns the scores and the files' headers.
+    ``files``: ``(path, meta, lists)`` of each file, as :func:`load` read it (once for all
+    the lists scored). Each file must hold list ``name`` with exactly ``pairs`` (the same
+    n-best list, read the same way) and all files one task direction. One file: that
+    model's scores. Several: per token log(mean_m exp(lp_m)), fairseq's ensemble, summed
+    over the hypothesis. Returns the scores and the files' headers.
     """
+    paths = [f[0] for f in files]
     metas, members = [], []
-    for p in paths:
-        meta, lists = load(p)
+    for p, meta, lists in files:
         if name not in lists:
             raise TokenScoresError(f"{p}: holds the lists {sorted(lists)}, not '{name}'")
         ls = lists[name]

@@ -184,7 +184,11 @@ esac
 # run before the data exist counts the scale's nominal training pairs.
 case $SCALE in tiny) NTRAIN=2000 ;; small) NTRAIN=29000 ;; paper) NTRAIN=12000000 ;; esac
 if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); fi
-MAX_UPDATE=$("$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $EPOCHS))" 2>/dev/null || echo "?")
+# updates_for EPOCHS: the --max-update that trains EPOCHS epochs of this scale's batches
+updates_for() {
+  "$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $1))" 2>/dev/null || echo "?"
+}
+MAX_UPDATE=$(updates_for "$EPOCHS")
 SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
 if [ -n "$O_MAX_UPDATE" ]; then
   MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
@@ -193,7 +197,7 @@ fi
 # budget's 3 epochs, scripts/recipe_small.sh)
 ATT_MAX_UPDATE=$MAX_UPDATE ATT_SCHEDULE=""
 if [ -n "$ATT_EPOCHS" ] && [ "$ATT_EPOCHS" != "$EPOCHS" ] && [ -z "$O_MAX_UPDATE" ]; then
-  ATT_MAX_UPDATE=$("$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $ATT_EPOCHS))" 2>/dev/null || echo "?")
+  ATT_MAX_UPDATE=$(updates_for "$ATT_EPOCHS")
   ATT_SCHEDULE=", trained $ATT_EPOCHS epochs ($ATT_MAX_UPDATE updates; the LSTMs $EPOCHS)"
 fi
 

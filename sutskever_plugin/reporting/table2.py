@@ -30,7 +30,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import pandas as pd
 
@@ -112,11 +112,22 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
             raise SystemExit(f"{path}: {len(hyps)} lines for {len(refs)} test sentences")
         return bleu_summary(hyps, refs, tgt, raw)
 
+    done = {}
+
+    def rescored(key: str) -> Tuple[Dict, Optional[Dict], Optional[Dict]]:
+        """A rescoring's spread and its even-average and tuned 1-best scores, worked out
+        once per model (the single reversed row's model is also reversed1 of the seeds)."""
+        if key not in done:
+            prefix = os.path.join(t2, key)
+            spread = write_average_1best(prefix + ".nbest", n_src, prefix)
+            done[key] = spread, score(prefix + ".avg.1best"), score(prefix + ".tuned.1best")
+        return done[key]
+
     base = bleu_summary(baseline_1best(baseline_nbest, n_src), refs, tgt, raw)
     sizes = [len(b) for b in read_nbest_blocks(baseline_nbest, n_src)]
     n = nbest_size or max(sizes)
     smt = _load(os.path.join(work, "smt", "baseline_bleu.json")) or {}
-    rows, scored = [], {}
+    rows = []
     for key, name, paper, note in ROWS:
         row = {"method": name.format(n=n), "paper": float(paper.lstrip("~")) if paper else None,
                "paper_printed": paper, "ours": None, "ours_tuned_lambda": None,
@@ -135,11 +146,7 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                 row["note"] = "pending: rescoring not run"
                 rows.append(row)
                 continue
-            spread = write_average_1best(os.path.join(t2, f"{key}.nbest"), n_src,
-                                         os.path.join(t2, key))
-            avg = score(os.path.join(t2, f"{key}.avg.1best"))
-            tuned = score(os.path.join(t2, f"{key}.tuned.1best"))
-            scored[key] = avg, tuned
+            spread, avg, tuned = rescored(key)
             alone = score(os.path.join(t2, f"{key}.lstm_alone.1best"))
             row.update({c: spread[c] for c in SPREAD_COLUMNS if c in spread},
                        ours_lstm_alone=alone["bleu_tokenized"])
@@ -170,7 +177,7 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                            sacrebleu_signature=orc["sacrebleu_signature"])
         rows.append(row)
     df = pd.DataFrame(rows)
-    df.attrs["seeds"] = seed_rows(t2, n_src, score, scored)
+    df.attrs["seeds"] = seed_rows(t2, rescored)
     df["scale"] = scale
     df["data"] = describe_data(data_dir)
     df["nbest_size"] = n
@@ -180,21 +187,16 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     return df, base
 
 
-def seed_rows(t2: str, n_src: int, score, scored: Dict) -> List[Dict]:
+def seed_rows(t2: str, rescored) -> List[Dict]:
     """Each reversed LSTM alone (reversed1..5, the ensemble's members, each rescored by the
     pass that saved its token scores): is the single reversed row's lift a seed's luck?
-    ``scored``: (avg, tuned) scores of the models the table's rows already scored."""
+    ``rescored``: build_table's scores of a rescoring, by model."""
     rows = []
     for k in range(1, 6):
         meta = _load(os.path.join(t2, f"reversed{k}.json"))
         if meta is None:
             continue
-        if f"reversed{k}" in scored:  # the single reversed row's model
-            avg, tuned = scored[f"reversed{k}"]
-        else:
-            prefix = os.path.join(t2, f"reversed{k}")
-            write_average_1best(prefix + ".nbest", n_src, prefix)
-            avg, tuned = score(prefix + ".avg.1best"), score(prefix + ".tuned.1best")
+        _, avg, tuned = rescored(f"reversed{k}")
         rows.append({"model": f"reversed{k}", "ours": avg["bleu_tokenized"],
                      "lambda_tuned": meta.get("weight"),
                      "ours_tuned_lambda": tuned["bleu_tokenized"] if tuned else None})

@@ -37,3 +37,11 @@ SMALL_EPOCHS=7
 # for 3 of the LSTMs' 7 epochs: the row only has to show what attention adds, and after 3
 # epochs its validation perplexity is below every LSTM's after 7 (table1_curves_small.csv).
 SMALL_FORWARD_SEEDS=1 SMALL_ATT_EPOCHS=3
+# How many epochs the LSTMs train is decided on the machine (reproduce_table1.sh --epochs
+# auto): the largest of SMALL_EPOCH_CHOICES whose predicted job time fits the main job's
+# SMALL_BUDGET_MIN minutes, by a short timing of the first LSTM's training
+# (sutskever_plugin/benchmark/epoch_choice.py). SMALL_EPOCHS, above, is what the AMD kind
+# affords and what a dry run shows; the Intel kind with AMX affords 14. The lr is fixed,
+# so the 7-epoch run is the beginning of the 14-epoch one (the valid curves of
+# results/tuning_small/ show what the further epochs give).
+SMALL_EPOCH_CHOICES=7,10,14 SMALL_BUDGET_MIN=120

@@ -6,6 +6,7 @@
 #   bash scripts/reproduce_table1.sh [--scale tiny|small|paper] [--dry-run]
 #                                    [--work DIR] [--results DIR] [--raw-dir DIR] [--gpus N]
 #                                    [--precision auto|bf16|fp32] [--forward-seeds N]
+#   small scale only:                [--epochs auto|N]
 #   paper scale only:                [--cpu] [--nwords-src N] [--nwords-tgt N]
 #                                    [--layers N] [--dim N] [--max-update N]
 #
@@ -32,6 +33,13 @@
 #                    paper's reversal gain is read against the spread between seeds.
 #                    Small: 1 (the two hours' budget, scripts/recipe_small.sh; reproduce_
 #                    paper.sh asks for 2); tiny and paper: 2.
+#   --epochs:        small scale: how many epochs the LSTMs train. auto (the default): as
+#                    many of 7, 10 or 14 as the two hours' budget holds on this CPU, by a
+#                    short measurement of the first LSTM's training here (sutskever_plugin.
+#                    benchmark.epoch_choice: 7 on the AMD EPYC kind, 14 on the Intel Xeon
+#                    with AMX), the choice and the measurement recorded in the table; N:
+#                    that many, measured nothing (e.g. another machine's choice, to repeat
+#                    its table).
 # Rerunning skips finished steps; an interrupted training resumes from its last
 # checkpoint (fairseq-train restores SAVE_DIR/checkpoint_last.pt by itself).
 TAG=table1
@@ -40,10 +48,11 @@ source "$(dirname "$0")/lib.sh"
 SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} PRECISION="" FORWARD_SEEDS=""
 CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE="" SPARSE_OFF=""   # paper-scale options
 ATT_EPOCHS=""   # the attention analogue's epochs where a scale's recipe sets its own
+O_EPOCHS=""     # --epochs (small scale)
 COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
   case $1 in
-    --scale|--work|--results|--raw-dir|--gpus|--precision|--forward-seeds|--nwords-src|--nwords-tgt|--layers|--dim|--max-update) need_value "$@" ;;&
+    --scale|--work|--results|--raw-dir|--gpus|--precision|--forward-seeds|--epochs|--nwords-src|--nwords-tgt|--layers|--dim|--max-update) need_value "$@" ;;&
     --scale) SCALE=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     --work) WORK=$(abs_path "$2"); shift 2 ;;
@@ -52,6 +61,7 @@ while [ $# -gt 0 ]; do
     --gpus) GPUS=$2; shift 2 ;;
     --precision) PRECISION=$2; shift 2 ;;
     --forward-seeds) FORWARD_SEEDS=$2; shift 2 ;;
+    --epochs) O_EPOCHS=$2; shift 2 ;;
     --autocast-bf16) PRECISION=bf16; shift ;;
     --cpu) CPU=1; shift ;;
     --nwords-src|--nwords-tgt) NWORDS+=("$1" "$2"); shift 2 ;;
@@ -65,6 +75,10 @@ done
 check_scale "$SCALE"
 check_int --gpus "$GPUS" 1
 [ -z "$FORWARD_SEEDS" ] || check_int --forward-seeds "$FORWARD_SEEDS" 1
+if [ -n "$O_EPOCHS" ]; then
+  [ "$SCALE" = small ] || die "--epochs is a small-scale option (tiny and paper train their recipe's epochs)"
+  [ "$O_EPOCHS" = auto ] || check_int --epochs "$O_EPOCHS" 1
+fi
 case ${PRECISION:=$([ "$SCALE" = small ] && echo auto || echo fp32)} in
   auto|bf16|fp32) ;; *) die "--precision must be auto, bf16 or fp32 (got '$PRECISION')" ;;
 esac
@@ -112,7 +126,8 @@ case $SCALE in
     OPTIMIZER=(--optimizer fused_adam --adam-betas "$SMALL_ADAM_BETAS"); SPARSE=()
     CRITERION=(--criterion sutskever_label_smoothed_cross_entropy --label-smoothing "$SMALL_LABEL_SMOOTHING")
     DROPOUT=$SMALL_DROPOUT; LR=$SMALL_LR; BATCH=$SMALL_BATCH; EPOCHS=$SMALL_EPOCHS
-    HALVE_AFTER=$SMALL_EPOCHS; HALVE_EVERY=0.5
+    HALVE_AFTER=end HALVE_EVERY=0.5   # the lr fixed until the last epoch, however many
+    EPOCH_CHOICE=${O_EPOCHS:-auto}; [ "$EPOCH_CHOICE" = auto ] || EPOCHS=$O_EPOCHS
     N_FORWARD=$SMALL_FORWARD_SEEDS ATT_EPOCHS=$SMALL_ATT_EPOCHS
     JOBS=2; SAVE_EVERY=1000 ;;
   paper)
@@ -188,26 +203,31 @@ if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); fi
 updates_for() {
   "$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $1))" 2>/dev/null || echo "?"
 }
-MAX_UPDATE=$(updates_for "$EPOCHS")
-SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
-if [ -n "$O_MAX_UPDATE" ]; then
-  MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
-fi
-# the attention analogue trains as long as the LSTMs unless the recipe says (small: the
-# budget's 3 epochs, scripts/recipe_small.sh)
-ATT_MAX_UPDATE=$MAX_UPDATE ATT_SCHEDULE=""
-if [ -n "$ATT_EPOCHS" ] && [ "$ATT_EPOCHS" != "$EPOCHS" ] && [ -z "$O_MAX_UPDATE" ]; then
-  ATT_MAX_UPDATE=$(updates_for "$ATT_EPOCHS")
-  ATT_SCHEDULE=", trained $ATT_EPOCHS epochs ($ATT_MAX_UPDATE updates; the LSTMs $EPOCHS)"
-fi
-
-if awk "BEGIN { exit !($HALVE_AFTER >= $EPOCHS) }"; then
-  LR_SCHEDULE="lr fixed (no halving within the $EPOCHS epochs)"
-else
-  LR_SCHEDULE="lr halved every $HALVE_EVERY epoch(s) after $HALVE_AFTER"
-fi
+# set_schedule: the updates, the lr schedule and their descriptions for EPOCHS epochs
+# (again once the small scale has chosen its epochs on this CPU, below)
+set_schedule() {
+  MAX_UPDATE=$(updates_for "$EPOCHS")
+  SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
+  if [ -n "$O_MAX_UPDATE" ]; then
+    MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
+  fi
+  # the attention analogue trains as long as the LSTMs unless the recipe says (small: the
+  # budget's 3 epochs, scripts/recipe_small.sh)
+  ATT_MAX_UPDATE=$MAX_UPDATE ATT_SCHEDULE=""
+  if [ -n "$ATT_EPOCHS" ] && [ "$ATT_EPOCHS" != "$EPOCHS" ] && [ -z "$O_MAX_UPDATE" ]; then
+    ATT_MAX_UPDATE=$(updates_for "$ATT_EPOCHS")
+    ATT_SCHEDULE=", trained $ATT_EPOCHS epochs ($ATT_MAX_UPDATE updates; the LSTMs $EPOCHS)"
+  fi
+  HALVE_FROM=$HALVE_AFTER; [ "$HALVE_AFTER" = end ] && HALVE_FROM=$EPOCHS
+  if awk "BEGIN { exit !($HALVE_FROM >= $EPOCHS) }"; then
+    LR_SCHEDULE="lr fixed (no halving within the $EPOCHS epochs)"
+  else
+    LR_SCHEDULE="lr halved every $HALVE_EVERY epoch(s) after $HALVE_FROM"
+  fi
+}
+set_schedule
 RECIPE=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
-        --halve-after-epochs "$HALVE_AFTER" --halve-every-epochs "$HALVE_EVERY"
+        --halve-after-epochs "$HALVE_FROM" --halve-every-epochs "$HALVE_EVERY"
         --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$MAX_UPDATE"
         "${CRITERION[@]}" --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
         --no-epoch-checkpoints --log-format simple --log-interval 50)
@@ -273,17 +293,23 @@ for s in 1 2 3 4 5; do MODELS+=("reversed$s translation_reversed $s"); done
 FURTHER_SEEDS+=(reversed2 reversed3 reversed4 reversed5)
 
 # recipe_of NAME: REC = the training flags of RECIPE with the model's own --max-update
+# and the schedule's --halve-after-epochs as set_schedule last set them
 recipe_of() {
   local a prev="" n=$MAX_UPDATE
   [ "$1" = attention ] && n=$ATT_MAX_UPDATE
   REC=()
   for a in "${RECIPE[@]}"; do
-    if [ "$prev" = --max-update ]; then REC+=("$n"); else REC+=("$a"); fi
+    case $prev in
+      --max-update) REC+=("$n") ;;
+      --halve-after-epochs) REC+=("$HALVE_FROM") ;;
+      *) REC+=("$a") ;;
+    esac
     prev=$a
   done
 }
 
-train_one() {
+# train_cmd NAME TASK SEED: TRAIN_ARGS = the model's fairseq-train arguments
+train_cmd() {
   local name=$1 task=$2 seed=$3 arch_flags
   if [ "$name" = attention ]; then
     arch_flags=(--arch "$ATT_ARCH" "${SIZE[@]}" --decoder-out-embed-dim "$EMB" --decoder-attention 1
@@ -291,11 +317,17 @@ train_one() {
   else
     arch_flags=(--arch "$ARCH" "${SIZE[@]}" --dropout "$DROPOUT" "${BF16[@]}" "${SPARSE[@]}")
   fi
+  recipe_of "$name"
+  TRAIN_ARGS=("$DATA/bin" --user-dir sutskever_plugin --task "$task" "${arch_flags[@]}" "${REC[@]}"
+              --seed "$seed" --save-dir "$WORK/checkpoints/$name")
+}
+
+train_one() {
+  local name=$1 task=$2 seed=$3
   local save=$WORK/checkpoints/$name log=$WORK/logs/train_$name.log t0=$SECONDS t0_utc
   t0_utc=$(date -u +%s)
-  recipe_of "$name"
-  local cmd=("$FS/fairseq-train" "$DATA/bin" --user-dir sutskever_plugin --task "$task"
-             "${arch_flags[@]}" "${REC[@]}" --seed "$seed" --save-dir "$save")
+  train_cmd "$@"
+  local cmd=("$FS/fairseq-train" "${TRAIN_ARGS[@]}")
   if [ "$DRY_RUN" = 1 ]; then launch "${cmd[@]}"; return 0; fi
   # fairseq's progress stays visible (prefixed with the model), the full log is kept
   launch "${cmd[@]}" 2>&1 | tee -a "$log" \
@@ -336,6 +368,38 @@ decode_set "$DATA/bin" "$DATA" "$WORK/decode"
 # On CPU, glibc handing every freed activation buffer back to the OS costs about 5% of
 # the training time (results/benchmark.md); keeping freed memory in the heap avoids it.
 if [ "$SCALE" != paper ] || [ "$CPU" = 1 ]; then export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}; fi
+
+# ---- the small scale's epochs on this CPU (--epochs auto) -------------------------
+# The first reversed LSTM's own training, timed for a few updates as the pool will run it
+# (one thread, the allocator setting above, nothing beside it), decides how many of the
+# recipe's epoch choices the main job's budget holds here (sutskever_plugin/benchmark/
+# epoch_choice.py). Once per work dir, as the precision: the trainings' keys hold the
+# epochs, so a rerun must not change them on a second, noisier measurement. The budget
+# is the main job's (its forward seeds), whatever --forward-seeds adds.
+EPOCHS_NOTE=""
+if [ "$SCALE" = small ] && [ "$EPOCH_CHOICE" = auto ]; then
+  train_cmd reversed1 translation_reversed 1
+  probe=("$PY" -m sutskever_plugin.benchmark.epoch_choice --out "$WORK/epoch_choice.json"
+         --budget-min "$SMALL_BUDGET_MIN" --choices "$SMALL_EPOCH_CHOICES"
+         --lstms $((5 + N_FORWARD)) --att-epochs "$ATT_EPOCHS" -- "${TRAIN_ARGS[@]}")
+  if [ "$DRY_RUN" = 1 ]; then
+    run "${probe[@]}"
+    EPOCHS_NOTE="(auto: a real run measures, a dry run shows the recipe's $EPOCHS)"
+  else
+    if [ ! -s "$WORK/epoch_choice.json" ]; then
+      say "choosing the epochs: timing a few updates of reversed1's training (about a minute)"
+      t0_utc=$(date -u +%s)
+      OMP_NUM_THREADS=1 "${probe[@]}" > "$WORK/logs/epoch_choice.log" 2>&1 \
+        || { tail -n 5 "$WORK/logs/epoch_choice.log"; die "step 'choose epochs' (see $WORK/logs/epoch_choice.log)"; }
+      timeline "choose epochs" "$t0_utc" done
+    fi
+    EPOCHS=$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['epochs'])" "$WORK/epoch_choice.json") \
+      && EPOCHS_NOTE=$("$PY" -m sutskever_plugin.benchmark.epoch_choice --describe "$WORK/epoch_choice.json") \
+      || die "step 'read $WORK/epoch_choice.json'"
+    say "epochs: $EPOCHS_NOTE"
+  fi
+  set_schedule
+fi
 declare -A running=()
 # a failure or Ctrl-C stops the pool's other trainings too (a rerun would otherwise
 # start a second fairseq-train on the same save dir)
@@ -428,7 +492,7 @@ t0_utc=$(date -u +%s)
     --decoding "$DECODING" --command "$COMMAND" \
     --model "$ARCH ($LAYERS layers x $DIM cells, $EMB-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size${BF16:+ and ${BF16[*]}}$ATT_SCHEDULE" \
     --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5 ${CRITERION[*]}, $LR_SCHEDULE, $SCHEDULE, best checkpoint on val${SPARSE:+; LSTMs with ${SPARSE[*]}}${BF16:+; LSTMs and the attention analogue trained with ${BF16[*]}}" \
-    --epochs "${O_MAX_UPDATE:+the first $O_MAX_UPDATE updates of }$EPOCHS" \
+    --epochs "${O_MAX_UPDATE:+the first $O_MAX_UPDATE updates of }$EPOCHS" --epochs-note "$EPOCHS_NOTE" \
     --notes "$RESULTS/table1_notes_$SCALE.md"
 timeline "table" "$t0_utc" done
 say "all done: $RESULTS/table1.md"

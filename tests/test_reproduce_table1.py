@@ -302,6 +302,8 @@ def test_changed_training_inputs_retrain_from_scratch(work_copy):
     (("--gpus", "--dry-run"), "--gpus needs a value"),
     (("--scale",), "--scale needs a value"),
     (("--forward-seeds", "0"), "--forward-seeds must be an integer >= 1 (got '0')"),
+    (("--epochs", "0"), "--epochs must be an integer >= 1 (got '0')"),
+    (("--scale", "tiny", "--epochs", "5"), "--epochs is a small-scale option"),
 ])
 def test_table1_options_are_checked_before_anything(args, message, tmp_path):
     proc = script("scripts/reproduce_table1.sh", *args, "--dry-run", "--work", tmp_path / "w", check=False)
@@ -336,8 +338,28 @@ def test_dry_run_at_every_scale(scale, batch, forward, tmp_path):
     # small: the attention analogue trains 3 of the LSTMs' 7 epochs (the budget)
     assert updates["attention"] == (681 if scale == "small" else lstm["forward"])
     assert scale != "small" or lstm["forward"] == 1589
+    # small decides its epochs by timing reversed1's own training command on this CPU; a
+    # dry run shows that measurement and the recipe's 7 epochs
+    probe = [l for l in out.splitlines() if "sutskever_plugin.benchmark.epoch_choice" in l]
+    assert len(probe) == (scale == "small")
+    if probe:
+        reversed1 = next(l for l in trains if "/reversed1" in l)
+        assert probe[0].split(" -- ", 1)[1] == reversed1.split("fairseq-train ", 1)[1]
+        assert "--choices 7\\,10\\,14 --lstms 6 --att-epochs 3 " in probe[0]
     assert "sutskever_plugin.data.prepare --dataset multi30k --scale " + scale in out
     assert not (tmp_path / "w").exists()  # a dry run writes nothing
+
+
+def test_epochs_option(tmp_path):
+    """--epochs N trains the LSTMs N epochs, the lr fixed throughout, with nothing measured
+    (another machine's choice repeated); the attention analogue keeps its 3 epochs."""
+    out = script("scripts/reproduce_table1.sh", "--epochs", "14", "--dry-run", "--work", tmp_path / "w").stdout
+    assert "epoch_choice" not in out
+    trains = [l for l in out.splitlines() if "fairseq-train" in l]
+    updates = max_updates(trains)
+    assert updates.pop("attention") == 681
+    assert set(updates.values()) == {14 * 227}   # 29,000 pairs in batches of 128
+    assert all("--halve-after-epochs 14 " in l for l in trains)
 
 
 def test_forward_seeds_option(tmp_path):

@@ -210,7 +210,7 @@ def to_markdown(df, run):
         f"- Scale: **{run.get('scale', '?')}**; data: {run.get('data', '?')}",
         f"- Test set: {run.get('test_set') or 'the prepared data set test split'}",
         f"- Models: {run.get('model', '?')}; training: {run.get('recipe', '?')}",
-        f"- Epochs: {run.get('epochs', '?')}; training wall time summed over the models (trained two at a time on CPU): {run.get('train_wall_s', '?')} s; "
+        f"- Epochs: {run.get('epochs', '?')}{' ' + run['epochs_note'] if run.get('epochs_note') else ''}; training wall time summed over the models (trained two at a time on CPU): {run.get('train_wall_s', '?')} s; "
         f"hardware: {run.get('hardware', '?')}",
         f"- Precision of the LSTMs' training: {run.get('precision') or 'as the recipe says'}",
         f"- Code: models trained at {run.get('trained_at') or '?'}; this table written at {run.get('commit', '?')}",
@@ -232,6 +232,7 @@ def main(argv=None):
     p.add_argument("--model", default="?", help="model description for the table")
     p.add_argument("--recipe", default="?", help="training recipe description")
     p.add_argument("--epochs", default="?")
+    p.add_argument("--epochs-note", default=None, help="how the epochs were chosen (epoch_choice --describe)")
     p.add_argument("--decoding", default="?")
     p.add_argument("--notes", default=None, help="markdown file appended to table1.md (findings)")
     p.add_argument("--decode-dir", default=None, help="decodes of another test set (evaluate.sh)")
@@ -242,6 +243,7 @@ def main(argv=None):
     run = describe_run(args.work, args.scale, args.model, args.recipe, args.epochs, args.decoding)
     from sutskever_plugin.reporting.machine import commit
     run["test_set"], run["command"], run["precision"] = args.test_set, args.command, args.precision
+    run["epochs_note"] = args.epochs_note
     run["commit"] = commit()
     seeds = seed_table(args.work) if args.decode_dir is None else pd.DataFrame()
     run["trained_at"] = ", ".join(sorted(set(seeds["commit"].dropna()))) if not seeds.empty and "commit" in seeds else None

@@ -17,14 +17,12 @@
 # as good as 64, and 1.3x cheaper per epoch), label smoothing 0.2 (29k pairs overfit:
 # smoothing lowered valid perplexity at every epoch, and 0.2 gave a higher valid BLEU
 # than 0.1), and the lr held fixed (the paper's halving lowered valid BLEU from epoch 5 of 7
-# and did not raise it in the 10th of 10) over 7 epochs: more epochs paid most on valid,
-# but 7 are about all the main job's two hours on 2 cores hold for its trainings, the
-# decodes and the table on the slower of the two CPU kinds this project runs on (an AMD
-# EPYC without AMX spends 182-186 CPU s on an LSTM epoch, an Intel Xeon with AMX 72-80:
-# results/tuning_small/, rows amd_* and *_b098_e10*; the 7-epoch job there took 125.6
-# min, partly sharing the machine: results/job_time_small_080706e.md). A fixed-lr run cut
-# short is the longer run's beginning, so the valid curves of those rows show what epoch 7
-# gives.
+# and did not raise it in the 10th of 10) for as many epochs as the main job's two hours
+# hold on the machine: more epochs paid most on valid, and an AMD EPYC without AMX spends
+# 182-186 CPU s on an LSTM epoch, an Intel Xeon with AMX 72-80 (results/tuning_small/, rows
+# amd_* and *_b098_e10*), so the first affords 7 (results/job_time_small.md: 108.1 min),
+# the second 14. A fixed-lr run cut short is the longer run's beginning, so the valid
+# curves of those rows show what the epochs beyond 7 give.
 SMALL_LAYERS=2 SMALL_HIDDEN=512 SMALL_EMBED=256 SMALL_DROPOUT=0.3
 SMALL_LR=0.003 SMALL_ADAM_BETAS="(0.9, 0.98)" SMALL_BATCH=128 SMALL_LABEL_SMOOTHING=0.2
 SMALL_EPOCHS=7
@@ -40,8 +38,6 @@ SMALL_FORWARD_SEEDS=1 SMALL_ATT_EPOCHS=3
 # How many epochs the LSTMs train is decided on the machine (reproduce_table1.sh --epochs
 # auto): the largest of SMALL_EPOCH_CHOICES whose predicted job time fits the main job's
 # SMALL_BUDGET_MIN minutes, by a short timing of the first LSTM's training
-# (sutskever_plugin/benchmark/epoch_choice.py). SMALL_EPOCHS, above, is what the AMD kind
-# affords and what a dry run shows; the Intel kind with AMX affords 14. The lr is fixed,
-# so the 7-epoch run is the beginning of the 14-epoch one (the valid curves of
-# results/tuning_small/ show what the further epochs give).
+# (sutskever_plugin/benchmark/epoch_choice.py). SMALL_EPOCHS, above, is the smallest
+# choice: what the AMD kind affords and what a dry run shows.
 SMALL_EPOCH_CHOICES=7,10,14 SMALL_BUDGET_MIN=120

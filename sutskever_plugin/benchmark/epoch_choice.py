@@ -25,14 +25,16 @@ The prediction, per candidate E: job seconds = epoch CPU s x (WALL_PER_CPU_S x (
 prediction fits --budget-min is chosen (the smallest if none does). The constants come
 from the main job's run on the AMD kind at commit 2546855 (results/job_time_small.md:
 5,810 s from the first training's start to the last one's end for 6 LSTMs x 7 epochs and
-the attention analogue's 3; 674 s for everything else) over this probe's epoch CPU s on
-that kind (the header of results/table1.md records it): two trainings share the two
+the attention analogue's 3; 674 s for everything else) over the epoch CPU s on that kind (the
+constants below say how it was measured): two trainings share the two
 cores, and a training's wall time holds its validations, checkpoints and start-up beside
 the updates the probe times. The attention analogue's epoch costs 1.4 LSTM epochs
 (fairseq's decoder loops over time steps in Python; results/tuning_small/probes.csv).
 The candidates are few and far apart, so that a noisy measurement does not move a
-machine across a boundary: the AMD kind's measurement lies well above the cost at which
-10 epochs fit, the Intel kind's well below the one at which 14 do.
+machine across a boundary: the AMD kind's measurement (175-222 CPU s per epoch, at
+different hours) lies well above the cost at which 10 epochs fit (about 154), the Intel
+kind's (72-80 by whole epochs) well below the one at which 14 do (about 114; 20 would need
+about 84, too close to choose).
 
 Prints (and writes to --out) one JSON line: the measurement, each candidate's prediction,
 the choice.
@@ -46,8 +48,10 @@ import tempfile
 WARMUP, TIMED = 10, 80
 ATT_EPOCH_COST = 1.4
 # calibration on the AMD kind (module docstring): 5,810 s / (46.2 LSTM epochs x 187 CPU s)
-# and 674 s / 187 CPU s, where 187 is this probe's epoch CPU s on that kind (180-194 in
-# the runs that set these constants, alone on the machine)
+# and 674 s / 187 CPU s. 187: the epoch cost on that kind the day of that run, by whole
+# epochs (results/tuning_small/, rows amd_*: 182-186 train + 5 valid CPU s) and by this
+# probe (180-194 in three runs alone on the machine; at other hours of the same day it
+# measured up to 222, as the machine's speed moved: the prediction follows it)
 WALL_PER_CPU_S = 0.6725
 REST_PER_EPOCH_CPU_S = 3.60
 

@@ -15,9 +15,9 @@ the AMD kind's measured range with a margin, so that machines of one kind make o
 job's pool.
 Prints (and writes to --out) one JSON line: the rates, their ratios, the choice.
 """
-import argparse
-import json
 import sys
+
+from sutskever_plugin.benchmark.choice_cli import choice_parser, run_choice
 
 MIN_RATIO = 1.5
 
@@ -47,21 +47,8 @@ def describe(res):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.benchmark.bf16_choice",
-                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", help="also write the JSON line here (atomically)")
-    p.add_argument("--describe", metavar="JSON", help="print the header line for a measurement file")
-    a = p.parse_args(argv)
-    if a.describe:
-        with open(a.describe, encoding="utf-8") as f:
-            print(describe(json.load(f)))
-        return 0
-    line = json.dumps(measure())
-    if a.out:
-        from sutskever_plugin.data.textio import write_text
-        write_text(a.out, line + "\n")
-    print(line)
-    return 0
+    p = choice_parser("python -m sutskever_plugin.benchmark.bf16_choice", __doc__)
+    return run_choice(p.parse_args(argv), measure, describe)
 
 
 if __name__ == "__main__":

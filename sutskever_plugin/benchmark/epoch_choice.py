@@ -40,10 +40,11 @@ Prints (and writes to --out) one JSON line: the measurement, each candidate's pr
 the choice.
 """
 import argparse
-import json
 import resource
 import sys
 import tempfile
+
+from sutskever_plugin.benchmark.choice_cli import choice_parser, run_choice
 
 WARMUP, TIMED = 10, 80
 ATT_EPOCH_COST = 1.4
@@ -134,31 +135,23 @@ def main(argv=None):
     if "--" in argv:
         i = argv.index("--")
         argv, fairseq_args = argv[:i], argv[i + 1:]
-    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.benchmark.epoch_choice",
-                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", help="also write the JSON line here (atomically)")
-    p.add_argument("--describe", metavar="JSON", help="print the header line for a measurement file")
+    p = choice_parser("python -m sutskever_plugin.benchmark.epoch_choice", __doc__)
     p.add_argument("--budget-min", type=float, default=120.0)
     p.add_argument("--choices", type=_choices, default=[7, 10, 14])
     p.add_argument("--lstms", type=int, default=6, help="LSTM trainings of the job")
     p.add_argument("--att-epochs", type=float, default=3, help="the attention analogue's epochs")
     a = p.parse_args(argv)
-    if a.describe:
-        with open(a.describe, encoding="utf-8") as f:
-            print(describe(json.load(f)))
-        return 0
-    if not fairseq_args:
+    if not a.describe and not fairseq_args:
         p.error("give the training command's fairseq-train arguments after --")
-    res = measure(fairseq_args)
-    res["epochs"], res["predicted_job_min"] = choose(res["epoch_cpu_s"], a.choices, a.lstms,
-                                                     a.att_epochs, a.budget_min)
-    res.update(budget_min=a.budget_min, lstms=a.lstms, att_epochs=a.att_epochs)
-    line = json.dumps(res)
-    if a.out:
-        from sutskever_plugin.data.textio import write_text
-        write_text(a.out, line + "\n")
-    print(line)
-    return 0
+
+    def measure_and_choose():
+        res = measure(fairseq_args)
+        res["epochs"], res["predicted_job_min"] = choose(res["epoch_cpu_s"], a.choices, a.lstms,
+                                                         a.att_epochs, a.budget_min)
+        res.update(budget_min=a.budget_min, lstms=a.lstms, att_epochs=a.att_epochs)
+        return res
+
+    return run_choice(a, measure_and_choose, describe)
 
 
 if __name__ == "__main__":

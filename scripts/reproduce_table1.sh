@@ -396,7 +396,7 @@ if [ "$SCALE" = small ] && [ "$EPOCH_CHOICE" = auto ]; then
     EPOCHS=$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['epochs'])" "$WORK/epoch_choice.json") \
       && EPOCHS_NOTE=$("$PY" -m sutskever_plugin.benchmark.epoch_choice --describe "$WORK/epoch_choice.json") \
       || die "step 'read $WORK/epoch_choice.json'"
-    say "epochs: $EPOCHS_NOTE"
+    say "epochs: $EPOCHS $EPOCHS_NOTE"
   fi
   set_schedule
 fi

@@ -17,22 +17,18 @@ import json
 import os
 import platform
 import re
-import resource
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def cpu_seconds():
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
 # ---- train: fairseq-train with CPU accounting ----------------------------------------
 def train(cpu_jsonl, fairseq_args):
     import fairseq_cli.train as fs_train
     from fairseq.trainer import Trainer
+
+    from sutskever_plugin.benchmark.timing import cpu_seconds
 
     out = open(cpu_jsonl, "a", buffering=1)
 

@@ -40,7 +40,6 @@ Prints (and writes to --out) one JSON line: the measurement, each candidate's pr
 the choice.
 """
 import argparse
-import resource
 import sys
 import tempfile
 
@@ -57,16 +56,13 @@ WALL_PER_CPU_S = 0.6725
 REST_PER_EPOCH_CPU_S = 3.60
 
 
-def _cpu_seconds():
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
 def measure(fairseq_args, warmup=WARMUP, timed=TIMED):
     """CPU seconds of one training epoch of FAIRSEQ_ARGS (a fairseq-train command line
     without the program name), measured over TIMED updates after WARMUP."""
     import fairseq_cli.train as fs_train
     from fairseq.trainer import Trainer
+
+    from sutskever_plugin.benchmark.timing import cpu_seconds
 
     marks, epoch_tokens = [], []
     train_step = Trainer.train_step
@@ -78,7 +74,7 @@ def measure(fairseq_args, warmup=WARMUP, timed=TIMED):
         tokens = sum(int(s["net_input"]["src_lengths"].sum()) + int(s["ntokens"])
                      for s in samples if s)
         result = train_step(self, samples, *a, **kw)
-        marks.append((_cpu_seconds(), tokens))
+        marks.append((cpu_seconds(), tokens))
         return result
 
     with tempfile.TemporaryDirectory() as save_dir:

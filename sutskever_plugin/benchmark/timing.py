@@ -1,10 +1,18 @@
 """The timed loops (training steps and beam search, the models interleaved) and the CSV
 row every measurement starts from."""
 import os
+import resource
 import time
 
 import torch
 from fairseq.sequence_generator import SequenceGenerator
+
+
+def cpu_seconds():
+    """User + system CPU seconds of this process so far (getrusage): what a one-thread
+    training spends of its budget, whoever else shares the machine."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def load1():

@@ -74,6 +74,7 @@ def test_measures_a_real_training(multi30k_bin, tmp_path):
     res = json.loads(out.read_text())
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == res
     assert res["updates_timed"] == epoch_choice.TIMED
+    assert "CPU" in res["hardware"] and res["commit"]
     assert res["epoch_tokens"] == epoch_tokens(multi30k_bin / "bin")
     assert 0 < res["tokens_timed"] and 0 < res["cpu_s_timed"]
     assert res["epoch_cpu_s"] == pytest.approx(res["cpu_s_timed"] / res["tokens_timed"] * res["epoch_tokens"], abs=0.051)  # rounded to 0.1 s

@@ -37,7 +37,7 @@ kind's (72-80 by whole epochs) well below the one at which 14 do (about 114; 20 
 about 84, too close to choose).
 
 Prints (and writes to --out) one JSON line: the measurement, each candidate's prediction,
-the choice.
+the choice, the machine and the commit.
 """
 import argparse
 import sys
@@ -145,6 +145,8 @@ def main(argv=None):
         res["epochs"], res["predicted_job_min"] = choose(res["epoch_cpu_s"], a.choices, a.lstms,
                                                          a.att_epochs, a.budget_min)
         res.update(budget_min=a.budget_min, lstms=a.lstms, att_epochs=a.att_epochs)
+        from sutskever_plugin.reporting.machine import commit, describe as hardware
+        res.update(hardware=hardware(), commit=commit())
         return res
 
     return run_choice(a, measure_and_choose, describe)

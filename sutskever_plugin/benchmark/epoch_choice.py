@@ -31,10 +31,11 @@ cores, and a training's wall time holds its validations, checkpoints and start-u
 the updates the probe times. The attention analogue's epoch costs 1.4 LSTM epochs
 (fairseq's decoder loops over time steps in Python; results/tuning_small/probes.csv).
 The candidates are few and far apart, so that a noisy measurement does not move a
-machine across a boundary: the AMD kind's measurement (175-222 CPU s per epoch, at
-different hours) lies well above the cost at which 10 epochs fit (about 154), the Intel
-kind's (72-80 by whole epochs) well below the one at which 14 do (about 114; 20 would need
-about 84, too close to choose).
+machine across a boundary: the AMD kind's measurement (this probe: 206.5-222.3 CPU s per
+epoch at different hours, results/epoch_choice_small/ and the header of results/table1.md;
+whole epochs: 182-186) lies well above the cost at which 10 epochs fit (about 154), the
+Intel kind's (72-80 by whole epochs) well below the one at which 14 do (about 114; 20
+would need about 84, too close to choose).
 
 Prints (and writes to --out) one JSON line: the measurement, each candidate's prediction,
 the choice, the machine and the commit.
@@ -48,10 +49,10 @@ from sutskever_plugin.benchmark.choice_cli import choice_parser, run_choice
 WARMUP, TIMED = 10, 80
 ATT_EPOCH_COST = 1.4
 # calibration on the AMD kind (module docstring): 5,810 s / (46.2 LSTM epochs x 187 CPU s)
-# and 674 s / 187 CPU s. 187: the epoch cost on that kind the day of that run, by whole
-# epochs (results/tuning_small/, rows amd_*: 182-186 train + 5 valid CPU s) and by this
-# probe (180-194 in three runs alone on the machine; at other hours of the same day it
-# measured up to 222, as the machine's speed moved: the prediction follows it)
+# and 674 s / 187 CPU s. 187: an epoch's cost on that kind the day of that run, by whole
+# epochs (results/tuning_small/, rows amd_*: 182.2-186.2 train + 4.8-4.9 valid CPU s). The
+# probe measured more at later hours of that day (206.5-222.3, results/epoch_choice_small/),
+# as the machine's speed moved: its prediction follows the machine of the moment.
 WALL_PER_CPU_S = 0.6725
 REST_PER_EPOCH_CPU_S = 3.60
 

@@ -9,6 +9,10 @@
     python scripts/tune_small.py record --out-dir D --name N --flags F --train-log L
             --cpu-jsonl C --bleu-json B --mm-json M --epochs E
         appends one row to D/candidates.csv and regenerates D/README.md from the CSV.
+    python scripts/tune_small.py record-ensemble --out-dir D --name N --direction R
+            --member NAME TRAIN_LOG ... --beam-json BEAM BLEU_JSON ...
+        appends one row (an ensemble of candidates, decoded on valid) to D/ensembles.csv
+        and regenerates D/README.md.
 """
 import argparse
 import csv
@@ -141,19 +145,51 @@ def record(a):
         "bf16": "--autocast-bf16" in a.flags.split(),
         "mm_bf16_over_fp32": f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)",
         "hardware": hardware(), "commit": trained_at(a.cpu_jsonl),
-        "utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "utc": _utc_now(),
     }
     os.makedirs(a.out_dir, exist_ok=True)
-    path = os.path.join(a.out_dir, "candidates.csv")
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    _append(os.path.join(a.out_dir, "candidates.csv"), FIELDS, row)
     write_readme(a.out_dir)
     print(f"| {a.name}: best val ppl {row['best_val_ppl']}, valid BLEU {row['valid_bleu_beam12']}, "
           f"{row['train_cpu_s_per_epoch']} CPU s/epoch train + {row['valid_cpu_s_per_epoch']} valid")
+
+
+ENSEMBLE_FIELDS = ["name", "direction", "members", "members_best_val_ppl", "valid_bleu_beam1",
+                   "valid_bleu_beam2", "valid_bleu_beam12", "valid_sacrebleu_beam12",
+                   "valid_len_ratio_beam12", "hardware", "commit", "utc"]
+
+
+def _append(path, fields, row):
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fields)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+def _utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def record_ensemble(a):
+    bleu = {int(beam): json.load(open(path)) for beam, path in a.beam_json}
+    if sorted(bleu) != [1, 2, 12]:
+        sys.exit(f"record-ensemble: give the BLEU of beams 1, 2 and 12 (got {sorted(bleu)})")
+    ppl = [min(parse_train_log(log)[0], default=float("nan")) for _, log in a.member]
+    row = {
+        "name": a.name, "direction": a.direction, "members": " ".join(m for m, _ in a.member),
+        "members_best_val_ppl": " ".join(f"{p:.2f}" for p in ppl),
+        **{f"valid_bleu_beam{b}": f"{bleu[b]['bleu_tokenized']:.2f}" for b in (1, 2, 12)},
+        "valid_sacrebleu_beam12": f"{bleu[12]['sacrebleu_detok']:.2f}",
+        "valid_len_ratio_beam12": _len_ratio(bleu[12]),
+        "hardware": hardware(), "commit": git_commit(), "utc": _utc_now(),
+    }
+    os.makedirs(a.out_dir, exist_ok=True)
+    _append(os.path.join(a.out_dir, "ensembles.csv"), ENSEMBLE_FIELDS, row)
+    write_readme(a.out_dir)
+    print(f"| {a.name}: valid BLEU beam 1 / 2 / 12: {row['valid_bleu_beam1']} / "
+          f"{row['valid_bleu_beam2']} / {row['valid_bleu_beam12']}")
 
 
 def _len_ratio(bleu):
@@ -201,6 +237,20 @@ def write_readme(out_dir):
                 r["name"], "`" + r["flags"] + "`", r["updates_measured"], r["cpu_s_per_update"],
                 r["train_cpu_s_per_epoch"], r["bf16"], r["mm_bf16_over_fp32"], r["hardware"],
                 r["commit"]]) + " |")
+    ensembles = os.path.join(out_dir, "ensembles.csv")
+    if os.path.exists(ensembles):
+        lines += ["", "## Ensembles of candidates", "",
+                  "`bash scripts/tune_small.sh --name N --ensemble A,B,...`: the candidates' best checkpoints "
+                  "as one fairseq ensemble, decoded on valid at beams 1, 2 and 12 without length "
+                  "normalisation, batch 64 (as `reproduce_table1.sh` decodes Table 1's ensemble on valid).", "",
+                  "| ensemble | direction | members | members' best val ppl | valid BLEU b1 | b2 | b12 "
+                  "| detok. sacreBLEU b12 | len ratio b12 | hardware | commit | UTC |",
+                  "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
+        for r in csv.DictReader(open(ensembles)):
+            lines.append("| " + " | ".join([
+                r["name"], r["direction"], r["members"], r["members_best_val_ppl"], r["valid_bleu_beam1"],
+                r["valid_bleu_beam2"], r["valid_bleu_beam12"], r["valid_sacrebleu_beam12"],
+                r["valid_len_ratio_beam12"], r["hardware"], r["commit"], r["utc"]]) + " |")
     notes = os.path.join(out_dir, "notes.md")
     if os.path.exists(notes):
         lines += ["", open(notes).read().rstrip()]
@@ -219,8 +269,13 @@ def main():
     for opt in ("out-dir", "name", "flags", "train-log", "cpu-jsonl", "bleu-json", "mm-json", "epochs"):
         r.add_argument("--" + opt, required=True)
     r.add_argument("--decode-cpu-s", default="")
+    e = sub.add_parser("record-ensemble")
+    for opt in ("out-dir", "name", "direction"):
+        e.add_argument("--" + opt, required=True)
+    e.add_argument("--member", nargs=2, action="append", required=True, metavar=("NAME", "TRAIN_LOG"))
+    e.add_argument("--beam-json", nargs=2, action="append", required=True, metavar=("BEAM", "BLEU_JSON"))
     a = p.parse_args()
-    record(a)
+    (record if a.cmd == "record" else record_ensemble)(a)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@
 #
 # --probe-updates U: a speed probe instead: U updates without validation or checkpoints;
 #   appends CPU s per update (and the epoch it implies) to DIR/probes.csv.
+# --ensemble A,B,...: no training: the ensemble of earlier candidates A, B, ... (their best
+#   checkpoints under --work, one direction) decodes valid at beams 12, 2 and 1, as
+#   reproduce_table1.sh decodes Table 1's ensemble on valid; appends a row to
+#   DIR/ensembles.csv (the recipe's ensemble on valid, before a main job trains it).
 # Trainings run with one thread (OMP_NUM_THREADS=1, as each job of the main job's pool);
 # pin them yourself (taskset -c 1 bash scripts/tune_small.sh ...) on a shared machine.
 # Work data (data, checkpoints, logs, decodes) goes under --work (default work/tune_small).
@@ -24,6 +28,7 @@ cd "$ROOT"
 die() { echo "tune_small.sh: error: $*" >&2; exit 2; }
 
 NAME="" EPOCHS="" WORK=work/tune_small RAW="" RESULTS=results/tuning_small PROBE=0 TASK=translation_reversed
+MEMBERS=""
 while [ $# -gt 0 ]; do
   case $1 in
     --name) NAME=$2; shift 2 ;;
@@ -32,6 +37,7 @@ while [ $# -gt 0 ]; do
     --raw-dir) RAW=$2; shift 2 ;;
     --results) RESULTS=$2; shift 2 ;;
     --probe-updates) PROBE=$2; shift 2 ;;
+    --ensemble) MEMBERS=$2; shift 2 ;;
     --direction)
       case ${2-} in reversed) TASK=translation_reversed ;; forward) TASK=translation ;;
         *) die "--direction is reversed or forward (got '${2-}')" ;; esac; shift 2 ;;
@@ -44,8 +50,20 @@ FLAGS=("$@")
 RECORDED=("${FLAGS[@]}")
 [ "$TASK" = translation ] && RECORDED=(--task translation "${FLAGS[@]}")
 [[ "$NAME" =~ ^[A-Za-z0-9_.-]+$ ]] || die "--name must be a plain word (got '$NAME')"
+if [ -n "$MEMBERS" ]; then
+  [[ "$MEMBERS" =~ ^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)+$ ]] \
+    || die "--ensemble lists two or more candidates, comma-separated (got '$MEMBERS')"
+  CKPTS=()
+  for m in ${MEMBERS//,/ }; do
+    c=$WORK/runs/$m/ckpt/checkpoint_best.pt
+    [ -f "$c" ] || die "--ensemble: candidate '$m' has no model at $c (train it first, with the same --work)"
+    CKPTS+=("$c")
+  done
+  EPOCHS=0   # nothing is trained
+else
 [ "$PROBE" != 0 ] || [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
 [ ${#FLAGS[@]} -gt 0 ] || die "give the candidate's fairseq-train flags after --"
+fi
 
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # as the main job: glibc keeps freed activation memory in the heap (results/benchmark.md)
@@ -60,6 +78,28 @@ if [ ! -f "$DATA/summary.json" ]; then
   prep=("$PY" -m sutskever_plugin.data.prepare --dataset multi30k --scale small --out "$DATA")
   [ -n "$RAW" ] && prep+=(--raw-dir "$RAW")
   "${prep[@]}" > "$WORK/prepare.log" 2>&1 || { tail -n 5 "$WORK/prepare.log"; die "data preparation failed"; }
+fi
+
+# ---- an ensemble of earlier candidates, decoded on valid (--ensemble) ---------------
+if [ -n "$MEMBERS" ]; then
+  OUT=$WORK/ensembles/$NAME
+  [ -e "$OUT" ] && die "$OUT exists: pick another --name or remove it"
+  mkdir -p "$OUT"
+  scores=()
+  for beam in 12 2 1; do  # the paper's beams, the longest first (as Table 1's on valid)
+    "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task "$TASK" \
+        --path "$(IFS=:; echo "${CKPTS[*]}")" --gen-subset valid --beam "$beam" --nbest 1 \
+        --unnormalized --batch-size 64 --num-workers 0 > "$OUT/valid_beam$beam.gen" 2> "$OUT/generate.log" \
+      || { tail -n 5 "$OUT/generate.log"; die "decoding the ensemble $NAME at beam $beam failed"; }
+    "$PY" -m sutskever_plugin.scoring.score --generate-output "$OUT/valid_beam$beam.gen" \
+        --data-dir "$DATA" --subset valid --out "$OUT/valid_beam$beam.json"
+    scores+=(--beam-json "$beam" "$OUT/valid_beam$beam.json")
+  done
+  members=()
+  for m in ${MEMBERS//,/ }; do members+=(--member "$m" "$WORK/runs/$m/train.log"); done
+  "$PY" scripts/tune_small.py record-ensemble --out-dir "$RESULTS" --name "$NAME" \
+      --direction "$([ "$TASK" = translation ] && echo forward || echo reversed)" "${members[@]}" "${scores[@]}"
+  exit 0
 fi
 
 # ---- bf16 vs fp32 matmul rate on this CPU, measured by this run ----------------------

@@ -97,6 +97,8 @@ def test_a_probe_cut_short_is_an_error(multi30k_bin, tmp_path):
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode != 0
     assert f"updates, {epoch_choice.WARMUP + epoch_choice.TIMED} were asked for" in proc.stderr
+    # a user's mistake: one line naming the cause (errors.py), not a traceback
+    assert "error: the training stopped after" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "c.json").exists()
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+from conftest import MULTI30K  # noqa: E402
 
 
 @pytest.mark.parametrize("args, message", [
@@ -34,3 +35,38 @@ def test_a_row_names_the_commit_its_run_started_from(tmp_path):
     # a run logged before the start event carried its commit: the checkout's now
     log.write_text(json.dumps({"event": "start", "cpu_s": 1.0}) + "\n")
     assert tune_small.trained_at(str(log)) == tune_small.git_commit()
+
+
+def _tune(tmp_path, *args):
+    return subprocess.run(["bash", "scripts/tune_small.sh", "--work", str(tmp_path / "w"),
+                           "--results", str(tmp_path / "r"), "--raw-dir", str(MULTI30K), *args],
+                          cwd=REPO, capture_output=True, text=True)
+
+
+def test_an_ensemble_of_candidates_is_decoded_on_valid_and_recorded(tmp_path):
+    """Two tiny candidates trained by tune_small.sh, then their ensemble: one row in
+    ensembles.csv with the members' own val ppl and the three beams' BLEU of the decodes."""
+    import csv
+    import json
+    tiny = ["--", "--arch", "sutskever_lstm_tiny", "--optimizer", "adam", "--lr", "0.005",
+            "--batch-size", "64", "--sentence-avg", "--clip-norm", "5",
+            "--criterion", "sutskever_cross_entropy", "--cpu"]
+    for seed in ("1", "2"):
+        proc = _tune(tmp_path, "--name", f"s{seed}", "--epochs", "1", *tiny, "--seed", seed)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    proc = _tune(tmp_path, "--name", "ens", "--ensemble", "s1,s3")
+    assert proc.returncode == 2 and "candidate 's3' has no model" in proc.stderr
+    proc = _tune(tmp_path, "--name", "ens", "--ensemble", "s1,s2")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = tmp_path / "w" / "ensembles" / "ens"
+    # one fairseq ensemble of both members' best checkpoints
+    assert "s1/ckpt/checkpoint_best.pt:" in (out / "generate.log").read_text().replace(
+        str(tmp_path / "w" / "runs") + "/", "")
+    cands = {r["name"]: r for r in csv.DictReader(open(tmp_path / "r" / "candidates.csv"))}
+    [row] = list(csv.DictReader(open(tmp_path / "r" / "ensembles.csv")))
+    assert row["members"] == "s1 s2" and row["direction"] == "reversed"
+    assert row["members_best_val_ppl"].split() == [cands["s1"]["best_val_ppl"], cands["s2"]["best_val_ppl"]]
+    for beam in (1, 2, 12):
+        bleu = json.load(open(out / f"valid_beam{beam}.json"))["bleu_tokenized"]
+        assert row[f"valid_bleu_beam{beam}"] == f"{bleu:.2f}"
+    assert "## Ensembles of candidates" in (tmp_path / "r" / "README.md").read_text()

@@ -45,6 +45,7 @@ import sys
 import tempfile
 
 from sutskever_plugin.benchmark.choice_cli import choice_parser, run_choice
+from sutskever_plugin.errors import ConfigError
 
 WARMUP, TIMED = 10, 80
 ATT_EPOCH_COST = 1.4
@@ -88,7 +89,10 @@ def measure(fairseq_args, warmup=WARMUP, timed=TIMED):
         finally:
             Trainer.train_step, sys.argv = train_step, argv
     if len(marks) < warmup + timed:
-        raise RuntimeError(f"the probe made {len(marks)} updates, {warmup + timed} were asked for")
+        # the command's own --max-epoch or --stop-time-hours came first (--max-update is ours)
+        raise ConfigError(f"the training stopped after {len(marks)} updates, {warmup + timed} "
+                          "were asked for: give the probe a training command without an "
+                          "earlier stop (--max-epoch, --stop-time-hours)")
     cpu = marks[warmup + timed - 1][0] - marks[warmup - 1][0]
     tokens = sum(t for _, t in marks[warmup:warmup + timed])
     return {"updates_timed": timed, "cpu_s_timed": round(cpu, 2), "tokens_timed": tokens,

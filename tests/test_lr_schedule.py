@@ -67,6 +67,43 @@ def test_state_survives_a_restart():
     assert seen2 == {u: uninterrupted[u] for u in seen2}
 
 
+def test_warmup_is_fairseqs_fixed_schedulers_then_the_paper_schedule():
+    # the small-scale recipe's lr is fixed within its epochs: with --warmup-updates it must
+    # be made with the very lrs of fairseq's fixed scheduler and the same flag
+    from fairseq.optim.lr_scheduler.fixed_schedule import FixedLRSchedule, FixedLRScheduleConfig
+    sched, opt = make(warmup_updates=15, halve_after_epochs=5)
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    fopt = SGD(type("C", (), {"lr": [0.7], "momentum": 0.0, "weight_decay": 0.0})(), params)
+    fixed = FixedLRSchedule(FixedLRScheduleConfig(lr=[0.7], warmup_updates=15), fopt)
+    fixed.step_update(0)
+    ours, theirs = {}, {}
+    run_epochs(sched, opt, 1, 8, 0, ours)
+    run_epochs(fixed, fopt, 1, 5, 0, theirs)
+    assert ours[1] == pytest.approx(0.7 / 15) and ours[15] == pytest.approx(0.7)
+    assert [ours[u] for u in range(1, 51)] == pytest.approx([theirs[u] for u in range(1, 51)])
+    # then the paper's halving, at the same updates as without warm-up
+    plain, popt = make(halve_after_epochs=5)
+    unwarmed = {}
+    run_epochs(plain, popt, 1, 8, 0, unwarmed)
+    assert {u: ours[u] for u in range(16, 81)} == {u: unwarmed[u] for u in range(16, 81)}
+    assert ours[51] == pytest.approx(0.35)
+
+
+def test_a_restart_within_the_warmup_continues_it():
+    sched, opt = make(warmup_updates=25)
+    seen = {}
+    n = run_epochs(sched, opt, 1, 1, 0, seen)  # 10 updates: still warming up
+    sched2, opt2 = make(warmup_updates=25)
+    sched2.load_state_dict(sched.state_dict())
+    sched2.step_update(n)
+    resumed, uninterrupted = {}, {}
+    run_epochs(sched2, opt2, 2, 4, n, resumed)
+    sched3, opt3 = make(warmup_updates=25)
+    run_epochs(sched3, opt3, 1, 4, 0, uninterrupted)
+    assert resumed == {u: uninterrupted[u] for u in resumed}
+    assert resumed[11] == pytest.approx(0.7 * 11 / 25)
+
+
 def test_helpers():
     assert lr_at_update(49, 0.7, 10, 5, 0.5) == 0.7
     assert lr_at_update(50, 0.7, 10, 5, 0.5) == pytest.approx(0.35)
@@ -81,3 +118,5 @@ def test_bad_flags():
         make(halve_after_epochs=0.5)
     with pytest.raises(ValueError, match="positive"):
         make(halve_every_epochs=0)
+    with pytest.raises(ValueError, match="--warmup-updates must be 0 or more"):
+        make(warmup_updates=-1)

@@ -9,6 +9,11 @@ dataset and --batch-size (fairseq builds the batches once); it is given with
 --updates-per-epoch or, by default, learned when the first epoch ends, long before the
 first halving.  It is saved with the scheduler state so that a resumed run halves at
 exactly the same update as an uninterrupted one.
+
+Not in the paper: ``--warmup-updates N`` raises the lr linearly over the first N updates
+(update j is made with j/N of it), exactly as fairseq's ``fixed`` scheduler does, for
+Adam at small scale: its first updates, made before the second-moment average has seen
+many gradients, are the ones that set a seed behind (results/tuning_small/).
 """
 import math
 from dataclasses import dataclass, field
@@ -31,14 +36,21 @@ class SutskeverHalvingConfig(FairseqDataclass):
         default=0.5, metadata={"help": "then multiply it by --halve-factor every this many epochs (paper: 0.5)"}
     )
     halve_factor: float = field(default=0.5, metadata={"help": "paper: 0.5 (halving)"})
+    warmup_updates: int = field(
+        default=0, metadata={"help": "raise the lr linearly over this many first updates, as "
+                             "fairseq's fixed scheduler (not in the paper; 0 = none)"}
+    )
     updates_per_epoch: int = field(
         default=0, metadata={"help": "updates in one epoch; 0 = learn it when epoch 1 ends"}
     )
     lr: List[float] = II("optimization.lr")
 
 
-def lr_at_update(num_updates, lr, updates_per_epoch, after, every, factor=0.5):
+def lr_at_update(num_updates, lr, updates_per_epoch, after, every, factor=0.5, warmup=0):
     """The learning rate in force after ``num_updates`` updates."""
+    if warmup and num_updates < warmup:
+        # the (num_updates + 1)-th update takes that many warmup-ths of the lr
+        lr = lr * (num_updates + 1) / warmup
     if not updates_per_epoch:
         return lr
     start = round(after * updates_per_epoch)
@@ -68,10 +80,12 @@ class SutskeverHalvingSchedule(FairseqLRScheduler):
             )
         if cfg.halve_every_epochs <= 0:
             raise ConfigError("--halve-every-epochs must be positive")
+        if cfg.warmup_updates < 0:
+            raise ConfigError(f"--warmup-updates must be 0 or more (got {cfg.warmup_updates})")
         self.lr = cfg.lr[0]
         self.updates_per_epoch = cfg.updates_per_epoch
         self._last_num_updates = 0
-        self.optimizer.set_lr(self.lr)
+        self.optimizer.set_lr(self._lr_at(0))
 
     def state_dict(self):
         return {"best": self.best, "updates_per_epoch": self.updates_per_epoch}
@@ -94,9 +108,12 @@ class SutskeverHalvingSchedule(FairseqLRScheduler):
 
     def step_update(self, num_updates):
         self._last_num_updates = num_updates
-        lr = lr_at_update(
-            num_updates, self.lr, self.updates_per_epoch, self.cfg.halve_after_epochs,
-            self.cfg.halve_every_epochs, self.cfg.halve_factor,
-        )
+        lr = self._lr_at(num_updates)
         self.optimizer.set_lr(lr)
         return lr
+
+    def _lr_at(self, num_updates):
+        return lr_at_update(
+            num_updates, self.lr, self.updates_per_epoch, self.cfg.halve_after_epochs,
+            self.cfg.halve_every_epochs, self.cfg.halve_factor, self.cfg.warmup_updates,
+        )

@@ -8,6 +8,8 @@
 #   bash scripts/tune_small.sh --name NAME --epochs N [--work DIR] [--raw-dir DIR]
 #        [--results DIR] [--probe-updates U] [--direction reversed|forward]
 #        -- <fairseq-train model/optimizer flags>
+#   bash scripts/tune_small.sh --name NAME --ensemble A,B,... [--work DIR] [--results DIR]
+#        [--direction reversed|forward]
 #
 #   e.g. bash scripts/tune_small.sh --name r512 --epochs 5 -- --arch sutskever_lstm \
 #          --encoder-layers 2 --decoder-layers 2 --encoder-hidden-size 512 ... \
@@ -53,16 +55,17 @@ RECORDED=("${FLAGS[@]}")
 if [ -n "$MEMBERS" ]; then
   [[ "$MEMBERS" =~ ^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)+$ ]] \
     || die "--ensemble lists two or more candidates, comma-separated (got '$MEMBERS')"
+  [ ${#FLAGS[@]} = 0 ] && [ -z "$EPOCHS" ] && [ "$PROBE" = 0 ] \
+    || die "--ensemble trains nothing: give it no --epochs, --probe-updates or training flags"
   CKPTS=()
   for m in ${MEMBERS//,/ }; do
     c=$WORK/runs/$m/ckpt/checkpoint_best.pt
     [ -f "$c" ] || die "--ensemble: candidate '$m' has no model at $c (train it first, with the same --work)"
     CKPTS+=("$c")
   done
-  EPOCHS=0   # nothing is trained
 else
-[ "$PROBE" != 0 ] || [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
-[ ${#FLAGS[@]} -gt 0 ] || die "give the candidate's fairseq-train flags after --"
+  [ "$PROBE" != 0 ] || [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
+  [ ${#FLAGS[@]} -gt 0 ] || die "give the candidate's fairseq-train flags after --"
 fi
 
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} OMP_NUM_THREADS=1 MKL_NUM_THREADS=1

@@ -1,4 +1,5 @@
-"""scripts/tune_small.sh checks its options before it prepares data or trains."""
+"""scripts/tune_small.sh: its options are checked before it prepares data or trains; an
+ensemble of its candidates is decoded on valid and recorded."""
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from conftest import MULTI30K  # noqa: E402
     (["--name", "x", "--epochs", "ten"], "--epochs must be a whole number"),
     (["--name", "x", "--epochs", "1", "--direction", "sideways"], "--direction is reversed or forward"),
     (["--name", "x", "--epochs", "1", "--bogus"], "unknown argument '--bogus'"),
+    (["--name", "x", "--ensemble", "a"], "--ensemble lists two or more candidates"),
+    (["--name", "x", "--ensemble", "a,b"], "--ensemble trains nothing"),
 ])
 def test_bad_options_stop_it_before_any_work(args, message, tmp_path):
     proc = subprocess.run(["bash", "scripts/tune_small.sh", *args, "--work", str(tmp_path / "w"),

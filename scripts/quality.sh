@@ -107,12 +107,12 @@ SIZE=(--encoder-layers "$SMALL_LAYERS" --decoder-layers "$SMALL_LAYERS" --encode
       --decoder-hidden-size "$HIDDEN" --encoder-embed-dim "$EMBED" --decoder-embed-dim "$EMBED"
       --dropout "$SMALL_DROPOUT")
 # the small-scale recipe of reproduce_table1.sh (scripts/recipe_small.sh: Adam, its lr
-# held fixed and its betas, batches of 128, label smoothing). Ours steps Adam through torch's fused
-# kernel and computes the loss inside the softmax as the main job does (--optimizer
+# warmed up then held fixed (fairseq's fixed scheduler) and its betas, batches of 128,
+# label smoothing). Ours steps Adam through torch's fused kernel and computes the loss inside the softmax as the main job does (--optimizer
 # fused_adam, --criterion sutskever_label_smoothed_cross_entropy: the same updates); the
 # built-in keeps fairseq's own adam and criterion, as a user of it would.
-RECIPE=(--lr "$SMALL_LR" --adam-betas "$SMALL_ADAM_BETAS" --label-smoothing "$SMALL_LABEL_SMOOTHING" --batch-size "$SMALL_BATCH"
-        --sentence-avg --clip-norm 5 --seed "$SEED")
+RECIPE=(--lr "$SMALL_LR" --warmup-updates "$SMALL_WARMUP" --adam-betas "$SMALL_ADAM_BETAS" --label-smoothing "$SMALL_LABEL_SMOOTHING"
+        --batch-size "$SMALL_BATCH" --sentence-avg --clip-norm 5 --seed "$SEED")
 COMMON=(--user-dir sutskever_plugin --task translation_reversed --cpu --num-workers 0
         --stop-time-hours "$STOP_HOURS" --validate-interval-updates "$VALID_EVERY"
         --save-interval-updates "$VALID_EVERY" --keep-interval-updates 1 --no-epoch-checkpoints --no-last-checkpoints

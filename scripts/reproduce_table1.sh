@@ -48,6 +48,7 @@ source "$(dirname "$0")/lib.sh"
 SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} PRECISION="" FORWARD_SEEDS=""
 CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE="" SPARSE_OFF=""   # paper-scale options
 ATT_EPOCHS=""   # the attention analogue's epochs where a scale's recipe sets its own
+WARMUP=0        # updates of linear lr warm-up where a scale's recipe sets them
 O_EPOCHS=""     # --epochs (small scale)
 COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
@@ -125,7 +126,7 @@ case $SCALE in
     ARCH=sutskever_lstm; LAYERS=$SMALL_LAYERS; DIM=$SMALL_HIDDEN; EMB=$SMALL_EMBED
     OPTIMIZER=(--optimizer fused_adam --adam-betas "$SMALL_ADAM_BETAS"); SPARSE=()
     CRITERION=(--criterion sutskever_label_smoothed_cross_entropy --label-smoothing "$SMALL_LABEL_SMOOTHING")
-    DROPOUT=$SMALL_DROPOUT; LR=$SMALL_LR; BATCH=$SMALL_BATCH; EPOCHS=$SMALL_EPOCHS
+    DROPOUT=$SMALL_DROPOUT; LR=$SMALL_LR; BATCH=$SMALL_BATCH; EPOCHS=$SMALL_EPOCHS WARMUP=$SMALL_WARMUP
     HALVE_AFTER=end HALVE_EVERY=0.5   # the lr fixed until the last epoch, however many
     EPOCH_CHOICE=${O_EPOCHS:-auto}; [ "$EPOCH_CHOICE" = auto ] || EPOCHS=$O_EPOCHS
     N_FORWARD=$SMALL_FORWARD_SEEDS ATT_EPOCHS=$SMALL_ATT_EPOCHS
@@ -224,6 +225,7 @@ set_schedule() {
   else
     LR_SCHEDULE="lr halved every $HALVE_EVERY epoch(s) after $HALVE_FROM"
   fi
+  [ "$WARMUP" = 0 ] || LR_SCHEDULE="lr warmed up linearly over $WARMUP updates, then $LR_SCHEDULE"
 }
 set_schedule
 RECIPE=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
@@ -231,6 +233,7 @@ RECIPE=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
         --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$MAX_UPDATE"
         "${CRITERION[@]}" --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
         --no-epoch-checkpoints --log-format simple --log-interval 50)
+[ "$WARMUP" = 0 ] || RECIPE+=(--warmup-updates "$WARMUP")
 # Paper scale: fairseq's data-parallel training. On GPUs fairseq-train starts one worker
 # per GPU itself (torch.multiprocessing.spawn; tests/test_distributed.py runs that launch
 # path). On the CPU its launcher refuses (it counts GPUs), so the ranks are started here,

@@ -65,6 +65,9 @@ if [ -n "$MEMBERS" ]; then
   done
 else
   [ "$PROBE" != 0 ] || [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
+  # the probe's rate is read between the CPU marks at every 50th update, from the 50th on
+  [ "$PROBE" = 0 ] || { [[ "$PROBE" =~ ^[0-9]+$ ]] && [ "$PROBE" -ge 100 ]; } \
+    || die "--probe-updates must be a whole number of at least 100 (got '$PROBE'): the rate is read from update 50 on, at every 50th"
   [ ${#FLAGS[@]} -gt 0 ] || die "give the candidate's fairseq-train flags after --"
 fi
 
@@ -126,9 +129,9 @@ printf '%q ' "${FLAGS[@]}" > "$RUN/flags.txt"
 
 if [ "$PROBE" != 0 ]; then
   "$PY" - "$RUN" "$NAME" "$RESULTS" "$WORK/mm_ratio.json" "${RECORDED[*]}" <<'EOF'
-import csv, json, math, os, sys
+import json, math, os, sys
 sys.path.insert(0, "scripts")
-from tune_small import hardware, trained_at
+from tune_small import _append, hardware, trained_at
 run, name, results, mm, flags = sys.argv[1:6]
 ev = [json.loads(x) for x in open(os.path.join(run, "cpu.jsonl"))]
 up = [e for e in ev if e["event"] == "update"]
@@ -145,13 +148,7 @@ row = dict(name=name, flags=flags, updates_measured=b["updates"] - a["updates"],
            bf16="--autocast-bf16" in fl,
            mm_bf16_over_fp32=f"{mmr['bf16_over_fp32_512']}x (512), {mmr['bf16_over_fp32_2048']}x (2048)",
            hardware=hardware(), commit=trained_at(os.path.join(run, "cpu.jsonl")))
-path = os.path.join(results, "probes.csv")
-new = not os.path.exists(path)
-with open(path, "a", newline="") as f:
-    w = csv.DictWriter(f, list(row))
-    if new:
-        w.writeheader()
-    w.writerow(row)
+_append(os.path.join(results, "probes.csv"), list(row), row)
 print(f"| probe {name}: {per:.4f} CPU s/update, {row['train_cpu_s_per_epoch']} CPU s/epoch of {upe} updates")
 EOF
   exit 0

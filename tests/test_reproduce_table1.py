@@ -397,3 +397,28 @@ def test_forward_seeds_option(tmp_path):
 def test_other_scripts_check_their_options(script_name, args, message):
     proc = script(script_name, *args, check=False)
     assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+
+
+def test_summarize_logs_keeps_going_past_a_training_without_validations(tmp_path):
+    """A training stopped before its first validation (a run in progress, or cut short)
+    leaves a log without validation lines; the summary still covers every later training,
+    the test perplexities and the decodes (it used to end there, silently, under pipefail)."""
+    logs = tmp_path / "work" / "small" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "train_a.log").write_text(
+        "epoch 001 | valid on 'valid' subset | loss 9 | ppl 12.5 | wps 1 | num_updates 227 | best_loss 9\n"
+        "2026-12-04 06:00:00 | INFO | fairseq_cli.train | done training in 10.0 seconds\n")
+    (logs / "train_b.log").write_text("epoch 001: 50 / 227 loss=140.8\n")
+    (logs / "train_c.log").write_text(
+        "epoch 001 | valid on 'valid' subset | loss 8 | ppl 7.25 | wps 1 | num_updates 227 | best_loss 8\n")
+    for sub, name, data in (("ppl", "c", {"ppl": 7.0}),
+                            ("decode", "c_beam12", {"bleu_tokenized_detail": "BLEU = 20.00", "beam": 12,
+                                                    "models": ["c"], "wall_s": 5})):
+        (tmp_path / "work" / "small" / sub).mkdir()
+        (tmp_path / "work" / "small" / sub / f"{name}.json").write_text(json.dumps(data))
+    out = script("scripts/summarize_logs.sh", "--scale", "small", cwd=tmp_path).stdout
+    sections = out.split("## ")
+    assert [s.split(":")[0] for s in sections[1:4]] == ["a", "b", "c"]
+    assert "227 12.5;" in sections[1] and "done training in 10.0 seconds" in sections[1]
+    assert "227 7.25;" in sections[3]
+    assert "c: 7.0" in out and "c_beam12: BLEU = 20.00 | beam 12" in out

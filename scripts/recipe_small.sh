@@ -20,7 +20,7 @@
 # and did not raise it in the 10th of 10) for as many epochs as the main job's two hours
 # hold on the machine: more epochs paid most on valid, and an AMD EPYC without AMX spends
 # 182-186 CPU s on an LSTM epoch, an Intel Xeon with AMX 72-80 (results/tuning_small/, rows
-# amd_* and *_b098_e10*), so the first affords 7 (results/job_time_small.md: 108.1 min),
+# amd_* and *_b098_e10*), so the first affords 7 (results/job_time_small.md: 94.9 min),
 # the second 14. A fixed-lr run cut short is the longer run's beginning, so the valid
 # curves of those rows show what the epochs beyond 7 give. The lr rises linearly from 0
 # to 0.003 over the first 100 updates (fairseq's --warmup-updates, under the paper's

@@ -43,7 +43,7 @@ def test_between_the_kinds_and_beyond():
 
 
 def test_the_calibration_reproduces_the_run_it_came_from():
-    """The constants predict the AMD run they were fitted to (results/job_time_small.md:
+    """The constants predict the AMD run they were fitted to (results/job_time_small_2546855.md:
     6,484 s for 6 LSTMs x 7 epochs and the analogue's 3) from the probe's epoch cost there."""
     assert abs(epoch_choice.predicted_job_s(187.0, 7, LSTMS, ATT) - 6484) < 10
 

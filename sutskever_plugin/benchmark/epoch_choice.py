@@ -10,7 +10,7 @@ shorter training is the longer one's beginning and every epoch more lowers the v
 perplexity (results/tuning_small/). What the budget buys differs by machine: an LSTM
 epoch costs an AMD EPYC without AMX 182-186 CPU s, an Intel Xeon with AMX 72-80
 (results/tuning_small/, rows amd_* and *_b098_e10*). On the AMD kind two hours hold 7
-epochs (results/job_time_small.md: 108.1 min), on the Intel kind 7 epochs leave about half
+epochs (results/job_time_small_2546855.md: 108.1 min), on the Intel kind 7 epochs leave about half
 of them unused.
 
 The measurement: the first LSTM's own training command (its data, recipe and precision),
@@ -23,7 +23,7 @@ over tokens, so the sampled batches' lengths do not bias it). Run it as the trai
 The prediction, per candidate E: job seconds = epoch CPU s x (WALL_PER_CPU_S x (lstms x E
 + ATT_EPOCH_COST x att_epochs) + REST_PER_EPOCH_CPU_S); the largest E of --choices whose
 prediction fits --budget-min is chosen (the smallest if none does). The constants come
-from the main job's run on the AMD kind at commit 2546855 (results/job_time_small.md:
+from the main job's run on the AMD kind at commit 2546855 (results/job_time_small_2546855.md:
 5,810 s from the first training's start to the last one's end for 6 LSTMs x 7 epochs and
 the attention analogue's 3; 674 s for everything else) over the epoch CPU s on that kind (the
 constants below say how it was measured): two trainings share the two

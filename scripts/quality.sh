@@ -108,9 +108,10 @@ SIZE=(--encoder-layers "$SMALL_LAYERS" --decoder-layers "$SMALL_LAYERS" --encode
       --dropout "$SMALL_DROPOUT")
 # the small-scale recipe of reproduce_table1.sh (scripts/recipe_small.sh: Adam, its lr
 # warmed up then held fixed (fairseq's fixed scheduler) and its betas, batches of 128,
-# label smoothing). Ours steps Adam through torch's fused kernel and computes the loss inside the softmax as the main job does (--optimizer
-# fused_adam, --criterion sutskever_label_smoothed_cross_entropy: the same updates); the
-# built-in keeps fairseq's own adam and criterion, as a user of it would.
+# label smoothing). Ours steps Adam through torch's fused kernel and computes the loss
+# inside the softmax as the main job does (--optimizer fused_adam, --criterion
+# sutskever_label_smoothed_cross_entropy: the same updates); the built-in keeps fairseq's
+# own adam and criterion, as a user of it would.
 RECIPE=(--lr "$SMALL_LR" --warmup-updates "$SMALL_WARMUP" --adam-betas "$SMALL_ADAM_BETAS" --label-smoothing "$SMALL_LABEL_SMOOTHING"
         --batch-size "$SMALL_BATCH" --sentence-avg --clip-norm 5 --seed "$SEED")
 COMMON=(--user-dir sutskever_plugin --task translation_reversed --cpu --num-workers 0

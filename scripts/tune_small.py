@@ -9,6 +9,9 @@
     python scripts/tune_small.py record --out-dir D --name N --flags F --train-log L
             --cpu-jsonl C --bleu-json B --mm-json M --epochs E
         appends one row to D/candidates.csv and regenerates D/README.md from the CSV.
+    python scripts/tune_small.py record-probe --out-dir D --name N --flags F --cpu-jsonl C
+            --mm-json M
+        appends one row (a speed probe: CPU s per update from update 50 on) to D/probes.csv.
     python scripts/tune_small.py record-ensemble --out-dir D --name N --direction R
             --member NAME TRAIN_LOG ... --beam-json BEAM BLEU_JSON ...
         appends one row (an ensemble of candidates, decoded on valid) to D/ensembles.csv
@@ -18,6 +21,7 @@ import argparse
 import csv
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -154,6 +158,27 @@ def record(a):
           f"{row['train_cpu_s_per_epoch']} CPU s/epoch train + {row['valid_cpu_s_per_epoch']} valid")
 
 
+def record_probe(a):
+    ev = [json.loads(x) for x in open(a.cpu_jsonl)]
+    up = [e for e in ev if e["event"] == "update"]
+    # steady state: from update 50 (after allocator and autocast warm-up) to the last logged one
+    first, last = up[0], up[-1]
+    per = (last["cpu_s"] - first["cpu_s"]) / (last["updates"] - first["updates"])
+    fl = a.flags.split()
+    bsz = int(fl[fl.index("--batch-size") + 1]) if "--batch-size" in fl else 0
+    upe = math.ceil(29000 / bsz) if bsz else 0
+    mm = json.load(open(a.mm_json))
+    row = dict(name=a.name, flags=a.flags, updates_measured=last["updates"] - first["updates"],
+               cpu_s_per_update=round(per, 4), updates_per_epoch=upe,
+               train_cpu_s_per_epoch=round(per * upe, 1) if upe else "",
+               bf16="--autocast-bf16" in fl,
+               mm_bf16_over_fp32=f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)",
+               hardware=hardware(), commit=trained_at(a.cpu_jsonl))
+    os.makedirs(a.out_dir, exist_ok=True)
+    _append(os.path.join(a.out_dir, "probes.csv"), list(row), row)
+    print(f"| probe {a.name}: {per:.4f} CPU s/update, {row['train_cpu_s_per_epoch']} CPU s/epoch of {upe} updates")
+
+
 ENSEMBLE_FIELDS = ["name", "direction", "members", "members_best_val_ppl", "valid_bleu_beam1",
                    "valid_bleu_beam2", "valid_bleu_beam12", "valid_sacrebleu_beam12",
                    "valid_len_ratio_beam12", "hardware", "commit", "utc"]
@@ -269,13 +294,16 @@ def main():
     for opt in ("out-dir", "name", "flags", "train-log", "cpu-jsonl", "bleu-json", "mm-json", "epochs"):
         r.add_argument("--" + opt, required=True)
     r.add_argument("--decode-cpu-s", default="")
+    pr = sub.add_parser("record-probe")
+    for opt in ("out-dir", "name", "flags", "cpu-jsonl", "mm-json"):
+        pr.add_argument("--" + opt, required=True)
     e = sub.add_parser("record-ensemble")
     for opt in ("out-dir", "name", "direction"):
         e.add_argument("--" + opt, required=True)
     e.add_argument("--member", nargs=2, action="append", required=True, metavar=("NAME", "TRAIN_LOG"))
     e.add_argument("--beam-json", nargs=2, action="append", required=True, metavar=("BEAM", "BLEU_JSON"))
     a = p.parse_args()
-    (record if a.cmd == "record" else record_ensemble)(a)
+    {"record": record, "record-probe": record_probe, "record-ensemble": record_ensemble}[a.cmd](a)
 
 
 if __name__ == "__main__":

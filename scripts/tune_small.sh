@@ -128,29 +128,8 @@ printf '%q ' "${FLAGS[@]}" > "$RUN/flags.txt"
     > "$RUN/train.log" 2>&1 || { tail -n 20 "$RUN/train.log"; die "training $NAME failed (see $RUN/train.log)"; }
 
 if [ "$PROBE" != 0 ]; then
-  "$PY" - "$RUN" "$NAME" "$RESULTS" "$WORK/mm_ratio.json" "${RECORDED[*]}" <<'EOF'
-import json, math, os, sys
-sys.path.insert(0, "scripts")
-from tune_small import _append, hardware, trained_at
-run, name, results, mm, flags = sys.argv[1:6]
-ev = [json.loads(x) for x in open(os.path.join(run, "cpu.jsonl"))]
-up = [e for e in ev if e["event"] == "update"]
-# steady state: from update 50 (after allocator and autocast warm-up) to the last logged one
-a, b = up[0], up[-1]
-per = (b["cpu_s"] - a["cpu_s"]) / (b["updates"] - a["updates"])
-fl = flags.split()
-bsz = int(fl[fl.index("--batch-size") + 1]) if "--batch-size" in fl else 0
-upe = math.ceil(29000 / bsz) if bsz else 0
-mmr = json.load(open(mm))
-row = dict(name=name, flags=flags, updates_measured=b["updates"] - a["updates"],
-           cpu_s_per_update=round(per, 4), updates_per_epoch=upe,
-           train_cpu_s_per_epoch=round(per * upe, 1) if upe else "",
-           bf16="--autocast-bf16" in fl,
-           mm_bf16_over_fp32=f"{mmr['bf16_over_fp32_512']}x (512), {mmr['bf16_over_fp32_2048']}x (2048)",
-           hardware=hardware(), commit=trained_at(os.path.join(run, "cpu.jsonl")))
-_append(os.path.join(results, "probes.csv"), list(row), row)
-print(f"| probe {name}: {per:.4f} CPU s/update, {row['train_cpu_s_per_epoch']} CPU s/epoch of {upe} updates")
-EOF
+  "$PY" scripts/tune_small.py record-probe --out-dir "$RESULTS" --name "$NAME" --flags "${RECORDED[*]}" \
+      --cpu-jsonl "$RUN/cpu.jsonl" --mm-json "$WORK/mm_ratio.json"
   exit 0
 fi
 

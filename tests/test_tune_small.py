@@ -16,6 +16,7 @@ from conftest import MULTI30K  # noqa: E402
     (["--name", "x", "--epochs", "1", "--bogus"], "unknown argument '--bogus'"),
     (["--name", "x", "--ensemble", "a"], "--ensemble lists two or more candidates"),
     (["--name", "x", "--ensemble", "a,b"], "--ensemble trains nothing"),
+    (["--name", "x", "--probe-updates", "60"], "--probe-updates must be a whole number of at least 100"),
 ])
 def test_bad_options_stop_it_before_any_work(args, message, tmp_path):
     proc = subprocess.run(["bash", "scripts/tune_small.sh", *args, "--work", str(tmp_path / "w"),
@@ -38,6 +39,30 @@ def test_a_row_names_the_commit_its_run_started_from(tmp_path):
     # a run logged before the start event carried its commit: the checkout's now
     log.write_text(json.dumps({"event": "start", "cpu_s": 1.0}) + "\n")
     assert tune_small.trained_at(str(log)) == tune_small.git_commit()
+
+
+def test_a_probe_row_is_the_cpu_rate_from_update_50_on(tmp_path):
+    """record-probe (tune_small.sh --probe-updates): CPU s per update between the first and
+    the last logged update, and the epoch of 29,000 pairs it implies at the flags' batch."""
+    import csv
+    import json
+    import sys
+    log, mm = tmp_path / "cpu.jsonl", tmp_path / "mm.json"
+    log.write_text("".join(json.dumps(e) + "\n" for e in (
+        {"event": "start", "commit": "abc1234", "cpu_s": 0.0},
+        {"event": "update", "updates": 50, "cpu_s": 10.0},
+        {"event": "update", "updates": 100, "cpu_s": 15.0},
+        {"event": "update", "updates": 150, "cpu_s": 20.0})))
+    mm.write_text(json.dumps({"bf16_over_fp32_512": 2.1, "bf16_over_fp32_2048": 2.2}))
+    proc = subprocess.run([sys.executable, "scripts/tune_small.py", "record-probe", "--out-dir", str(tmp_path / "r"),
+                           "--name", "p", "--flags", "--batch-size 128 --autocast-bf16",
+                           "--cpu-jsonl", str(log), "--mm-json", str(mm)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    row, = csv.DictReader(open(tmp_path / "r" / "probes.csv"))
+    assert (row["updates_measured"], row["cpu_s_per_update"], row["updates_per_epoch"],
+            row["train_cpu_s_per_epoch"], row["bf16"], row["commit"]) == ("100", "0.1", "227", "22.7", "True", "abc1234")
+    assert row["mm_bf16_over_fp32"] == "2.1x (512), 2.2x (2048)"
 
 
 def _tune(tmp_path, *args):

@@ -16,6 +16,8 @@
             --member NAME TRAIN_LOG ... --beam-json BEAM BLEU_JSON ...
         appends one row (an ensemble of candidates, decoded on valid) to D/ensembles.csv
         and regenerates D/README.md.
+    python scripts/tune_small.py write-readme --out-dir D
+        regenerates D/README.md from the CSVs and D/notes.md (after editing the notes).
 """
 import argparse
 import csv
@@ -33,9 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ---- train: fairseq-train with CPU accounting ----------------------------------------
 def train(cpu_jsonl, fairseq_args):
-    import fairseq_cli.train as fs_train
-    from fairseq.trainer import Trainer
-
+    from sutskever_plugin.benchmark.in_process_train import run_fairseq_train
     from sutskever_plugin.benchmark.timing import cpu_seconds
 
     out = open(cpu_jsonl, "a", buffering=1)
@@ -45,32 +45,28 @@ def train(cpu_jsonl, fairseq_args):
         kw["wall"] = round(time.time(), 2)
         out.write(json.dumps(kw) + "\n")
 
-    begin_epoch, train_step, validate = Trainer.begin_epoch, Trainer.train_step, fs_train.validate
-
-    def begin_epoch_logged(self, epoch):
+    def begin_epoch_logged(begin_epoch, self, epoch):
         log(event="epoch_start", epoch=epoch, updates=self.get_num_updates())
         return begin_epoch(self, epoch)
 
-    def train_step_logged(self, *a, **kw):
+    def train_step_logged(train_step, self, *a, **kw):
         result = train_step(self, *a, **kw)
         n = self.get_num_updates()
         if n % 50 == 0:
             log(event="update", updates=n)
         return result
 
-    def validate_logged(cfg, trainer, task, epoch_itr, subsets):
+    def validate_logged(validate, cfg, trainer, task, epoch_itr, subsets):
         log(event="valid_start", epoch=epoch_itr.epoch, updates=trainer.get_num_updates())
         result = validate(cfg, trainer, task, epoch_itr, subsets)
         log(event="valid_end", epoch=epoch_itr.epoch, updates=trainer.get_num_updates())
         return result
 
-    Trainer.begin_epoch, Trainer.train_step = begin_epoch_logged, train_step_logged
-    fs_train.validate = validate_logged
-    sys.argv = ["fairseq-train", *fairseq_args]
     # the code that trains is the checkout's at this moment, not at the row's recording
     log(event="start", commit=git_commit())
     try:
-        fs_train.cli_main()
+        run_fairseq_train(fairseq_args, train_step=train_step_logged,
+                          begin_epoch=begin_epoch_logged, validate=validate_logged)
     finally:
         log(event="end")
 
@@ -302,7 +298,13 @@ def main():
         e.add_argument("--" + opt, required=True)
     e.add_argument("--member", nargs=2, action="append", required=True, metavar=("NAME", "TRAIN_LOG"))
     e.add_argument("--beam-json", nargs=2, action="append", required=True, metavar=("BEAM", "BLEU_JSON"))
+    w = sub.add_parser("write-readme")
+    w.add_argument("--out-dir", required=True)
     a = p.parse_args()
+    if a.cmd == "write-readme":
+        if not os.path.exists(os.path.join(a.out_dir, "candidates.csv")):
+            sys.exit(f"tune_small.py: {a.out_dir}/candidates.csv: no such file (nothing to write from)")
+        return write_readme(a.out_dir)
     {"record": record, "record-probe": record_probe, "record-ensemble": record_ensemble}[a.cmd](a)
 
 

@@ -21,6 +21,9 @@
 #   checkpoints under --work, one direction) decodes valid at beams 12, 2 and 1, as
 #   reproduce_table1.sh decodes Table 1's ensemble on valid; appends a row to
 #   DIR/ensembles.csv (the recipe's ensemble on valid, before a main job trains it).
+# The hand-written reading of the rows lives in DIR/notes.md; after editing it,
+#   python scripts/tune_small.py write-readme --out-dir results/tuning_small
+# puts it under the tables.
 # Trainings run with one thread (OMP_NUM_THREADS=1, as each job of the main job's pool);
 # pin them yourself (taskset -c 1 bash scripts/tune_small.sh ...) on a shared machine.
 # Work data (data, checkpoints, logs, decodes) goes under --work (default work/tune_small).

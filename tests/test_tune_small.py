@@ -98,3 +98,26 @@ def test_an_ensemble_of_candidates_is_decoded_on_valid_and_recorded(tmp_path):
         bleu = json.load(open(out / f"valid_beam{beam}.json"))["bleu_tokenized"]
         assert row[f"valid_bleu_beam{beam}"] == f"{bleu:.2f}"
     assert "## Ensembles of candidates" in (tmp_path / "r" / "README.md").read_text()
+
+
+def test_write_readme_regenerates_the_readme_from_the_csvs_and_the_notes(tmp_path):
+    """After a hand edit of notes.md, `write-readme` puts it under the tables; without a
+    candidates.csv it says which file is missing and writes nothing."""
+    import shutil
+    import sys
+    out = tmp_path / "r"
+    proc = subprocess.run([sys.executable, "scripts/tune_small.py", "write-readme", "--out-dir", str(out)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1 and "candidates.csv: no such file" in proc.stderr
+    assert not out.exists()
+    out.mkdir()
+    shutil.copy(REPO / "results" / "tuning_small" / "candidates.csv", out)
+    (out / "notes.md").write_text("## Reading the rows\n\nA note written after the last row.\n")
+    proc = subprocess.run([sys.executable, "scripts/tune_small.py", "write-readme", "--out-dir", str(out)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "README.md").read_text()
+    first = next(iter(open(out / "candidates.csv").readlines()[1:])).split(",")[0]
+    assert f"| {first} |" in text
+    assert text.rstrip().endswith("A note written after the last row.")
+    assert "## Speed probes" not in text  # no probes.csv here

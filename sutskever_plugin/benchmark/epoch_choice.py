@@ -61,15 +61,12 @@ REST_PER_EPOCH_CPU_S = 3.60
 def measure(fairseq_args, warmup=WARMUP, timed=TIMED):
     """CPU seconds of one training epoch of FAIRSEQ_ARGS (a fairseq-train command line
     without the program name), measured over TIMED updates after WARMUP."""
-    import fairseq_cli.train as fs_train
-    from fairseq.trainer import Trainer
-
+    from sutskever_plugin.benchmark.in_process_train import run_fairseq_train
     from sutskever_plugin.benchmark.timing import cpu_seconds
 
     marks, epoch_tokens = [], []
-    train_step = Trainer.train_step
 
-    def timed_step(self, samples, *a, **kw):
+    def timed_step(train_step, self, samples, *a, **kw):
         if not epoch_tokens:
             data = self.task.dataset("train")
             epoch_tokens.append(int(data.src_sizes.sum()) + int(data.tgt_sizes.sum()))
@@ -80,14 +77,8 @@ def measure(fairseq_args, warmup=WARMUP, timed=TIMED):
         return result
 
     with tempfile.TemporaryDirectory() as save_dir:
-        argv = sys.argv
-        sys.argv = ["fairseq-train", *fairseq_args, "--max-update", str(warmup + timed),
-                    "--disable-validation", "--no-save", "--save-dir", save_dir]
-        Trainer.train_step = timed_step
-        try:
-            fs_train.cli_main()
-        finally:
-            Trainer.train_step, sys.argv = train_step, argv
+        run_fairseq_train([*fairseq_args, "--max-update", str(warmup + timed), "--disable-validation",
+                           "--no-save", "--save-dir", save_dir], train_step=timed_step)
     if len(marks) < warmup + timed:
         # the command's own --max-epoch or --stop-time-hours came first (--max-update is ours)
         raise ConfigError(f"the training stopped after {len(marks)} updates, {warmup + timed} "

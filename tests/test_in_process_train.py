@@ -1,0 +1,37 @@
+"""sutskever_plugin/benchmark/in_process_train.py: fairseq-train in this process with hooks
+around the Trainer's steps (the epoch probe and tune_small.py's CPU log use it). The hooks
+see every step with the original beside them, and everything they replace comes back,
+also when the training stops with an error."""
+import sys
+
+import pytest
+
+from sutskever_plugin.benchmark.in_process_train import run_fairseq_train
+from test_epoch_choice import tiny_args
+
+
+def test_hooks_wrap_the_steps_and_are_undone_after_an_error(multi30k_bin, tmp_path):
+    import fairseq_cli.train as fs_train
+    from fairseq.trainer import Trainer
+
+    originals = Trainer.train_step, Trainer.begin_epoch, fs_train.validate, list(sys.argv)
+    seen = []
+
+    def train_step(original, self, samples, *a, **kw):
+        assert original is originals[0]
+        result = original(self, samples, *a, **kw)
+        seen.append(("step", self.get_num_updates()))
+        if self.get_num_updates() == 2:
+            raise RuntimeError("stop here")
+        return result
+
+    def begin_epoch(original, self, epoch):
+        seen.append(("epoch", epoch))
+        return original(self, epoch)
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_fairseq_train(tiny_args(multi30k_bin / "bin", "--save-dir", str(tmp_path / "ckpt")),
+                          train_step=train_step, begin_epoch=begin_epoch)
+    assert seen == [("epoch", 1), ("step", 1), ("step", 2)]
+    assert (Trainer.train_step, Trainer.begin_epoch, fs_train.validate, sys.argv) == \
+        (originals[0], originals[1], originals[2], originals[3])

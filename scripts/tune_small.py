@@ -279,6 +279,12 @@ def write_readme(out_dir):
         f.write("\n".join(lines) + "\n")
 
 
+def rewrite_readme(a):
+    if not os.path.exists(os.path.join(a.out_dir, "candidates.csv")):
+        sys.exit(f"tune_small.py: {a.out_dir}/candidates.csv: no such file (nothing to write from)")
+    write_readme(a.out_dir)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "train":
         if len(sys.argv) < 4 or sys.argv[3] != "--":
@@ -301,11 +307,8 @@ def main():
     w = sub.add_parser("write-readme")
     w.add_argument("--out-dir", required=True)
     a = p.parse_args()
-    if a.cmd == "write-readme":
-        if not os.path.exists(os.path.join(a.out_dir, "candidates.csv")):
-            sys.exit(f"tune_small.py: {a.out_dir}/candidates.csv: no such file (nothing to write from)")
-        return write_readme(a.out_dir)
-    {"record": record, "record-probe": record_probe, "record-ensemble": record_ensemble}[a.cmd](a)
+    {"record": record, "record-probe": record_probe, "record-ensemble": record_ensemble,
+     "write-readme": rewrite_readme}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -93,10 +93,17 @@ def test_profile_writes_each_steps_split_into_matmuls_and_the_rest(tmp_path):
 def test_device_benchmark_rows_and_report(tmp_path):
     # `--device cuda` (issue 7, item 3) needs a GPU; its measurement and report code is
     # device-independent and runs here on the CPU at the quick mode's tiny size
-    rows = bench_device(str(tmp_path), ["tiny"], SIZES["quick"], ["fp32"], print, device="cpu")
+    rows = bench_device(str(tmp_path), ["tiny"], SIZES["quick"], ["fp32", "fp32_sparse"], print,
+                        device="cpu")
     write_device_report(tmp_path, rows, dict(
         machine="m", start="s", end="e", wall=1.0, command="python scripts/benchmark.py --device cuda"))
-    assert {(r["model"], r["precision"]) for r in rows} == {(m, "fp32") for m in MODELS}
+    # sparse embedding gradients: ours only (fairseq's lstm has no such flag)
+    assert {(r["model"], r["precision"]) for r in rows} == {
+        *((m, "fp32") for m in MODELS), ("sutskever_lstm", "fp32_sparse")}
+    sparse = [r for r in rows if r["precision"] == "fp32_sparse"][0]
+    # the same update as with dense gradients, up to rounding, and a real update
+    assert sparse["update_max_abs"] > 1e-4 and sparse["sparse_dense_max_abs_diff"] < 1e-6, sparse
+    rows = [r for r in rows if r["precision"] == "fp32"]
     for r in rows:
         both, tgt = float(r["src_tgt_words_per_s"]), float(r["words_per_s"])
         assert both > 1.5 * tgt > 0
@@ -108,7 +115,8 @@ def test_device_benchmark_rows_and_report(tmp_path):
     assert len(table) == 1 and "x |" in table[0], md
     with open(tmp_path / "benchmark_gpu.csv") as f:
         csv_rows = list(csv.DictReader(f))
-    assert len(csv_rows) == 2
+    assert len(csv_rows) == 3
+    assert re.search(r"- tiny: [0-9.]+x the dense step's words/s; .* at most [0-9.e-]+ in any weight", md), md
     # the code the numbers came from, beside them
     assert f"from commit {commit()}" in md and {r["commit"] for r in csv_rows} == {commit()}
 

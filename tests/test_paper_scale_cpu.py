@@ -10,7 +10,6 @@ perplexities, every decode of Table 1 and its BLEU. The stand-in: Multi30k train
 newstest2012/2013 SGML, and the first documents of the newstest2014 slice as the test set.
 """
 import csv
-import gzip
 import json
 import re
 import subprocess
@@ -19,61 +18,16 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from sutskever_plugin.data import stand_in as stand_in_corpus
 
-DATA = REPO / "tests" / "data"
 TEST_DOCS = 2  # newstest2014 documents decoded (seven decodes of beam up to 12)
-
-
-def write_sgml(path, kind, setid, lang, docs):
-    """A WMT SGML file: ``docs`` is [(docid, [segment text, ...]), ...]."""
-    head = (f'<srcset setid="{setid}" srclang="any">' if kind == "src"
-            else f'<refset trglang="{lang}" setid="{setid}" srclang="any">')
-    out = [head]
-    for docid, segs in docs:
-        out.append(f'<doc sysid="ref" docid="{docid}" genre="news" origlang="en">')
-        out += [f'<seg id="{i}">{text}</seg>' for i, text in enumerate(segs, 1)]
-        out.append("</doc>")
-    out.append("</srcset>" if kind == "src" else "</refset>")
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-
-
-def first_docs(src, dst, n):
-    """The SGML file ``src`` cut after its ``n``-th document; returns its segment count."""
-    lines = src.read_text(encoding="utf-8").splitlines()
-    end = [i for i, line in enumerate(lines) if line == "</doc>"][n - 1]
-    dst.write_text("\n".join(lines[: end + 1] + [lines[-1]]) + "\n", encoding="utf-8")
-    return sum(line.startswith("<seg") for line in lines[:end])
-
-
-def read_gz(path, n):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [next(f).rstrip("\n") for _ in range(n)]
 
 
 @pytest.fixture(scope="module")
 def stand_in(tmp_path_factory):
     """RAW/bitexts/, RAW/dev/, RAW/test-full/: WMT'14's three archives, unpacked."""
     raw = tmp_path_factory.mktemp("wmt14_stand_in")
-    bit = raw / "bitexts" / "bitexts.selected"
-    bit.mkdir(parents=True)
-    for lang in ("en", "fr"):
-        text = read_gz(DATA / "multi30k" / f"train.{lang}.gz", 1500)
-        for name, part in (("nc9", text[:1000]), ("crawl", text[1000:])):
-            with gzip.open(bit / f"{name}.{lang}.gz", "wt", encoding="utf-8") as f:
-                f.write("\n".join(part) + "\n")
-    dev = raw / "dev" / "dev"
-    dev.mkdir(parents=True)
-    val = {lang: read_gz(DATA / "multi30k" / f"val.{lang}.gz", 80) for lang in ("en", "fr")}
-    for setid, lo in (("newstest2012", 0), ("newstest2013", 40)):
-        for kind, lang in (("src", "en"), ("ref", "fr")):
-            docs = [(f"{setid}-doc{d}", val[lang][lo + 20 * d: lo + 20 * d + 20]) for d in range(2)]
-            write_sgml(dev / f"{setid}-{kind}.{lang}.sgm", kind, setid, lang, docs)
-    test = raw / "test-full" / "test-full"
-    test.mkdir(parents=True)
-    n_test = {first_docs(DATA / "wmt14" / name, test / name, TEST_DOCS)
-              for name in ("newstest2014-fren-src.en.sgm", "newstest2014-fren-ref.fr.sgm")}
-    assert len(n_test) == 1
-    return raw, n_test.pop()
+    return raw, stand_in_corpus.build(raw, train_lines=1500, test_docs=TEST_DOCS)
 
 
 @pytest.fixture(scope="module")

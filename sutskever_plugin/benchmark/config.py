@@ -92,8 +92,12 @@ GPU_SIZES = {
     "paper": dict(layers=4, hidden=1000, src_vocab=160_000, tgt_vocab=80_000,
                   batch=128, length=27, rounds=3, steps=5),
 }
-# fairseq's own flags per precision on CUDA (its --bf16 means TPU in this fairseq)
-GPU_PRECISIONS = {"fp32": (), "fp16": ("--fp16",), "amp": ("--amp",)}
+# fairseq's own flags per precision on CUDA (its --bf16 means TPU in this fairseq), and
+# ours in fp32 with the plugin's SGD and sparse embedding gradients: what the paper-scale
+# recipe would train with on one GPU, once a GPU run shows them correct and faster there
+# (fairseq's lstm has no such flag, and --fp16/--amp cannot take sparse gradients)
+GPU_PRECISIONS = {"fp32": (), "fp16": ("--fp16",), "amp": ("--amp",), "fp32_sparse": SPARSE_GRADS}
+OURS_ONLY = {"fp32_sparse"}
 
 # how time grows: measured at the first size of the mode
 SCALING = {
@@ -111,4 +115,4 @@ CSV_FIELDS = ["kind", "size", "model", "precision", "layers", "hidden", "src_voc
               "mfu_cpu", "mfu_wall_local", "mfu_cpu_local", "mm_gflop_per_s", "mm_gflop_per_cpu_s",
               "peak_rss_mb", "rss_delta_mb",
               "peak_gpu_mb", "device_name", "paper_epochs_days",
-              "load1"]
+              "load1", "sparse_dense_max_abs_diff", "update_max_abs"]

@@ -46,6 +46,20 @@ def write_device_report(out_dir, rows, meta):
             f"{b.get('src_tgt_words_per_s', 0):.0f}", ratio, f"{r['src_tgt_words_per_s'] / 1700:.2f}x",
             f"{r['src_tgt_words_per_s'] / 6300:.2f}x", f"{r['paper_epochs_days']} days",
             f"{r['mfu_wall']:.0%}", f"{r.get('peak_gpu_mb', '')} / {b.get('peak_gpu_mb', '')}"))
+    sparse = [r for r in rows if "sparse_dense_max_abs_diff" in r]
+    if sparse:
+        lines += ["", "Sparse embedding gradients (`fp32_sparse`: ours with `--optimizer sutskever_sgd "
+                  "--sparse-embedding-grads`, fairseq's lstm has no such flag), against ours in fp32 "
+                  "with dense ones (fairseq's sgd, the same updates):", ""]
+    for r in sparse:
+        dense = [x for x in rows if x["model"] == r["model"] and x["size"] == r["size"]
+                 and x["precision"] == "fp32"]
+        speed = (f"{r['src_tgt_words_per_s'] / dense[0]['src_tgt_words_per_s']:.2f}x the dense "
+                 f"step's words/s" if dense else "no dense fp32 row in this run")
+        lines.append(f"- {r['size']}: {speed}; one update from the same weights on the same batch "
+                     f"(both with sutskever_sgd) differs from the dense one by at most "
+                     f"{r['sparse_dense_max_abs_diff']:.3g} in any weight, where the update itself "
+                     f"changes a weight by up to {r['update_max_abs']:.3g}.")
     write_text(str(out_dir / "benchmark_gpu.md"), "\n".join(lines) + "\n")
 
 

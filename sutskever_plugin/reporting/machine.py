@@ -19,8 +19,13 @@ def commit(root: Optional[str] = None) -> str:
     write, so a run that rewrites Table 1 and then Table 2 would otherwise stamp every
     table after the first as made from uncommitted code. Untracked files do not count
     either (work directories, a user's own test sets).
+
+    A copy of a checkout without its ``.git`` (a working tree sent to a lent GPU machine,
+    scripts/gpu_check.sh) cannot tell its commit: whoever made the copy states it in
+    ``SUTSKEVER_COMMIT``, and the stamp says it was stated, ``<commit> (copy)``.
     """
     root = root or REPO_ROOT
+    stated = os.environ.get("SUTSKEVER_COMMIT", "").strip()
 
     def git(*args):
         return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
@@ -28,12 +33,12 @@ def commit(root: Optional[str] = None) -> str:
     try:
         head = git("rev-parse", "--short", "HEAD")
         if head.returncode != 0 or not head.stdout.strip():
-            return NOT_A_CHECKOUT
+            return f"{stated} (copy)" if stated else NOT_A_CHECKOUT
         # git status refreshes the index first, so a file only touched is not "dirty"
         status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
                      ":(exclude)results")
     except (OSError, subprocess.SubprocessError):
-        return NOT_A_CHECKOUT
+        return f"{stated} (copy)" if stated else NOT_A_CHECKOUT
     if status.returncode != 0:
         return NOT_A_CHECKOUT
     return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")

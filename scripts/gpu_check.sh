@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# What only a GPU can show, in one run on a CUDA machine:
+#   bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--updates N] [--layers N --dim N]
+#                                     [--sizes paper|medium,paper]
+# About 10 minutes in all on an H200 (its device time is counted in minutes).
+# 1. OUT_DIR/gpu_env.txt: the GPU, its driver, torch and fairseq versions.
+# 2. OUT_DIR/table1_paper_gpu.md and paper_gpu.log: the paper-scale pipeline
+#    (`reproduce_table1.sh --scale paper` on one GPU: WMT'14 data preparation, the paper's
+#    recipe, eight trainings, test perplexities, every decode of Table 1) at the paper's
+#    4 x 1000 for N updates (default 40) on the stand-in corpus laid out as WMT'14
+#    (sutskever_plugin/data/stand_in.py), which needs no download.
+# 3. OUT_DIR/sparse_train_gpu.log beside train_reversed1_dense.log: the first reversed LSTM
+#    trained again with sparse embedding gradients, its losses beside the dense ones.
+# 4. OUT_DIR/benchmark_gpu.{md,csv} (+ .log): `scripts/benchmark.py --device cuda`, both
+#    models' training words/s at the paper's size (--sizes: also medium) in fp32, fp16 and
+#    amp, and ours with sparse embedding gradients (their speed, and one update against
+#    dense gradients).
+# Eight files in all. A copy of the checkout without .git: export SUTSKEVER_COMMIT=<commit>.
+# Each step has its own time limit and a failed step does not stop the next; the exit
+# status is the number of failed steps.
+#
+# Machines without a package index (a lent GPU machine with torch preinstalled): where
+# no .venv exists, --wheels DIR makes .venv a thin shim over this machine's python3 (its
+# CUDA torch) with the wheels of DIR installed beside it. On a machine with an index,
+# fetch them there for the GPU machine's Python, e.g. for 3.12:
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 -d DIR ve-fairseq==0.12.3 hydra-core==1.3.8 \
+#     omegaconf==2.3.1 bitarray==3.12.3 sacremoses==0.2.0
+#   pip wheel --no-deps -w DIR antlr4-python3-runtime==4.9.3     # published as sdist only
+# With an index, scripts/setup_env.sh builds the .venv as usual (TORCH_SPEC=torch).
+set -uo pipefail
+die() { echo "[gpu_check] FAILED: $*" >&2; exit 1; }
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || die "usage: bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--updates N] [--layers N --dim N] [--sizes S]"
+OUT=$(mkdir -p "$1" && cd "$1" && pwd) || die "cannot create $1"
+shift
+WHEELS="" UPDATES=40 LAYERS=4 DIM=1000 SIZES=paper BENCH_LIMIT=200
+while [ $# -gt 0 ]; do
+  case $1 in
+    --wheels|--updates|--layers|--dim|--sizes) [ $# -ge 2 ] || die "$1 needs a value" ;;&
+    --wheels) WHEELS=$(cd "$2" && pwd) || die "--wheels $2: no such directory"; shift 2 ;;
+    --updates) UPDATES=$2; shift 2 ;;
+    --layers) LAYERS=$2; shift 2 ;;
+    --dim) DIM=$2; shift 2 ;;
+    --sizes) SIZES=$2 BENCH_LIMIT=400; shift 2 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+if [ ! -x .venv/bin/python ] && [ -n "$WHEELS" ]; then
+  SITE=$ROOT/.venv/site
+  python3 -m pip install -q --no-index --no-deps --no-compile --target "$SITE" "$WHEELS"/*.whl \
+    || die "installing the wheels of $WHEELS"
+  mkdir -p .venv/bin
+  printf '#!/usr/bin/env bash\nexport PYTHONPATH=%q:%q${PYTHONPATH:+:$PYTHONPATH}\nexec %q "$@"\n' \
+    "$ROOT" "$SITE" "$(command -v python3)" > .venv/bin/python
+  for tool in train generate validate; do
+    printf '#!/usr/bin/env bash\nexec %q -m fairseq_cli.%s "$@"\n' "$ROOT/.venv/bin/python" "$tool" \
+      > ".venv/bin/fairseq-$tool"
+  done
+  chmod +x .venv/bin/*
+  touch .venv/.installed   # scripts/setup_env.sh: nothing left to install
+fi
+bash scripts/setup_env.sh || die "no .venv (and no --wheels to build one from)"
+PY=$ROOT/.venv/bin/python
+if ! git rev-parse --git-dir > /dev/null 2>&1 && [ -z "${SUTSKEVER_COMMIT:-}" ]; then
+  echo "[gpu_check] warning: not a git checkout and SUTSKEVER_COMMIT unset: the results cannot name their commit" >&2
+fi
+
+FAILED=0
+# check NAME SECONDS CMD...: one step, its output in OUT/NAME.log, its time and status said
+check() {
+  local name=$1 limit=$2 t0=$SECONDS status=0; shift 2
+  echo "[gpu_check] $name (at most $limit s)"
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1 || status=$?
+  tail -n 25 "$OUT/$name.log"
+  echo "[gpu_check] $name: exit $status after $((SECONDS - t0)) s"
+  [ "$status" = 0 ] || FAILED=$((FAILED + 1))
+}
+
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+  "$PY" -c "import torch, fairseq; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, 'fairseq', fairseq.__version__)" 2>&1
+  "$PY" -c "from sutskever_plugin.reporting.machine import describe, commit; print('host', describe(), 'commit', commit())" 2>&1
+} | tee "$OUT/gpu_env.txt"
+
+RAW=$(mktemp -d) WORK=$(mktemp -d)
+PAPER=(--scale paper --raw-dir "$RAW" --work "$WORK" --nwords-src 1200 --nwords-tgt 1600
+       --layers "$LAYERS" --dim "$DIM" --max-update "$UPDATES")
+check paper_gpu 300 bash -c '"$1" -m sutskever_plugin.data.stand_in --out "$2" && shift 2 &&
+  bash scripts/reproduce_table1.sh "$@"' _ "$PY" "$RAW" "${PAPER[@]}"
+cp "$WORK/results/table1.md" "$OUT/table1_paper_gpu.md" 2>/dev/null || true
+
+# The first reversed LSTM once more with sparse embedding gradients (which the paper scale
+# leaves off on GPUs), through fairseq-train on the same data: its losses beside the dense
+# training's (same seed and batches) show the same updates up to rounding.
+train=$(bash scripts/reproduce_table1.sh "${PAPER[@]}" --dry-run 2>/dev/null | grep -- "--save-dir $WORK/checkpoints/reversed1 ")
+check sparse_train_gpu 60 bash -c "$train --sparse-embedding-grads --save-dir $WORK/checkpoints/reversed1_sparse"
+cp "$WORK/logs/train_reversed1.log" "$OUT/train_reversed1_dense.log" 2>/dev/null || true
+for f in train_reversed1_dense sparse_train_gpu; do
+  echo "$f: $(grep -E "\| train \| .*num_updates" "$OUT/$f.log" | tail -n 1)"
+done
+check benchmark_gpu "$BENCH_LIMIT" "$PY" scripts/benchmark.py --device cuda --sizes "$SIZES" --out-dir "$OUT"
+echo "[gpu_check] $FAILED step(s) failed; results in $OUT"
+exit "$FAILED"

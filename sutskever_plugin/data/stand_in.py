@@ -1,0 +1,96 @@
+"""A stand-in for WMT'14 En-Fr, laid out exactly as its three archives unpack, built from
+the repository's ``tests/data``: the paper-scale pipeline's code path (the WMT'14 data
+preparation, the recipe, training, every decode of Table 1) on data small enough to run
+anywhere. The full WMT'14 training data cannot be fetched in every workplace.
+
+- ``bitexts/bitexts.selected/{nc9,crawl}.{en,fr}.gz``: the first ``train_lines`` Multi30k
+  training pairs, split in two files as Schwenk's selection comes in several;
+- ``dev/dev/newstest201{2,3}-{src.en,ref.fr}.sgm``: Multi30k validation text written as
+  WMT SGML (two documents of 20 segments each);
+- ``test-full/test-full/newstest2014-fren-{src.en,ref.fr}.sgm``: the first ``test_docs``
+  documents of the repository's newstest2014 slice.
+
+Usage: ``python -m sutskever_plugin.data.stand_in --out DIR`` (prints the test set's
+segment count), then ``bash scripts/reproduce_table1.sh --scale paper --raw-dir DIR ...``
+(tests/test_paper_scale_cpu.py; scripts/gpu_check.sh on a GPU).
+"""
+import argparse
+import gzip
+from pathlib import Path
+
+TEST_DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+
+
+def write_sgml(path, kind, setid, lang, docs):
+    """A WMT SGML file: ``docs`` is [(docid, [segment text, ...]), ...]."""
+    head = (f'<srcset setid="{setid}" srclang="any">' if kind == "src"
+            else f'<refset trglang="{lang}" setid="{setid}" srclang="any">')
+    out = [head]
+    for docid, segs in docs:
+        out.append(f'<doc sysid="ref" docid="{docid}" genre="news" origlang="en">')
+        out += [f'<seg id="{i}">{text}</seg>' for i, text in enumerate(segs, 1)]
+        out.append("</doc>")
+    out.append("</srcset>" if kind == "src" else "</refset>")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def first_docs(src, dst, n):
+    """The SGML file ``src`` cut after its ``n``-th document; returns its segment count."""
+    lines = src.read_text(encoding="utf-8").splitlines()
+    ends = [i for i, line in enumerate(lines) if line == "</doc>"]
+    if not 1 <= n <= len(ends):
+        raise ValueError(f"{src}: {n} documents asked for, it holds {len(ends)}")
+    end = ends[n - 1]
+    dst.write_text("\n".join(lines[: end + 1] + [lines[-1]]) + "\n", encoding="utf-8")
+    return sum(line.startswith("<seg") for line in lines[:end])
+
+
+def read_gz(path, n):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [next(f).rstrip("\n") for _ in range(n)]
+
+
+def build(raw, train_lines=1500, test_docs=2, data=TEST_DATA):
+    """Writes the stand-in under ``raw``; returns the test set's number of segments."""
+    raw = Path(raw)
+    bit = raw / "bitexts" / "bitexts.selected"
+    bit.mkdir(parents=True, exist_ok=True)
+    cut = 2 * train_lines // 3
+    for lang in ("en", "fr"):
+        text = read_gz(data / "multi30k" / f"train.{lang}.gz", train_lines)
+        for name, part in (("nc9", text[:cut]), ("crawl", text[cut:])):
+            with gzip.open(bit / f"{name}.{lang}.gz", "wt", encoding="utf-8") as f:
+                f.write("\n".join(part) + "\n")
+    dev = raw / "dev" / "dev"
+    dev.mkdir(parents=True, exist_ok=True)
+    val = {lang: read_gz(data / "multi30k" / f"val.{lang}.gz", 80) for lang in ("en", "fr")}
+    for setid, lo in (("newstest2012", 0), ("newstest2013", 40)):
+        for kind, lang in (("src", "en"), ("ref", "fr")):
+            docs = [(f"{setid}-doc{d}", val[lang][lo + 20 * d: lo + 20 * d + 20]) for d in range(2)]
+            write_sgml(dev / f"{setid}-{kind}.{lang}.sgm", kind, setid, lang, docs)
+    test = raw / "test-full" / "test-full"
+    test.mkdir(parents=True, exist_ok=True)
+    n_test = {first_docs(data / "wmt14" / name, test / name, test_docs)
+              for name in ("newstest2014-fren-src.en.sgm", "newstest2014-fren-ref.fr.sgm")}
+    assert len(n_test) == 1, f"source and reference differ in segments: {n_test}"
+    return n_test.pop()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="the directory to lay the stand-in out in")
+    p.add_argument("--train-lines", type=int, default=1500,
+                   help="training pairs (at most the 3000 of tests/data/multi30k)")
+    p.add_argument("--test-docs", type=int, default=2, help="newstest2014 documents in the test set")
+    a = p.parse_args(argv)
+    if not 2 <= a.train_lines <= 3000:
+        p.error(f"--train-lines {a.train_lines}: tests/data/multi30k holds 3000 pairs (give 2-3000)")
+    try:
+        print(build(a.out, a.train_lines, a.test_docs))
+    except ValueError as e:
+        p.error(f"--test-docs {a.test_docs}: {e}")
+
+
+if __name__ == "__main__":
+    main()

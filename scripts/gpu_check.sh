@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # What only a GPU can show, in one run on a CUDA machine:
-#   bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--updates N] [--layers N --dim N]
-#                                     [--sizes paper|medium,paper]
-# About 10 minutes in all on an H200 (its device time is counted in minutes).
-# 1. OUT_DIR/gpu_env.txt: the GPU, its driver, torch and fairseq versions.
-# 2. OUT_DIR/table1_paper_gpu.md and paper_gpu.log: the paper-scale pipeline
-#    (`reproduce_table1.sh --scale paper` on one GPU: WMT'14 data preparation, the paper's
+#   bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper]
+#                                     [--updates N] [--layers N --dim N] [--sizes paper|medium,paper]
+# 1. OUT_DIR/gpu_env.txt: the GPU, its driver, torch and fairseq versions, the commit.
+# 2. OUT_DIR/benchmark_gpu.{md,csv} (+ .log), about a minute on an H200:
+#    `scripts/benchmark.py --device cuda`, both models' training words/s at the paper's
+#    size (--sizes: also medium) in fp32, fp16 and amp, and ours with sparse embedding
+#    gradients (their speed, and one update against dense gradients).
+# 3. OUT_DIR/table1_paper_gpu.md and paper_gpu.log (the pipeline's step times at its
+#    end), about 7 minutes on an H200: the paper-scale pipeline (`reproduce_table1.sh
+#    --scale paper --decode-jobs 4` on one GPU: WMT'14 data preparation, the paper's
 #    recipe, eight trainings, test perplexities, every decode of Table 1) at the paper's
 #    4 x 1000 for N updates (default 40) on the stand-in corpus laid out as WMT'14
-#    (sutskever_plugin/data/stand_in.py), which needs no download.
-# 3. OUT_DIR/sparse_train_gpu.log beside train_reversed1_dense.log: the first reversed LSTM
-#    trained again with sparse embedding gradients, its losses beside the dense ones.
-# 4. OUT_DIR/benchmark_gpu.{md,csv} (+ .log): `scripts/benchmark.py --device cuda`, both
-#    models' training words/s at the paper's size (--sizes: also medium) in fp32, fp16 and
-#    amp, and ours with sparse embedding gradients (their speed, and one update against
-#    dense gradients).
-# Eight files in all. A copy of the checkout without .git: export SUTSKEVER_COMMIT=<commit>.
-# Each step has its own time limit and a failed step does not stop the next; the exit
-# status is the number of failed steps.
+#    (sutskever_plugin/data/stand_in.py), which needs no download. Every step of it is a
+#    process of 19-31 s there, start-up included (results/gpu/), hence four at a time;
+#    then OUT_DIR/sparse_train_gpu.log beside train_reversed1_dense.log: the first reversed
+#    LSTM trained again with sparse embedding gradients, its losses beside the dense ones.
+# Without --only, both in that order (eight files: what a lent machine's call brings back).
+# Each step has its own time limit (the pipeline's: PAPER_LIMIT seconds, default 420) and
+# a failed step does not stop the next; the exit status is the number of failed steps. A copy of the checkout (as a lent machine gets
+# it): export SUTSKEVER_COMMIT=<the commit copied>, which the results then name.
 #
 # Machines without a package index (a lent GPU machine with torch preinstalled): where
 # no .venv exists, --wheels DIR makes .venv a thin shim over this machine's python3 (its
@@ -30,14 +32,16 @@
 # With an index, scripts/setup_env.sh builds the .venv as usual (TORCH_SPEC=torch).
 set -uo pipefail
 die() { echo "[gpu_check] FAILED: $*" >&2; exit 1; }
-[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || die "usage: bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--updates N] [--layers N --dim N] [--sizes S]"
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || die "usage: bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper] [--updates N] [--layers N --dim N] [--sizes S]"
 OUT=$(mkdir -p "$1" && cd "$1" && pwd) || die "cannot create $1"
 shift
-WHEELS="" UPDATES=40 LAYERS=4 DIM=1000 SIZES=paper BENCH_LIMIT=200
+WHEELS="" ONLY="" UPDATES=40 LAYERS=4 DIM=1000 SIZES=paper BENCH_LIMIT=200
 while [ $# -gt 0 ]; do
   case $1 in
-    --wheels|--updates|--layers|--dim|--sizes) [ $# -ge 2 ] || die "$1 needs a value" ;;&
+    --wheels|--only|--updates|--layers|--dim|--sizes) [ $# -ge 2 ] || die "$1 needs a value" ;;&
     --wheels) WHEELS=$(cd "$2" && pwd) || die "--wheels $2: no such directory"; shift 2 ;;
+    --only) ONLY=$2; shift 2
+            case $ONLY in benchmark|paper) ;; *) die "--only $ONLY: benchmark or paper" ;; esac ;;
     --updates) UPDATES=$2; shift 2 ;;
     --layers) LAYERS=$2; shift 2 ;;
     --dim) DIM=$2; shift 2 ;;
@@ -82,24 +86,30 @@ check() {
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
   "$PY" -c "import torch, fairseq; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, 'fairseq', fairseq.__version__)" 2>&1
   "$PY" -c "from sutskever_plugin.reporting.machine import describe, commit; print('host', describe(), 'commit', commit())" 2>&1
+  [ -n "${SUTSKEVER_COMMIT:-}" ] && echo "SUTSKEVER_COMMIT=$SUTSKEVER_COMMIT (the copy's .git, if any: $(git log -1 --format=%h 2>/dev/null || echo none))"
 } | tee "$OUT/gpu_env.txt"
 
-RAW=$(mktemp -d) WORK=$(mktemp -d)
-PAPER=(--scale paper --raw-dir "$RAW" --work "$WORK" --nwords-src 1200 --nwords-tgt 1600
-       --layers "$LAYERS" --dim "$DIM" --max-update "$UPDATES")
-check paper_gpu 300 bash -c '"$1" -m sutskever_plugin.data.stand_in --out "$2" && shift 2 &&
-  bash scripts/reproduce_table1.sh "$@"' _ "$PY" "$RAW" "${PAPER[@]}"
-cp "$WORK/results/table1.md" "$OUT/table1_paper_gpu.md" 2>/dev/null || true
+if [ "$ONLY" != paper ]; then
+  check benchmark_gpu "$BENCH_LIMIT" "$PY" scripts/benchmark.py --device cuda --sizes "$SIZES" --out-dir "$OUT"
+fi
+if [ "$ONLY" != benchmark ]; then
+  RAW=$(mktemp -d) WORK=$(mktemp -d)
+  PAPER=(--scale paper --raw-dir "$RAW" --work "$WORK" --nwords-src 1200 --nwords-tgt 1600
+         --layers "$LAYERS" --dim "$DIM" --max-update "$UPDATES" --decode-jobs 4)
+  check paper_gpu "${PAPER_LIMIT:-420}" bash -c '"$1" -m sutskever_plugin.data.stand_in --out "$2" && shift 2 &&
+    bash scripts/reproduce_table1.sh "$@"' _ "$PY" "$RAW" "${PAPER[@]}"
+  cp "$WORK/results/table1.md" "$OUT/table1_paper_gpu.md" 2>/dev/null || true
+  { echo "== the pipeline's steps ($WORK/logs/steps.tsv)"; cat "$WORK/logs/steps.tsv"; } >> "$OUT/paper_gpu.log" 2>&1
 
-# The first reversed LSTM once more with sparse embedding gradients (which the paper scale
-# leaves off on GPUs), through fairseq-train on the same data: its losses beside the dense
-# training's (same seed and batches) show the same updates up to rounding.
-train=$(bash scripts/reproduce_table1.sh "${PAPER[@]}" --dry-run 2>/dev/null | grep -- "--save-dir $WORK/checkpoints/reversed1 ")
-check sparse_train_gpu 60 bash -c "$train --sparse-embedding-grads --save-dir $WORK/checkpoints/reversed1_sparse"
-cp "$WORK/logs/train_reversed1.log" "$OUT/train_reversed1_dense.log" 2>/dev/null || true
-for f in train_reversed1_dense sparse_train_gpu; do
-  echo "$f: $(grep -E "\| train \| .*num_updates" "$OUT/$f.log" | tail -n 1)"
-done
-check benchmark_gpu "$BENCH_LIMIT" "$PY" scripts/benchmark.py --device cuda --sizes "$SIZES" --out-dir "$OUT"
+  # The first reversed LSTM once more with sparse embedding gradients (which the paper scale
+  # leaves off on GPUs), through fairseq-train on the same data: its losses beside the dense
+  # training's (same seed and batches) show the same updates up to rounding.
+  train=$(bash scripts/reproduce_table1.sh "${PAPER[@]}" --dry-run 2>/dev/null | grep -- "--save-dir $WORK/checkpoints/reversed1 ")
+  check sparse_train_gpu 60 bash -c "$train --sparse-embedding-grads --save-dir $WORK/checkpoints/reversed1_sparse"
+  cp "$WORK/logs/train_reversed1.log" "$OUT/train_reversed1_dense.log" 2>/dev/null || true
+  for f in train_reversed1_dense sparse_train_gpu; do
+    echo "$f: $(grep -E "\| train \| .*num_updates" "$OUT/$f.log" | tail -n 1)"
+  done
+fi
 echo "[gpu_check] $FAILED step(s) failed; results in $OUT"
 exit "$FAILED"

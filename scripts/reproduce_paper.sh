@@ -10,7 +10,7 @@
 #       [--raw-dir DIR] [--gpus N] [--precision auto|bf16|fp32]             (Table 1)
 #       [--forward-seeds N]                              (Table 1; default here: 2)
 #       [--cpu] [--nwords-src N] [--nwords-tgt N] [--layers N] [--dim N]
-#       [--max-update N]                                         (Table 1, paper scale)
+#       [--max-update N] [--decode-jobs N]                       (Table 1, paper scale)
 #       [--nbest N] [--nbest-test FILE --nbest-dev FILE]                    (Table 2)
 #       [-- extra options of python -m sutskever_plugin.analysis]          (analysis)
 #
@@ -31,13 +31,13 @@ COMMON=() T1=() T2=() AN=()
 while [ $# -gt 0 ]; do
   case $1 in
     --scale|--work|--results|--raw-dir|--gpus|--precision|--nwords-src|--nwords-tgt|--layers|--dim|\
-    --max-update|--nbest|--nbest-test|--nbest-dev|--forward-seeds) need_value "$@" ;;&
+    --max-update|--decode-jobs|--nbest|--nbest-test|--nbest-dev|--forward-seeds) need_value "$@" ;;&
     --scale) SCALE=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --work) WORK=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --results) RESULTS=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --dry-run) DRY=1; shift ;;
     --autocast-bf16|--cpu) T1+=("$1"); shift ;;
-    --raw-dir|--gpus|--precision) T1+=("$1" "$2"); shift 2 ;;
+    --raw-dir|--gpus|--precision|--decode-jobs) T1+=("$1" "$2"); shift 2 ;;
     --forward-seeds) FORWARD_SEEDS=$2; shift 2 ;;
     --nwords-src|--nwords-tgt|--layers|--dim|--max-update) OVERRIDES=1; T1+=("$1" "$2"); shift 2 ;;
     --nbest) NBEST=$2; T2+=("$1" "$2"); shift 2 ;;

@@ -8,7 +8,7 @@
 #                                    [--precision auto|bf16|fp32] [--forward-seeds N]
 #   small scale only:                [--epochs auto|N]
 #   paper scale only:                [--cpu] [--nwords-src N] [--nwords-tgt N]
-#                                    [--layers N] [--dim N] [--max-update N]
+#                                    [--layers N] [--dim N] [--max-update N] [--decode-jobs N]
 #
 #   small (default): Multi30k En-Fr, CPU, about two hours on 2 cores.
 #   tiny:            2000 training pairs and tiny models, a few minutes (the tests run it).
@@ -21,6 +21,11 @@
 #                    run the same pipeline at a size a CPU finishes, e.g. on a stand-in
 #                    corpus laid out as WMT'14 (README "Paper scale on a CPU"); with any of
 #                    them the table goes to WORK/results, not results/.
+#                    --decode-jobs N: the test perplexities and decodes N at a time (default
+#                    1: one at a time, as the trainings); on one GPU with the memory for N
+#                    models (or ensembles) at once, the decodes' tail shrinks N-fold (on an
+#                    H200 each of these steps took 19-31 s at stand-in sizes, most of it a
+#                    process starting: results/gpu/).
 #   --precision:     how the LSTMs train on CPU: bf16 = --autocast-bf16 (bf16 matmuls,
 #                    faster on CPUs with AMX, results/benchmark.md), fp32, or auto (the
 #                    small scale's default): bf16 where a short measurement on this CPU
@@ -46,14 +51,14 @@ TAG=table1
 source "$(dirname "$0")/lib.sh"
 
 SCALE=small WORK="" RESULTS="" RAW="" GPUS=${GPUS:-1} PRECISION="" FORWARD_SEEDS=""
-CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE="" SPARSE_OFF=""   # paper-scale options
+CPU=0 NWORDS=() O_LAYERS="" O_DIM="" O_MAX_UPDATE="" SPARSE_OFF="" DECODE_JOBS=""   # paper-scale options
 ATT_EPOCHS=""   # the attention analogue's epochs where a scale's recipe sets its own
 WARMUP=0        # updates of linear lr warm-up where a scale's recipe sets them
 O_EPOCHS=""     # --epochs (small scale)
 COMMAND="bash scripts/reproduce_table1.sh${*:+ $*}"   # named in the table's header
 while [ $# -gt 0 ]; do
   case $1 in
-    --scale|--work|--results|--raw-dir|--gpus|--precision|--forward-seeds|--epochs|--nwords-src|--nwords-tgt|--layers|--dim|--max-update) need_value "$@" ;;&
+    --scale|--work|--results|--raw-dir|--gpus|--precision|--forward-seeds|--epochs|--nwords-src|--nwords-tgt|--layers|--dim|--max-update|--decode-jobs) need_value "$@" ;;&
     --scale) SCALE=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     --work) WORK=$(abs_path "$2"); shift 2 ;;
@@ -69,6 +74,7 @@ while [ $# -gt 0 ]; do
     --layers) O_LAYERS=$2; shift 2 ;;
     --dim) O_DIM=$2; shift 2 ;;
     --max-update) O_MAX_UPDATE=$2; shift 2 ;;
+    --decode-jobs) DECODE_JOBS=$2; shift 2 ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
@@ -88,9 +94,10 @@ if [ "$SCALE" != paper ] && [ "$GPUS" != 1 ]; then
 fi
 [ -z "$RAW" ] || [ -d "$RAW" ] || die "--raw-dir $RAW: no such directory"
 OVERRIDES="${NWORDS[*]}$O_LAYERS$O_DIM$O_MAX_UPDATE"
-if [ "$SCALE" != paper ] && { [ "$CPU" = 1 ] || [ -n "$OVERRIDES" ]; }; then
-  die "--cpu, --nwords-src/--nwords-tgt, --layers, --dim and --max-update are paper-scale options (--scale paper)"
+if [ "$SCALE" != paper ] && { [ "$CPU" = 1 ] || [ -n "$OVERRIDES$DECODE_JOBS" ]; }; then
+  die "--cpu, --nwords-src/--nwords-tgt, --layers, --dim, --max-update and --decode-jobs are paper-scale options (--scale paper)"
 fi
+[ -z "$DECODE_JOBS" ] || check_int --decode-jobs "$DECODE_JOBS" 1
 [ -z "$O_LAYERS" ] || check_int --layers "$O_LAYERS" 1
 [ -z "$O_DIM" ] || check_int --dim "$O_DIM" 1
 [ -z "$O_MAX_UPDATE" ] || check_int --max-update "$O_MAX_UPDATE" 1
@@ -134,13 +141,14 @@ case $SCALE in
   paper)
     PREP=(--dataset wmt14 --scale paper)
     ARCH=sutskever_lstm; LAYERS=4; DIM=1000; OPTIMIZER=(--optimizer sutskever_sgd)
-    # Sparse embedding gradients stay off on GPUs until a GPU run has shown them correct
-    # and faster: their coalesce / norm / foreach-scale path is tested and measured on CPU
-    # only (results/benchmark.md), and no GPU has been lent to this project yet. Several
-    # workers cannot use them at all (data parallelism all-reduces dense gradients).
-    # One CPU process (--cpu) keeps them: tested and measured there.
+    # Sparse embedding gradients stay off on GPUs: on an H200 they make the same update as
+    # dense ones but no faster step (results/gpu/; presumably because the dense gradients'
+    # zero-fill, scale and update of the 240M embedding weights, a quarter of a CPU step,
+    # run at a GPU's memory bandwidth). Several workers cannot use them at all (data
+    # parallelism all-reduces dense gradients). One CPU process (--cpu) keeps them: faster
+    # there (results/benchmark.md).
     if [ "$CPU" != 1 ]; then
-      SPARSE=() SPARSE_OFF="paper scale on GPUs: --sparse-embedding-grads off (shown correct and faster on CPU only, never run on a GPU)"
+      SPARSE=() SPARSE_OFF="paper scale on GPUs: --sparse-embedding-grads off (the same updates, but no faster step on a GPU: results/gpu/)"
     elif [ "$GPUS" -gt 1 ]; then
       SPARSE=() SPARSE_OFF="paper scale on $GPUS CPU workers: --sparse-embedding-grads off (data parallelism all-reduces dense gradients)"
     fi
@@ -359,8 +367,8 @@ perplexity() {
 shopt -s nullglob
 TEST_BIN=("$DATA"/bin/dict.*.txt "$DATA"/bin/test.*)
 shopt -u nullglob
-ppl_step() {  # ppl_step NAME TASK
-  step "test perplexity $1" "$WORK/ppl/$1.json" --inputs "$WORK/models/$1.pt" "${TEST_BIN[@]}" -- \
+ppl_step() {  # ppl_step NAME TASK (in the decodes' pool where one is open)
+  pool_step "test perplexity $1" "$WORK/ppl/$1.json" --inputs "$WORK/models/$1.pt" "${TEST_BIN[@]}" -- \
       perplexity "$1" "$2"
 }
 source "$ROOT/scripts/table1_decodes.sh"
@@ -473,14 +481,16 @@ done
 trap - EXIT
 
 # ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
-# every seed's: the reversal gain is read against the spread between seeds
+# every seed's: the reversal gain is read against the spread between seeds. From here on
+# DECODE_JOBS steps at a time (tiny and small: as many as trainings, one thread each;
+# paper: one, or --decode-jobs)
+POOL_JOBS=${DECODE_JOBS:-$JOBS}
 for spec in "${MODELS[@]}"; do
   set -- $spec
   [ "$1" = attention ] || ppl_step "$1" "$2"
 done
 
 # ---- 4. decoding: every LSTM row of Table 1 ---------------------------------------
-POOL_JOBS=$JOBS   # as many decodes at once as trainings, one thread each
 decode_all "$DATA/bin" "$DATA" "$WORK/decode"
 # the other seeds at beam 12 (the spread between seeds), and the ensemble's beam sizes on
 # the validation set (the beam ordering is read on valid as on test)

@@ -33,15 +33,18 @@ def test_commit_is_the_short_head_and_dirty_only_for_tracked_code(tmp_path):
 def test_commit_outside_a_checkout(tmp_path, monkeypatch):
     monkeypatch.delenv("SUTSKEVER_COMMIT", raising=False)
     assert commit(str(tmp_path)) == NOT_A_CHECKOUT
-    # a copy without .git (scripts/gpu_check.sh on a lent machine): the commit as stated
+    # a copy of a checkout sent to a lent GPU machine (scripts/gpu_check.sh): without
+    # .git, or with an older commit's .git beneath newer files, the commit as stated
     monkeypatch.setenv("SUTSKEVER_COMMIT", "abc1234")
-    assert commit(str(tmp_path)) == "abc1234 (copy)"
-    repo = tmp_path / "repo"  # inside a checkout the checkout's own commit wins
+    assert commit(str(tmp_path)) == "abc1234 (stated)"
+    repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
     (repo / "a.txt").write_text("a")
     git(repo, "add", "a.txt")
     git(repo, "commit", "-q", "-m", "one")
+    assert commit(str(repo)) == "abc1234 (stated)"
+    monkeypatch.delenv("SUTSKEVER_COMMIT")
     assert commit(str(repo)) == git(repo, "rev-parse", "--short", "HEAD")
 
 

@@ -13,6 +13,7 @@ import csv
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,8 @@ def paper_run(stand_in, tmp_path_factory):
     work = tmp_path_factory.mktemp("paper") / "work"
     cmd = ["bash", "scripts/reproduce_table1.sh", "--scale", "paper", "--cpu", "--gpus", "2",
            "--raw-dir", str(raw), "--work", str(work), "--nwords-src", "1200",
-           "--nwords-tgt", "1600", "--layers", "2", "--dim", "32", "--max-update", "3"]
+           "--nwords-tgt", "1600", "--layers", "2", "--dim", "32", "--max-update", "3",
+           "--decode-jobs", "2"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return work, n_test, proc.stdout + proc.stderr, " ".join(cmd[1:])
@@ -119,7 +121,35 @@ def test_cpu_launch_per_worker_count(tmp_path):
     assert len(trains) == 8 and not any("--cpu" in l or "--distributed-rank" in l for l in trains)
 
 
+def test_test_perplexities_and_decodes_ran_decode_jobs_at_a_time(paper_run):
+    # --decode-jobs 2: the pipeline's own step log (start, end, status, name) shows test
+    # perplexities and decodes running beside each other, the trainings one at a time
+    work = paper_run[0]
+    rows = [l.split("\t") for l in (work / "logs" / "steps.tsv").read_text().splitlines()]
+    spans = {name: (start, end) for start, end, _, status, name in rows if status == "done"}
+    tail = [s for n, s in spans.items() if n.startswith(("test perplexity", "decode"))]
+    trains = sorted(s for n, s in spans.items() if n.startswith("train "))
+    assert len(tail) >= 15 and len(trains) == 8, spans
+    assert any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(tail) for b in tail[i + 1:]), spans
+    assert all(a[1] <= b[0] for a, b in zip(trains, trains[1:])), trains
+
+
 def test_paper_options_are_refused_at_other_scales():
     proc = subprocess.run(["bash", "scripts/reproduce_table1.sh", "--scale", "tiny", "--max-update", "3"],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode != 0 and "are paper-scale options" in proc.stderr
+    proc = subprocess.run(["bash", "scripts/reproduce_table1.sh", "--scale", "small", "--decode-jobs", "2"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode != 0 and "--decode-jobs are paper-scale options" in proc.stderr
+    proc = subprocess.run(["bash", "scripts/reproduce_table1.sh", "--scale", "paper", "--decode-jobs", "0",
+                           "--dry-run"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode != 0 and "--decode-jobs must be an integer >= 1 (got '0')" in proc.stderr
+
+
+def test_stand_in_cli_says_what_it_cannot_build(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sutskever_plugin.data.stand_in", "--out",
+                           str(tmp_path / "s"), "--test-docs", "999"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and "--test-docs 999:" in proc.stderr and "documents asked for, it holds" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "sutskever_plugin.data.stand_in", "--out",
+                           str(tmp_path / "s"), "--train-lines", "5000"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and "holds 3000 pairs" in proc.stderr

@@ -77,7 +77,9 @@ def main(argv=None):
                    "OUT_DIR/benchmark_profile.md and exit")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="cuda: training words/s on one GPU at the medium and paper sizes in "
-                        "fp32, fp16 and amp, written to benchmark_gpu.{md,csv} (issue 7, item 3)")
+                        "fp32, fp16 and amp, and ours in fp32 with sparse embedding gradients "
+                        "(fp32_sparse: its speed and one update against dense gradients), "
+                        "written to benchmark_gpu.{md,csv} (issue 7, item 3)")
     p.add_argument("--precisions", default=",".join(GPU_PRECISIONS),
                    help=f"with --device cuda: a subset of {','.join(GPU_PRECISIONS)}")
     a = p.parse_args(argv)

@@ -19,13 +19,17 @@ def bench_device(root, names, sizes, precisions, log, device="cuda"):
     rows = []
     cuda = device == "cuda"
     name = torch.cuda.get_device_name(0) if cuda else describe()
+    if cuda:  # the fp32 rows' MFU reads against torch.mm without TF32 (torch's default)
+        log(f"  torch.backends.cudnn.allow_tf32 = {torch.backends.cudnn.allow_tf32} (cuDNN's "
+            f"LSTM), torch.backends.cuda.matmul.allow_tf32 = {torch.backends.cuda.matmul.allow_tf32}")
     for n in names:
         size = sizes[n]
         setup = Setup(root, size, device)
         samples = train_samples(setup, size)
         pad = setup.tgt_dict.pad()
         for prec in precisions:
-            mm_dtype = torch.float32 if prec == "fp32" else torch.float16
+            half = any(f in GPU_PRECISIONS[prec] for f in ("--fp16", "--amp"))
+            mm_dtype = torch.float16 if half else torch.float32
             peak = cuda_matmul_peak(mm_dtype) if cuda else matmul_peak(dtype=mm_dtype)[0]
             for m in MODELS[:1] if prec in OURS_ONLY else MODELS:  # one model at a time: two paper-size models need twice the memory
                 gc.collect()

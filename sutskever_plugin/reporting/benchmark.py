@@ -27,6 +27,10 @@ def write_device_report(out_dir, rows, meta):
              "--sentence-avg --clip-norm 5), batches of 128 sentences of 27 +- 2 words (WMT'14's "
              "average), one model at a time; precision by fairseq's own flags (`--fp16`: fp16 "
              "model with fp32 master weights; `--amp`: autocast with fp32 weights).",
+             "- MFU: counted matmul FLOP/s over a large `torch.mm`'s in the precision the step "
+             "trains in (fp32: without TF32, torch's default for matmuls; cuDNN's LSTM may use "
+             "TF32 all the same, `torch.backends.cudnn.allow_tf32` being on by default, so an "
+             "fp32 MFU near or above 100% says TF32, not a miscount).",
              "- Paper (section 3.5): about 1,700 words/s on one GPU; 6,300 words/s (both English "
              "and French) on 8 GPUs; 7.5 epochs x 652M words / 6,300 = 9.0 days, the paper's "
              "\"about ten days\".", "",
@@ -43,7 +47,7 @@ def write_device_report(out_dir, rows, meta):
         ratio = (f"**{r['src_tgt_words_per_s'] / b['src_tgt_words_per_s']:.2f}x**" if b else "n/a")
         lines.append(table_row(
             r["size"], r["precision"], f"{r['src_tgt_words_per_s']:.0f} ({r['words_per_s']:.0f})",
-            f"{b.get('src_tgt_words_per_s', 0):.0f}", ratio, f"{r['src_tgt_words_per_s'] / 1700:.2f}x",
+            f"{b['src_tgt_words_per_s']:.0f}" if b else "n/a", ratio, f"{r['src_tgt_words_per_s'] / 1700:.2f}x",
             f"{r['src_tgt_words_per_s'] / 6300:.2f}x", f"{r['paper_epochs_days']} days",
             f"{r['mfu_wall']:.0%}", f"{r.get('peak_gpu_mb', '')} / {b.get('peak_gpu_mb', '')}"))
     sparse = [r for r in rows if "sparse_dense_max_abs_diff" in r]

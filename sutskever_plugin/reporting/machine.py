@@ -20,12 +20,15 @@ def commit(root: Optional[str] = None) -> str:
     table after the first as made from uncommitted code. Untracked files do not count
     either (work directories, a user's own test sets).
 
-    A copy of a checkout without its ``.git`` (a working tree sent to a lent GPU machine,
-    scripts/gpu_check.sh) cannot tell its commit: whoever made the copy states it in
-    ``SUTSKEVER_COMMIT``, and the stamp says it was stated, ``<commit> (copy)``.
+    A copy of a checkout cannot always tell its commit: a working tree sent to a lent GPU
+    machine (scripts/gpu_check.sh) came there with no ``.git``, or with the ``.git`` of an
+    older commit beneath newer files. Whoever made the copy states its commit in
+    ``SUTSKEVER_COMMIT``; set, it is the stamp, marked as stated: ``<commit> (stated)``.
     """
-    root = root or REPO_ROOT
     stated = os.environ.get("SUTSKEVER_COMMIT", "").strip()
+    if stated:
+        return f"{stated} (stated)"
+    root = root or REPO_ROOT
 
     def git(*args):
         return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
@@ -33,12 +36,12 @@ def commit(root: Optional[str] = None) -> str:
     try:
         head = git("rev-parse", "--short", "HEAD")
         if head.returncode != 0 or not head.stdout.strip():
-            return f"{stated} (copy)" if stated else NOT_A_CHECKOUT
+            return NOT_A_CHECKOUT
         # git status refreshes the index first, so a file only touched is not "dirty"
         status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
                      ":(exclude)results")
     except (OSError, subprocess.SubprocessError):
-        return f"{stated} (copy)" if stated else NOT_A_CHECKOUT
+        return NOT_A_CHECKOUT
     if status.returncode != 0:
         return NOT_A_CHECKOUT
     return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")

@@ -3,13 +3,13 @@
 #   bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper]
 #                                     [--updates N] [--layers N --dim N] [--sizes paper|medium,paper]
 # 1. OUT_DIR/gpu_env.txt: the GPU, its driver, torch and fairseq versions, the commit.
-# 2. OUT_DIR/benchmark_gpu.{md,csv} (+ .log), about a minute on an H200:
+# 2. OUT_DIR/benchmark_gpu.{md,csv} (+ .log; 51 s on an H200, results/gpu/):
 #    `scripts/benchmark.py --device cuda`, both models' training words/s at the paper's
 #    size (--sizes: also medium) in fp32, fp16 and amp, and ours with sparse embedding
 #    gradients (their speed, and one update against dense gradients).
 # 3. OUT_DIR/table1_paper_gpu.md and paper_gpu.log (the pipeline's step times at its
-#    end), about 7 minutes on an H200: the paper-scale pipeline (`reproduce_table1.sh
-#    --scale paper --decode-jobs 4` on one GPU: WMT'14 data preparation, the paper's
+#    end): the paper-scale pipeline (`reproduce_table1.sh --scale paper --decode-jobs 4`
+#    on one GPU: WMT'14 data preparation, the paper's
 #    recipe, eight trainings, test perplexities, every decode of Table 1) at the paper's
 #    4 x 1000 for N updates (default 40) on the stand-in corpus laid out as WMT'14
 #    (sutskever_plugin/data/stand_in.py), which needs no download. Every step of it is a
@@ -18,8 +18,9 @@
 #    LSTM trained again with sparse embedding gradients, its losses beside the dense ones.
 # Without --only, both in that order (eight files: what a lent machine's call brings back).
 # Each step has its own time limit (the pipeline's: PAPER_LIMIT seconds, default 420) and
-# a failed step does not stop the next; the exit status is the number of failed steps. A copy of the checkout (as a lent machine gets
-# it): export SUTSKEVER_COMMIT=<the commit copied>, which the results then name.
+# a failed step does not stop the next; the exit status is the number of failed steps.
+# A copy of the checkout (as a lent machine gets it): export SUTSKEVER_COMMIT=<the
+# commit copied>, which the results then name.
 #
 # Machines without a package index (a lent GPU machine with torch preinstalled): where
 # no .venv exists, --wheels DIR makes .venv a thin shim over this machine's python3 (its

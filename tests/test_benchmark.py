@@ -6,7 +6,10 @@ settings (torch threads, and malloc's policy in its last measurement).
 """
 import csv
 import re
+import subprocess
 import sys
+
+import pytest
 
 from conftest import REPO, run
 from sutskever_plugin.benchmark.config import SIZES
@@ -125,7 +128,6 @@ def test_small_recipe_reads_recipe_small_as_bash_does(tmp_path):
     """The benchmark's main-job config reads scripts/recipe_small.sh without bash; what it
     reads must be what reproduce_table1.sh gets by sourcing the file (the real file, and a
     copy with a changed value, so a reader that ignored the file would fail)."""
-    import subprocess
     from sutskever_plugin.benchmark.config import small_recipe
 
     real = REPO / "scripts" / "recipe_small.sh"
@@ -140,3 +142,20 @@ def test_small_recipe_reads_recipe_small_as_bash_does(tmp_path):
         assert small_recipe(path) == by_bash
         assert {"SMALL_EPOCHS", "SMALL_HIDDEN", "SMALL_LR"} <= set(by_bash)
     assert small_recipe(changed)["SMALL_ADAM_BETAS"] == "(0.8, 0.9)"
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "usage: bash scripts/gpu_check.sh OUT_DIR"),
+    (["OUT", "--only", "tables"], "--only tables: benchmark or paper"),
+    (["OUT", "--wheels", "/no/such/dir"], "--wheels /no/such/dir: no such directory"),
+    (["OUT", "--updates"], "--updates needs a value"),
+    (["OUT", "--gpus", "2"], "unknown option --gpus"),
+])
+def test_gpu_check_refuses_bad_arguments_before_doing_anything(tmp_path, args, message):
+    # scripts/gpu_check.sh runs on a lent GPU machine, whose minutes are counted: a
+    # mistyped option must stop it at once, before the wheels, the venv or any step
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    proc = subprocess.run(["bash", "scripts/gpu_check.sh", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert "[gpu_check] FAILED" in proc.stderr and not proc.stdout

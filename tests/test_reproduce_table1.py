@@ -271,7 +271,9 @@ def test_whole_paper_fills_table1s_baseline_row(work_copy):
 
 
 def test_whole_paper_at_paper_scale_needs_the_baseline_lists(tmp_path):
-    out = script("scripts/reproduce_paper.sh", "--scale", "paper", "--dry-run", "--work", tmp_path / "w").stdout
+    # (--decode-jobs: a Table 1 option at paper scale, passed through)
+    out = script("scripts/reproduce_paper.sh", "--scale", "paper", "--dry-run", "--decode-jobs", "3",
+                 "--work", tmp_path / "w").stdout
     assert "stops after Table 1" in out and "rerun with --nbest-test FILE --nbest-dev FILE" in out
     assert "fairseq-train" in out and "reproduce_table2.sh" not in out
     assert not (tmp_path / "w").exists()

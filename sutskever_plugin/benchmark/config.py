@@ -93,9 +93,10 @@ GPU_SIZES = {
                   batch=128, length=27, rounds=3, steps=5),
 }
 # fairseq's own flags per precision on CUDA (its --bf16 means TPU in this fairseq), and
-# ours in fp32 with the plugin's SGD and sparse embedding gradients: what the paper-scale
-# recipe would train with on one GPU, once a GPU run shows them correct and faster there
-# (fairseq's lstm has no such flag, and --fp16/--amp cannot take sparse gradients)
+# ours in fp32 with the plugin's SGD and sparse embedding gradients, which the paper
+# scale leaves off on GPUs for what this row showed on an H200: the same update, no
+# faster step (results/gpu/). Ours only: fairseq's lstm has no such flag, and --fp16 /
+# --amp cannot take sparse gradients.
 GPU_PRECISIONS = {"fp32": (), "fp16": ("--fp16",), "amp": ("--amp",), "fp32_sparse": SPARSE_GRADS}
 OURS_ONLY = {"fp32_sparse"}
 

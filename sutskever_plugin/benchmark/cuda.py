@@ -31,7 +31,8 @@ def bench_device(root, names, sizes, precisions, log, device="cuda"):
             half = any(f in GPU_PRECISIONS[prec] for f in ("--fp16", "--amp"))
             mm_dtype = torch.float16 if half else torch.float32
             peak = cuda_matmul_peak(mm_dtype) if cuda else matmul_peak(dtype=mm_dtype)[0]
-            for m in MODELS[:1] if prec in OURS_ONLY else MODELS:  # one model at a time: two paper-size models need twice the memory
+            # one model at a time: two paper-size models need twice the memory
+            for m in MODELS[:1] if prec in OURS_ONLY else MODELS:
                 gc.collect()
                 if cuda:
                     torch.cuda.empty_cache()

@@ -12,8 +12,9 @@
 #    on one GPU: WMT'14 data preparation, the paper's
 #    recipe, eight trainings, test perplexities, every decode of Table 1) at the paper's
 #    4 x 1000 for N updates (default 40) on the stand-in corpus laid out as WMT'14
-#    (sutskever_plugin/data/stand_in.py), which needs no download. Every step of it is a
-#    process of 19-31 s there, start-up included (results/gpu/), hence four at a time;
+#    (sutskever_plugin/data/stand_in.py), which needs no download. Each of its trainings,
+#    test perplexities and decodes was a process of 19-31 s on an H200, start-up included
+#    (results/gpu/), hence four test perplexities or decodes at a time;
 #    then OUT_DIR/sparse_train_gpu.log beside train_reversed1_dense.log: the first reversed
 #    LSTM trained again with sparse embedding gradients, its losses beside the dense ones.
 # Without --only, both in that order (eight files: what a lent machine's call brings back).

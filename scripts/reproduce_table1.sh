@@ -24,7 +24,7 @@
 #                    --decode-jobs N: the test perplexities and decodes N at a time (default
 #                    1: one at a time, as the trainings); on one GPU with the memory for N
 #                    models (or ensembles) at once, the decodes' tail shrinks N-fold (on an
-#                    H200 each of these steps took 19-31 s at stand-in sizes, most of it a
+#                    H200 each of these steps took 19-25 s at stand-in sizes, most of it a
 #                    process starting: results/gpu/).
 #   --precision:     how the LSTMs train on CPU: bf16 = --autocast-bf16 (bf16 matmuls,
 #                    faster on CPUs with AMX, results/benchmark.md), fp32, or auto (the

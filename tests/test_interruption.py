@@ -213,9 +213,12 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
     # no result a rerun would trust: the step's JSON (its done-file) and .gen are absent
     assert not (dec / "reversed5_beam12.json").exists()
     assert not (dec / "reversed5_beam12.gen").exists()
-    finished = sorted(p.name for p in dec.glob("*.json"))
+    # a step is finished once its key is recorded, after its JSON (lib.sh step): a kill
+    # between the two leaves a JSON without a key, which the rerun redoes (the decode
+    # beside the watched one may be caught there)
+    finished = sorted(p.name for p in dec.glob("*.json") if p.with_name(p.name + ".key").exists())
     done_first = (dec / "ens5_beam12.json").stat().st_mtime_ns
-    earlier = {p: p.read_bytes() for p in [*dec.glob("*.json"), *(work / "ppl").glob("*.json")]}
+    earlier = {p: p.read_bytes() for p in [*(dec / n for n in finished), *(work / "ppl").glob("*.json")]}
 
     rerun = start(cmd, tmp_path / "rerun.log")
     assert rerun.wait(timeout=900) == 0, (tmp_path / "rerun.log").read_text()[-3000:]

@@ -18,6 +18,8 @@ import argparse
 import gzip
 from pathlib import Path
 
+from .textio import read_lines
+
 TEST_DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 
 
@@ -45,11 +47,6 @@ def first_docs(src, dst, n):
     return sum(line.startswith("<seg") for line in lines[:end])
 
 
-def read_gz(path, n):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [next(f).rstrip("\n") for _ in range(n)]
-
-
 def build(raw, train_lines=1500, test_docs=2, data=TEST_DATA):
     """Writes the stand-in under ``raw``; returns the test set's number of segments."""
     raw = Path(raw)
@@ -57,13 +54,13 @@ def build(raw, train_lines=1500, test_docs=2, data=TEST_DATA):
     bit.mkdir(parents=True, exist_ok=True)
     cut = 2 * train_lines // 3
     for lang in ("en", "fr"):
-        text = read_gz(data / "multi30k" / f"train.{lang}.gz", train_lines)
+        text = list(read_lines(data / "multi30k" / f"train.{lang}.gz", train_lines))
         for name, part in (("nc9", text[:cut]), ("crawl", text[cut:])):
             with gzip.open(bit / f"{name}.{lang}.gz", "wt", encoding="utf-8") as f:
                 f.write("\n".join(part) + "\n")
     dev = raw / "dev" / "dev"
     dev.mkdir(parents=True, exist_ok=True)
-    val = {lang: read_gz(data / "multi30k" / f"val.{lang}.gz", 80) for lang in ("en", "fr")}
+    val = {lang: list(read_lines(data / "multi30k" / f"val.{lang}.gz", 80)) for lang in ("en", "fr")}
     for setid, lo in (("newstest2012", 0), ("newstest2013", 40)):
         for kind, lang in (("src", "en"), ("ref", "fr")):
             docs = [(f"{setid}-doc{d}", val[lang][lo + 20 * d: lo + 20 * d + 20]) for d in range(2)]

@@ -152,3 +152,13 @@ def test_stand_in_cli_says_what_it_cannot_build(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sutskever_plugin.data.stand_in", "--out",
                            str(tmp_path / "s"), "--train-lines", "5000"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 2 and "holds 3000 pairs" in proc.stderr
+
+
+def test_stand_in_sgml_escapes_what_xml_reserves(tmp_path):
+    # WMT SGML carries "&", "<" and ">" as entities; the preparation reads them back
+    from sutskever_plugin.data.sgml import parse_sgml
+    text = ['Tom & Jerry <3 "quotes" > all', "plain"]
+    path = tmp_path / "t-src.en.sgm"
+    stand_in_corpus.write_sgml(path, "src", "t", "en", [("d1", text)])
+    assert "Tom &amp; Jerry &lt;3" in path.read_text(encoding="utf-8")
+    assert [seg.text for seg in parse_sgml(str(path))] == text

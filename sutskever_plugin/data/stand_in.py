@@ -17,6 +17,7 @@ segment count), then ``bash scripts/reproduce_table1.sh --scale paper --raw-dir 
 import argparse
 import gzip
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from .textio import read_lines
 
@@ -24,13 +25,14 @@ TEST_DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 
 
 def write_sgml(path, kind, setid, lang, docs):
-    """A WMT SGML file: ``docs`` is [(docid, [segment text, ...]), ...]."""
+    """A WMT SGML file: ``docs`` is [(docid, [segment text, ...]), ...]; the text is
+    XML-escaped, as in WMT's own files (the data preparation decodes it: data/sgml.py)."""
     head = (f'<srcset setid="{setid}" srclang="any">' if kind == "src"
             else f'<refset trglang="{lang}" setid="{setid}" srclang="any">')
     out = [head]
     for docid, segs in docs:
         out.append(f'<doc sysid="ref" docid="{docid}" genre="news" origlang="en">')
-        out += [f'<seg id="{i}">{text}</seg>' for i, text in enumerate(segs, 1)]
+        out += [f'<seg id="{i}">{escape(text)}</seg>' for i, text in enumerate(segs, 1)]
         out.append("</doc>")
     out.append("</srcset>" if kind == "src" else "</refset>")
     path.write_text("\n".join(out) + "\n", encoding="utf-8")

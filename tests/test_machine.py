@@ -33,6 +33,9 @@ def test_commit_is_the_short_head_and_dirty_only_for_tracked_code(tmp_path):
 def test_commit_outside_a_checkout(tmp_path, monkeypatch):
     monkeypatch.delenv("SUTSKEVER_COMMIT", raising=False)
     assert commit(str(tmp_path)) == NOT_A_CHECKOUT
+
+
+def test_a_stated_commit_wins_inside_and_outside_a_checkout(tmp_path, monkeypatch):
     # a copy of a checkout sent to a lent GPU machine (scripts/gpu_check.sh): without
     # .git, or with an older commit's .git beneath newer files, the commit as stated
     monkeypatch.setenv("SUTSKEVER_COMMIT", "abc1234")

@@ -19,6 +19,7 @@ import pytest
 
 from conftest import REPO
 from sutskever_plugin.data import stand_in as stand_in_corpus
+from sutskever_plugin.data.sgml import parse_sgml
 
 TEST_DOCS = 2  # newstest2014 documents decoded (seven decodes of beam up to 12)
 
@@ -156,7 +157,6 @@ def test_stand_in_cli_says_what_it_cannot_build(tmp_path):
 
 def test_stand_in_sgml_escapes_what_xml_reserves(tmp_path):
     # WMT SGML carries "&", "<" and ">" as entities; the preparation reads them back
-    from sutskever_plugin.data.sgml import parse_sgml
     text = ['Tom & Jerry <3 "quotes" > all', "plain"]
     path = tmp_path / "t-src.en.sgm"
     stand_in_corpus.write_sgml(path, "src", "t", "en", [("d1", text)])

@@ -25,10 +25,10 @@
 # curves of those rows show what the epochs beyond 7 give; rows amd_*_e14_* carry this
 # recipe on to 14 epochs (reversed seed 1: valid BLEU 22.16 after 7, 30.71 after 14).
 # The lr rises linearly from 0 to 0.003 over the first 100 updates (fairseq's
-# --warmup-updates, under the paper's halving scheduler): on valid, every one of the five reversed seeds ended 7 epochs with a
-# lower best perplexity than without it, their spread narrowed, and their 5-ensemble
-# gained about 2 BLEU at every beam (results/tuning_small/, block "A warm-up of the lr";
-# a lower lr with a longer warm-up did worse).
+# --warmup-updates, under the paper's halving scheduler): on valid, every one of the five
+# reversed seeds ended 7 epochs with a lower best perplexity than without it, their spread
+# narrowed, and their 5-ensemble gained about 2 BLEU at every beam (results/tuning_small/,
+# block "A warm-up of the lr"; a lower lr with a longer warm-up did worse).
 SMALL_LAYERS=2 SMALL_HIDDEN=512 SMALL_EMBED=256 SMALL_DROPOUT=0.3
 SMALL_LR=0.003 SMALL_ADAM_BETAS="(0.9, 0.98)" SMALL_BATCH=128 SMALL_LABEL_SMOOTHING=0.2
 SMALL_WARMUP=100

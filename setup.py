@@ -4,7 +4,7 @@ fairseq: the official ``fairseq==0.12.2`` release does not import on Python >= 3
 (dataclass ``mutable default`` error in ``CommonConfig``), and upstream has made no
 release since.  ``ve-fairseq==0.12.3`` is a wheel build of upstream main with that one
 dataclass fix, published for cp311/cp312; it installs the same ``fairseq`` package.
-We therefore pick per interpreter (see README "Why two fairseq distributions").
+We therefore pick per interpreter (see docs/install.md, "Why two fairseq distributions").
 """
 from setuptools import find_packages, setup
 
@@ -31,5 +31,9 @@ setup(
         "tabulate",  # pandas.DataFrame.to_markdown
         "matplotlib",
     ],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    extras_require={"test": [
+        "pytest",
+        "hypothesis",
+        "pytest-timeout",  # pytest.ini's per-test time limit
+    ]},
 )

@@ -27,7 +27,11 @@ done
 check_scale "$SCALE"
 WORK=${WORK:-work/$SCALE}
 [ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
-[ -f "$WORK/data/summary.json" ] || die "$WORK/data/summary.json not found: run bash scripts/reproduce_table1.sh --scale $SCALE first"
+out_dir_ok --work "$WORK"; out_dir_ok --results "$RESULTS"
+# the options that name this work dir again in a suggested command (quoted for the shell)
+WORK_OPT=$([ "$WORK" = "work/$SCALE" ] || printf ' --work %q' "$WORK")
+[ -f "$WORK/data/summary.json" ] || die "$WORK/data/summary.json not found: run bash scripts/reproduce_table1.sh --scale $SCALE$WORK_OPT first"
+lock_work "$WORK"   # the decodes read as they are: no run rewriting them meanwhile (lib.sh)
 
 setup_venv
 digest_cache "$WORK"
@@ -40,7 +44,7 @@ shopt -u nullglob
 stale=$("$PY" "$ROOT/sutskever_plugin/steps.py" changed ${made[@]+"${made[@]}"}) || die "cannot check the inputs of $WORK/decode"
 if [ -n "$stale" ]; then
   first=${stale%%$'\n'*}
-  die "$(basename "${first%%$'\t'*}" .json) was made from ${first#*$'\t'}, which has changed since ($(printf '%s\n' "$stale" | wc -l) such inputs): rerun bash scripts/reproduce_table1.sh --scale $SCALE$( [ "$WORK" = "work/$SCALE" ] || echo " --work $WORK") (it redoes only the affected steps$( [ -f "$WORK/smt/baseline_bleu.json" ] && echo "; then scripts/reproduce_table2.sh")), then this"
+  die "$(basename "${first%%$'\t'*}" .json) was made from ${first#*$'\t'}, which has changed since ($(printf '%s\n' "$stale" | wc -l) such inputs): rerun bash scripts/reproduce_table1.sh --scale $SCALE$WORK_OPT (it redoes only the affected steps$( [ -f "$WORK/smt/baseline_bleu.json" ] && echo "; then bash scripts/reproduce_table2.sh --scale $SCALE$WORK_OPT")), then this"
 fi
 t0=$SECONDS
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$PY" -m sutskever_plugin.analysis \

@@ -31,8 +31,17 @@ check_scale "$SCALE"
 [ -n "$SRC" ] && [ -n "$REF" ] || die "--src and --ref are required (raw text, one sentence per line)"
 [ -f "$SRC" ] || die "--src $SRC: no such file"
 [ -f "$REF" ] || die "--ref $REF: no such file"
-[ "$SRC" != "$REF" ] || die "--src and --ref are the same file ($SRC)"
+# the same file under two names (a symlink, a hard link, dir//file) by its inode, then a
+# copy by its contents: English scored against English otherwise, with exit status 0
+if [ "$SRC" -ef "$REF" ]; then
+  [ "$SRC" = "$REF" ] && die "--src and --ref are the same file ($SRC): give the reference translations as --ref"
+  die "--src $SRC and --ref $REF are the same file ($(realpath "$SRC"), one inode): give the reference translations as --ref"
+fi
+if cmp -s "$SRC" "$REF"; then
+  die "--src $SRC and --ref $REF have the same contents: give the reference translations as --ref"
+fi
 WORK=${WORK:-work/$SCALE}
+out_dir_ok --work "$WORK"
 NAME=${NAME:-$(basename "${SRC%.*}")}
 [[ $NAME =~ ^[A-Za-z0-9._-]+$ ]] || die "--name must be letters, digits, '.', '_' or '-' (got '$NAME')"
 MODELS=(forward reversed1 reversed2 reversed3 reversed4 reversed5 attention)
@@ -41,6 +50,7 @@ for m in "${MODELS[@]}"; do
 done
 [ -f "$WORK/data/summary.json" ] || die "$WORK/data/summary.json missing: run bash scripts/reproduce_table1.sh --scale $SCALE first"
 EVAL=$WORK/eval/$NAME
+lock_work "$WORK"   # no reproduce_table1.sh retraining the models while they decode (lib.sh)
 # the models named in the table, with the digest that the decodes were keyed on
 model_digests() {
   local m

@@ -53,6 +53,10 @@ while [ $# -gt 0 ]; do
 done
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# the integer options by the one parser of every script (lib.sh int_opt: base 10, 08 is
+# eight); lib.sh's set -e undone: a failed step here does not stop the next
+TAG=gpu_check; source scripts/lib.sh; set +e
+int_opt UPDATES --updates 1; int_opt LAYERS --layers 1; int_opt DIM --dim 1
 
 if [ ! -x .venv/bin/python ] && [ -n "$WHEELS" ]; then
   SITE=$ROOT/.venv/site
@@ -87,7 +91,7 @@ check() {
 
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
   "$PY" -c "import torch, fairseq; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, 'fairseq', fairseq.__version__)" 2>&1
-  "$PY" -c "from sutskever_plugin.reporting.machine import describe, commit; print('host', describe(), 'commit', commit())" 2>&1
+  "$PY" -c "from sutskever_plugin.machine import describe, commit; print('host', describe(), 'commit', commit())" 2>&1
   [ -n "${SUTSKEVER_COMMIT:-}" ] && echo "SUTSKEVER_COMMIT=$SUTSKEVER_COMMIT (the copy's .git, if any: $(git log -1 --format=%h 2>/dev/null || echo none))"
 } | tee "$OUT/gpu_env.txt"
 

@@ -52,21 +52,24 @@ case $SCALE in tiny|small) ;; *) die "--scale must be tiny or small (got '$SCALE
 [[ $BUDGET =~ ^[0-9]*\.?[0-9]+$ ]] && awk "BEGIN { exit !($BUDGET > 0) }" \
   || die "--budget-minutes must be a number of minutes > 0 (got '$BUDGET')"
 case $BF16 in auto|on|off) ;; *) die "--bf16 must be auto, on or off (got '$BF16')" ;; esac
+[ -z "$VALID_EVERY" ] || int_opt VALID_EVERY --validate-interval-updates 1
+int_opt HIDDEN --hidden 1
+int_opt EMBED --embed 1
+int_opt SEED --seed 0
 [[ $CORES =~ ^[0-9]+,[0-9]+$ ]] || die "--cores must be two core numbers, A,B (got '$CORES')"
 CORE_OURS=${CORES%,*} CORE_BUILTIN=${CORES#*,}
+int_opt CORE_OURS --cores 0; int_opt CORE_BUILTIN --cores 0; CORES=$CORE_OURS,$CORE_BUILTIN
 [ "$CORE_OURS" != "$CORE_BUILTIN" ] || die "--cores $CORES: the two trainings need a core each"
 NCPU=$(nproc --all)
 for c in "$CORE_OURS" "$CORE_BUILTIN"; do
   [ "$c" -lt "$NCPU" ] || die "--cores $CORES: this machine has cores 0-$((NCPU - 1))"
 done
 command -v taskset > /dev/null || die "taskset not found (util-linux): it pins each training to its core"
-[ -z "$VALID_EVERY" ] || check_int --validate-interval-updates "$VALID_EVERY" 1
-check_int --hidden "$HIDDEN" 1
-check_int --embed "$EMBED" 1
-check_int --seed "$SEED" 0
 [ -z "$RAW" ] || [ -d "$RAW" ] || die "--raw-dir $RAW: no such directory"
 WORK=${WORK:-work/quality_$SCALE}
 if [ "$SCALE" = tiny ]; then RESULTS=${RESULTS:-$WORK/results}; else RESULTS=${RESULTS:-results}; fi
+out_dir_ok --work "$WORK"; out_dir_ok --results "$RESULTS"
+lock_work "$WORK"   # one comparison at a time in a work dir (lib.sh)
 VALID_EVERY=${VALID_EVERY:-$(awk "BEGIN { v = int($BUDGET * 5 + 0.5); print (v < 10 ? 10 : v) }")}
 STOP_HOURS=$(awk "BEGIN { printf \"%.6f\", $BUDGET / 60 }")
 if [ -z "$RAW" ] && [ -d ../shared/data/multi30k ]; then
@@ -142,7 +145,7 @@ train_pair() {
   trap - TERM INT
   [ "$status" = 0 ] || return "$status"
   for name in ours builtin; do
-    say "train $name: $(grep -cE "valid on 'valid'" "$RUNS/$name/train.log") validations, last: $(grep -E "valid on 'valid'" "$RUNS/$name/train.log" | tail -n 1 | grep -oE 'ppl [0-9.]+ .*num_updates [0-9]+' | sed -E 's/\| wps.*\| num_updates/, updates/' || true)"
+    say "train $name: $("$PY" -m sutskever_plugin.reporting.fairseq_log --last-valid "$RUNS/$name/train.log")"
     cp "$RUNS/$name/checkpoint_best.pt" "$WORK/models/$name.pt.tmp"
     mv "$WORK/models/$name.pt.tmp" "$WORK/models/$name.pt"
   done

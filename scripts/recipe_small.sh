@@ -17,13 +17,10 @@
 # as good as 64, and 1.3x cheaper per epoch), label smoothing 0.2 (29k pairs overfit:
 # smoothing lowered valid perplexity at every epoch, and 0.2 gave a higher valid BLEU
 # than 0.1), and the lr held fixed (the paper's halving lowered valid BLEU from epoch 5 of 7
-# and did not raise it in the 10th of 10) for as many epochs as the main job's two hours
-# hold on the machine: more epochs paid most on valid, and an AMD EPYC without AMX spends
-# 182-186 CPU s on an LSTM epoch, an Intel Xeon with AMX 72-80 (results/tuning_small/, rows
-# amd_* and *_b098_e10*), so the first affords 7 (results/job_time_small.md: 94.9 min),
-# the second 14. A fixed-lr run cut short is the longer run's beginning, so the valid
-# curves of those rows show what the epochs beyond 7 give; rows amd_*_e14_* carry this
-# recipe on to 14 epochs (reversed seed 1: valid BLEU 22.16 after 7, 30.71 after 14).
+# and did not raise it in the 10th of 10), for 7 epochs: what the main job's two hours hold
+# on 2 cores of the slower CPU kind (results/job_time_small.md), on every machine, so that
+# the command gives one table. More epochs pay on valid: rows amd_*_e14_* of
+# results/tuning_small/ carry this recipe on to 14 (docs/recipe.md).
 # The lr rises linearly from 0 to 0.003 over the first 100 updates (fairseq's
 # --warmup-updates, under the paper's halving scheduler): on valid, every one of the five
 # reversed seeds ended 7 epochs with a lower best perplexity than without it, their spread
@@ -33,18 +30,12 @@ SMALL_LAYERS=2 SMALL_HIDDEN=512 SMALL_EMBED=256 SMALL_DROPOUT=0.3
 SMALL_LR=0.003 SMALL_ADAM_BETAS="(0.9, 0.98)" SMALL_BATCH=128 SMALL_LABEL_SMOOTHING=0.2
 SMALL_WARMUP=100
 SMALL_EPOCHS=7
-# The budget, not the validation set, sets these two. Eight trainings of 7 epochs took
-# 130.2 min from a clean checkout on the AMD kind (results/job_time_small_b3628b2.md): two
-# cores run them in four rounds, and the attention analogue's epoch costs 1.4 LSTM epochs
-# (fairseq's decoder loops over time steps in Python). So the main job trains the seven
+# The budget, not the validation set, sets these two. Eight trainings of 7 epochs overran
+# the two hours on 2 cores of the AMD kind (two cores run them in four rounds, and the
+# attention analogue's epoch costs more than an LSTM's: fairseq's decoder loops over time
+# steps in Python). So the main job trains the seven
 # models the paper's Table 1 needs, one forward seed (reproduce_paper.sh adds the second
 # one that reads reversal against the forward seeds' spread), and the attention analogue
 # for 3 of the LSTMs' 7 epochs: the row only has to show what attention adds, and after 3
 # epochs its validation perplexity is below every LSTM's after 7 (table1_curves_small.csv).
 SMALL_FORWARD_SEEDS=1 SMALL_ATT_EPOCHS=3
-# How many epochs the LSTMs train is decided on the machine (reproduce_table1.sh --epochs
-# auto): the largest of SMALL_EPOCH_CHOICES whose predicted job time fits the main job's
-# SMALL_BUDGET_MIN minutes, by a short timing of the first LSTM's training
-# (sutskever_plugin/benchmark/epoch_choice.py). SMALL_EPOCHS, above, is the smallest
-# choice: what the AMD kind affords and what a dry run shows.
-SMALL_EPOCH_CHOICES=7,10,14 SMALL_BUDGET_MIN=120

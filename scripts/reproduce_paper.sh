@@ -9,6 +9,7 @@
 #       [--dry-run]                                                         (Table 1)
 #       [--raw-dir DIR] [--gpus N] [--precision auto|bf16|fp32]             (Table 1)
 #       [--forward-seeds N]                              (Table 1; default here: 2)
+#       [--epochs N]                                           (Table 1, small scale)
 #       [--cpu] [--nwords-src N] [--nwords-tgt N] [--layers N] [--dim N]
 #       [--max-update N] [--decode-jobs N]                       (Table 1, paper scale)
 #       [--nbest N] [--nbest-test FILE --nbest-dev FILE]                    (Table 2)
@@ -28,19 +29,20 @@ source "$(dirname "$0")/lib.sh"
 
 SCALE=small WORK="" RESULTS="" DRY="" NBEST="" NBEST_TEST="" NBEST_DEV="" OVERRIDES="" FORWARD_SEEDS=2
 COMMON=() T1=() T2=() AN=()
+COMMAND="bash scripts/reproduce_paper.sh${*:+ $*}"   # named by the work dir's lock
 while [ $# -gt 0 ]; do
   case $1 in
     --scale|--work|--results|--raw-dir|--gpus|--precision|--nwords-src|--nwords-tgt|--layers|--dim|\
-    --max-update|--decode-jobs|--nbest|--nbest-test|--nbest-dev|--forward-seeds) need_value "$@" ;;&
+    --max-update|--decode-jobs|--nbest|--nbest-test|--nbest-dev|--forward-seeds|--epochs) need_value "$@" ;;&
     --scale) SCALE=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --work) WORK=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --results) RESULTS=$2; COMMON+=("$1" "$2"); shift 2 ;;
     --dry-run) DRY=1; shift ;;
     --autocast-bf16|--cpu) T1+=("$1"); shift ;;
-    --raw-dir|--gpus|--precision|--decode-jobs) T1+=("$1" "$2"); shift 2 ;;
+    --raw-dir|--gpus|--precision|--decode-jobs|--epochs) T1+=("$1" "$2"); shift 2 ;;
     --forward-seeds) FORWARD_SEEDS=$2; shift 2 ;;
     --nwords-src|--nwords-tgt|--layers|--dim|--max-update) OVERRIDES=1; T1+=("$1" "$2"); shift 2 ;;
-    --nbest) NBEST=$2; T2+=("$1" "$2"); shift 2 ;;
+    --nbest) NBEST=$2; shift 2 ;;
     --nbest-test) NBEST_TEST=$2; T2+=("$1" "$2"); shift 2 ;;
     --nbest-dev) NBEST_DEV=$2; T2+=("$1" "$2"); shift 2 ;;
     --) shift; AN+=(-- "$@"); break ;;
@@ -50,8 +52,8 @@ done
 # Table 1 checks its own options before it does anything; Table 2's are checked here,
 # so that a bad one stops the run now rather than after Table 1's hours
 check_scale "$SCALE"
-check_int --forward-seeds "$FORWARD_SEEDS" 1
-[ -z "$NBEST" ] || check_int --nbest "$NBEST" 1
+int_opt FORWARD_SEEDS --forward-seeds 1
+[ -z "$NBEST" ] || { int_opt NBEST --nbest 1; T2+=(--nbest "$NBEST"); }
 if [ "$SCALE" != paper ] && { [ -n "$NBEST_TEST" ] || [ -n "$NBEST_DEV" ]; }; then
   die "--nbest-test/--nbest-dev are for --scale paper; at --scale $SCALE the baseline is built by Table 2"
 fi
@@ -72,6 +74,10 @@ fi
 if [ -n "$OVERRIDES" ] && [ -z "$RESULTS" ]; then
   COMMON+=(--results "${WORK:-$ROOT/work/$SCALE}/results")
 fi
+
+# The work dir is held for the whole run (lib.sh lock_work): the scripts below, started
+# from here, inherit the lock, and no other run gets in between them.
+[ -n "$DRY" ] || lock_work "$(abs_path "${WORK:-$ROOT/work/$SCALE}")"
 
 # Each script from the caller's directory, with the options it takes.
 show() { printf 'bash scripts/'; printf '%q ' "$@"; echo; }

@@ -5,13 +5,18 @@
 #
 #   bash scripts/reproduce_table1.sh [--scale tiny|small|paper] [--dry-run]
 #                                    [--work DIR] [--results DIR] [--raw-dir DIR] [--gpus N]
-#                                    [--precision auto|bf16|fp32] [--forward-seeds N]
-#   small scale only:                [--epochs auto|N]
+#                                    [--precision bf16|fp32] [--forward-seeds N]
+#   small scale only:                [--epochs N]
 #   paper scale only:                [--cpu] [--nwords-src N] [--nwords-tgt N]
 #                                    [--layers N] [--dim N] [--max-update N] [--decode-jobs N]
 #
-#   small (default): Multi30k En-Fr, CPU, about two hours on 2 cores.
+#   small (default): Multi30k En-Fr, CPU, within two hours on 2 cores; the same table on
+#                    every machine (fixed epochs and precision, one thread a process).
 #   tiny:            2000 training pairs and tiny models, a few minutes (the tests run it).
+#   Tiny and small run as many trainings, then test perplexities and decodes, at a time as
+#   the machine has cores (SUTSKEVER_CORES overrides the count), each on one thread, so
+#   the cores change the job's time, never its numbers. Each training's end of epoch prints
+#   a progress line: the epoch, its pace here, and about how long the trainings have left.
 #   paper:           WMT'14 En-Fr (12M pairs), 4x1000 LSTMs, fairseq's data-parallel
 #                    training on --gpus GPUs; --dry-run prints every command.
 #                    --raw-dir DIR: the WMT'14 archives (or their unpacked directories)
@@ -19,32 +24,25 @@
 #                    CPU, --gpus N then meaning N CPU worker processes (gloo); the size
 #                    overrides (--nwords-src/--nwords-tgt, --layers, --dim, --max-update)
 #                    run the same pipeline at a size a CPU finishes, e.g. on a stand-in
-#                    corpus laid out as WMT'14 (README "Paper scale on a CPU"); with any of
+#                    corpus laid out as WMT'14 (docs/paper_scale_cpu.md); with any of
 #                    them the table goes to WORK/results, not results/.
 #                    --decode-jobs N: the test perplexities and decodes N at a time (default
 #                    1: one at a time, as the trainings); on one GPU with the memory for N
 #                    models (or ensembles) at once, the decodes' tail shrinks N-fold (on an
 #                    H200 each of these steps took 19-25 s at stand-in sizes, most of it a
 #                    process starting: results/gpu/).
-#   --precision:     how the LSTMs train on CPU: bf16 = --autocast-bf16 (bf16 matmuls,
-#                    faster on CPUs with AMX, results/benchmark.md), fp32, or auto (the
-#                    small scale's default): bf16 where a short measurement on this CPU
-#                    finds its bf16 matmul fast enough (sutskever_plugin.benchmark.
-#                    bf16_choice), the choice and the measurement recorded in the table.
-#                    Tiny and paper default to fp32. The attention analogue trains in the
+#   --precision:     how the LSTMs train on CPU: bf16 = --autocast-bf16 (bf16 matmuls; the
+#                    small scale's default, as its committed table), or fp32 (tiny's and
+#                    paper's default; on a CPU without native bf16 it is the faster one).
+#                    The attention analogue trains in the
 #                    same precision (--arch lstm_autocast: fairseq's lstm with the flag).
 #                    (--autocast-bf16: the same as --precision bf16.)
 #   --forward-seeds: how many forward LSTMs (seeds 1..N; forward, forward2, ...): the
 #                    paper's reversal gain is read against the spread between seeds.
 #                    Small: 1 (the two hours' budget, scripts/recipe_small.sh; reproduce_
 #                    paper.sh asks for 2); tiny and paper: 2.
-#   --epochs:        small scale: how many epochs the LSTMs train. auto (the default): as
-#                    many of 7, 10 or 14 as the two hours' budget holds on this CPU, by a
-#                    short measurement of the first LSTM's training here (sutskever_plugin.
-#                    benchmark.epoch_choice: 7 on the AMD EPYC kind, 14 on the Intel Xeon
-#                    with AMX), the choice and the measurement recorded in the table; N:
-#                    that many, measured nothing (e.g. another machine's choice, to repeat
-#                    its table).
+#   --epochs:        small scale: how many epochs the LSTMs train (default: the recipe's 7,
+#                    scripts/recipe_small.sh; the lr stays fixed, so more only add).
 # Rerunning skips finished steps; an interrupted training resumes from its last
 # checkpoint (fairseq-train restores SAVE_DIR/checkpoint_last.pt by itself).
 TAG=table1
@@ -80,14 +78,14 @@ while [ $# -gt 0 ]; do
 done
 # every option is checked before anything is done
 check_scale "$SCALE"
-check_int --gpus "$GPUS" 1
-[ -z "$FORWARD_SEEDS" ] || check_int --forward-seeds "$FORWARD_SEEDS" 1
+int_opt GPUS --gpus 1
+[ -z "$FORWARD_SEEDS" ] || int_opt FORWARD_SEEDS --forward-seeds 1
 if [ -n "$O_EPOCHS" ]; then
   [ "$SCALE" = small ] || die "--epochs is a small-scale option (tiny and paper train their recipe's epochs)"
-  [ "$O_EPOCHS" = auto ] || check_int --epochs "$O_EPOCHS" 1
+  int_opt O_EPOCHS --epochs 1
 fi
-case ${PRECISION:=$([ "$SCALE" = small ] && echo auto || echo fp32)} in
-  auto|bf16|fp32) ;; *) die "--precision must be auto, bf16 or fp32 (got '$PRECISION')" ;;
+case ${PRECISION:=$([ "$SCALE" = small ] && echo bf16 || echo fp32)} in
+  bf16|fp32) ;; *) die "--precision must be bf16 or fp32 (got '$PRECISION')" ;;
 esac
 if [ "$SCALE" != paper ] && [ "$GPUS" != 1 ]; then
   die "--gpus $GPUS: --scale $SCALE trains on CPU in one process per model, without data parallelism; leave --gpus out (or --gpus 1)"
@@ -97,15 +95,18 @@ OVERRIDES="${NWORDS[*]}$O_LAYERS$O_DIM$O_MAX_UPDATE"
 if [ "$SCALE" != paper ] && { [ "$CPU" = 1 ] || [ -n "$OVERRIDES$DECODE_JOBS" ]; }; then
   die "--cpu, --nwords-src/--nwords-tgt, --layers, --dim, --max-update and --decode-jobs are paper-scale options (--scale paper)"
 fi
-[ -z "$DECODE_JOBS" ] || check_int --decode-jobs "$DECODE_JOBS" 1
-[ -z "$O_LAYERS" ] || check_int --layers "$O_LAYERS" 1
-[ -z "$O_DIM" ] || check_int --dim "$O_DIM" 1
-[ -z "$O_MAX_UPDATE" ] || check_int --max-update "$O_MAX_UPDATE" 1
-for ((i = 0; i < ${#NWORDS[@]}; i += 2)); do check_int "${NWORDS[i]}" "${NWORDS[i+1]}" 1; done
+[ -z "$DECODE_JOBS" ] || int_opt DECODE_JOBS --decode-jobs 1
+[ -z "$O_LAYERS" ] || int_opt O_LAYERS --layers 1
+[ -z "$O_DIM" ] || int_opt O_DIM --dim 1
+[ -z "$O_MAX_UPDATE" ] || int_opt O_MAX_UPDATE --max-update 1
+for ((i = 0; i < ${#NWORDS[@]}; i += 2)); do int_opt "NWORDS[$((i + 1))]" "${NWORDS[i]}" 1; done
+CORES=$(cores)   # this machine's, or SUTSKEVER_CORES (lib.sh)
 WORK=${WORK:-work/$SCALE}
 # tiny is a smoke test, and a paper run at overridden sizes a stand-in: their tables
 # never overwrite the committed results/
 if [ "$SCALE" = tiny ] || [ -n "$OVERRIDES" ]; then RESULTS=${RESULTS:-$WORK/results}; else RESULTS=${RESULTS:-results}; fi
+out_dir_ok --work "$WORK"; out_dir_ok --results "$RESULTS"   # a file, or read-only: refused now
+[ "$DRY_RUN" = 1 ] || lock_work "$WORK"   # one run at a time in a work dir (lib.sh)
 DATA=$WORK/data
 
 # ---- the recipe per scale --------------------------------------------------------
@@ -123,21 +124,20 @@ case $SCALE in
     PREP=(--dataset multi30k --scale tiny)
     ARCH=sutskever_lstm_tiny; LAYERS=2; DIM=64; OPTIMIZER=(--optimizer sutskever_sgd)
     DROPOUT=0.0; LR=0.7; BATCH=32; EPOCHS=3; HALVE_AFTER=2; HALVE_EVERY=0.5; N_FORWARD=2
-    JOBS=2; SAVE_EVERY=10 ;;
+    SAVE_EVERY=10 ;;
   small)
     PREP=(--dataset multi30k --scale small)
     # scripts/recipe_small.sh: the recipe, each departure from the paper, and why.
     # The loss is computed inside the softmax as the plain loss is
     # (criterions/sutskever_label_smoothed_cross_entropy.py).
     source "$ROOT/scripts/recipe_small.sh"
-    ARCH=sutskever_lstm; LAYERS=$SMALL_LAYERS; DIM=$SMALL_HIDDEN; EMB=$SMALL_EMBED
+    ARCH=sutskever_lstm_small; LAYERS=$SMALL_LAYERS; DIM=$SMALL_HIDDEN; EMB=$SMALL_EMBED
     OPTIMIZER=(--optimizer fused_adam --adam-betas "$SMALL_ADAM_BETAS"); SPARSE=()
     CRITERION=(--criterion sutskever_label_smoothed_cross_entropy --label-smoothing "$SMALL_LABEL_SMOOTHING")
     DROPOUT=$SMALL_DROPOUT; LR=$SMALL_LR; BATCH=$SMALL_BATCH; EPOCHS=$SMALL_EPOCHS WARMUP=$SMALL_WARMUP
     HALVE_AFTER=end HALVE_EVERY=0.5   # the lr fixed until the last epoch, however many
-    EPOCH_CHOICE=${O_EPOCHS:-auto}; [ "$EPOCH_CHOICE" = auto ] || EPOCHS=$O_EPOCHS
-    N_FORWARD=$SMALL_FORWARD_SEEDS ATT_EPOCHS=$SMALL_ATT_EPOCHS
-    JOBS=2; SAVE_EVERY=1000 ;;
+    EPOCHS=${O_EPOCHS:-$EPOCHS} N_FORWARD=$SMALL_FORWARD_SEEDS ATT_EPOCHS=$SMALL_ATT_EPOCHS
+    SAVE_EVERY=1000 ;;
   paper)
     PREP=(--dataset wmt14 --scale paper)
     ARCH=sutskever_lstm; LAYERS=4; DIM=1000; OPTIMIZER=(--optimizer sutskever_sgd)
@@ -171,7 +171,8 @@ setup_venv
 [ "$DRY_RUN" = 1 ] || mkdir -p "$WORK"/{models,logs,decode,ppl}
 [ "$DRY_RUN" = 1 ] || digest_cache "$WORK"
 STEP_LOG=$WORK/logs/steps.tsv   # every step's time (lib.sh timeline)
-COMMIT=$("$PY" -c "from sutskever_plugin.reporting.machine import commit; print(commit())" 2>/dev/null || echo unknown)
+COMMIT=unknown   # the models' record of the code that trained them (not needed by a dry run)
+[ "$DRY_RUN" = 1 ] || COMMIT=$("$PY" -c "from sutskever_plugin.machine import commit; print(commit())" 2>/dev/null || echo unknown)
 
 # ---- 1. data ---------------------------------------------------------------------
 # keyed on the raw corpora's contents when they are given (--raw-dir or ../shared);
@@ -186,56 +187,41 @@ else
 fi
 
 # ---- precision of the LSTMs' training ---------------------------------------------
-BF16=() PRECISION_NOTE=""
-case $PRECISION in
-  bf16) BF16=(--autocast-bf16) PRECISION_NOTE="bf16 autocast (--precision bf16)" ;;
-  fp32) PRECISION_NOTE="fp32" ;;
-  auto)
-    if [ "$DRY_RUN" = 1 ]; then
-      run "$PY" -m sutskever_plugin.benchmark.bf16_choice --out "$WORK/bf16_choice.json"
-      BF16=(--autocast-bf16) PRECISION_NOTE="auto (bf16 shown; a real run measures)"
-    else
-      bf16_choice_once "$WORK"   # once per work dir (lib.sh)
-      PRECISION_NOTE=$("$PY" -m sutskever_plugin.benchmark.bf16_choice --describe "$WORK/bf16_choice.json" 2>/dev/null) \
-        || die "step 'read $WORK/bf16_choice.json'"
-      if grep -q '"use_bf16": true' "$WORK/bf16_choice.json"; then BF16=(--autocast-bf16); fi
-      say "precision: $PRECISION_NOTE"
-    fi ;;
-esac
+BF16=() PRECISION_NOTE="fp32"
+[ "$PRECISION" = fp32 ] || BF16=(--autocast-bf16) PRECISION_NOTE="bf16 autocast (--precision bf16)"
 
 # Updates for a fractional number of epochs: fairseq makes ceil(N / batch) batches an
 # epoch; under data parallelism each GPU takes batch/GPUS sentences of one update. A dry
 # run before the data exist counts the scale's nominal training pairs.
 case $SCALE in tiny) NTRAIN=2000 ;; small) NTRAIN=29000 ;; paper) NTRAIN=12000000 ;; esac
 if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); fi
-# updates_for EPOCHS: the --max-update that trains EPOCHS epochs of this scale's batches
+# updates_for EPOCHS: the --max-update that trains EPOCHS epochs of this scale's batches,
+# ceil(EPOCHS x ceil(NTRAIN / BATCH)) (sutskever_plugin/optim/sutskever_halving.py's
+# updates_for_epochs; tests/test_reproduce_table1.py checks the two agree)
 updates_for() {
-  "$PY" -c "from sutskever_plugin.optim.sutskever_halving import updates_for_epochs as u; print(u($NTRAIN, $BATCH, $1))" 2>/dev/null || echo "?"
+  awk -v n="$NTRAIN" -v b="$BATCH" -v e="$1" \
+    'BEGIN { u = e * int((n + b - 1) / b); printf "%d\n", (u == int(u)) ? u : int(u) + 1 }'
 }
-# set_schedule: the updates, the lr schedule and their descriptions for EPOCHS epochs
-# (again once the small scale has chosen its epochs on this CPU, below)
-set_schedule() {
-  MAX_UPDATE=$(updates_for "$EPOCHS")
-  SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
-  if [ -n "$O_MAX_UPDATE" ]; then
-    MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
-  fi
-  # the attention analogue trains as long as the LSTMs unless the recipe says (small: the
-  # budget's 3 epochs, scripts/recipe_small.sh)
-  ATT_MAX_UPDATE=$MAX_UPDATE ATT_SCHEDULE=""
-  if [ -n "$ATT_EPOCHS" ] && [ "$ATT_EPOCHS" != "$EPOCHS" ] && [ -z "$O_MAX_UPDATE" ]; then
-    ATT_MAX_UPDATE=$(updates_for "$ATT_EPOCHS")
-    ATT_SCHEDULE=", trained $ATT_EPOCHS epochs ($ATT_MAX_UPDATE updates; the LSTMs $EPOCHS)"
-  fi
-  HALVE_FROM=$HALVE_AFTER; [ "$HALVE_AFTER" = end ] && HALVE_FROM=$EPOCHS
-  if awk "BEGIN { exit !($HALVE_FROM >= $EPOCHS) }"; then
-    LR_SCHEDULE="lr fixed (no halving within the $EPOCHS epochs)"
-  else
-    LR_SCHEDULE="lr halved every $HALVE_EVERY epoch(s) after $HALVE_FROM"
-  fi
-  [ "$WARMUP" = 0 ] || LR_SCHEDULE="lr warmed up linearly over $WARMUP updates, then $LR_SCHEDULE"
-}
-set_schedule
+# the updates, the lr schedule and their descriptions for EPOCHS epochs
+MAX_UPDATE=$(updates_for "$EPOCHS")
+SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
+if [ -n "$O_MAX_UPDATE" ]; then
+  MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
+fi
+# the attention analogue trains as long as the LSTMs unless the recipe says (small: the
+# budget's 3 epochs, scripts/recipe_small.sh)
+ATT_MAX_UPDATE=$MAX_UPDATE ATT_SCHEDULE="" ATT_EPOCHS=${ATT_EPOCHS:-$EPOCHS}
+if [ "$ATT_EPOCHS" != "$EPOCHS" ] && [ -z "$O_MAX_UPDATE" ]; then
+  ATT_MAX_UPDATE=$(updates_for "$ATT_EPOCHS")
+  ATT_SCHEDULE=", trained $ATT_EPOCHS epochs ($ATT_MAX_UPDATE updates; the LSTMs $EPOCHS)"
+fi
+HALVE_FROM=$HALVE_AFTER; [ "$HALVE_AFTER" = end ] && HALVE_FROM=$EPOCHS
+if awk "BEGIN { exit !($HALVE_FROM >= $EPOCHS) }"; then
+  LR_SCHEDULE="lr fixed (no halving within the $EPOCHS epochs)"
+else
+  LR_SCHEDULE="lr halved every $HALVE_EVERY epoch(s) after $HALVE_FROM"
+fi
+[ "$WARMUP" = 0 ] || LR_SCHEDULE="lr warmed up linearly over $WARMUP updates, then $LR_SCHEDULE"
 RECIPE=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
         --halve-after-epochs "$HALVE_FROM" --halve-every-epochs "$HALVE_EVERY"
         --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$MAX_UPDATE"
@@ -304,17 +290,12 @@ for s in 1 2 3 4 5; do MODELS+=("reversed$s translation_reversed $s"); done
 FURTHER_SEEDS+=(reversed2 reversed3 reversed4 reversed5)
 
 # recipe_of NAME: REC = the training flags of RECIPE with the model's own --max-update
-# and the schedule's --halve-after-epochs as set_schedule last set them
 recipe_of() {
   local a prev="" n=$MAX_UPDATE
   [ "$1" = attention ] && n=$ATT_MAX_UPDATE
   REC=()
   for a in "${RECIPE[@]}"; do
-    case $prev in
-      --max-update) REC+=("$n") ;;
-      --halve-after-epochs) REC+=("$HALVE_FROM") ;;
-      *) REC+=("$a") ;;
-    esac
+    if [ "$prev" = --max-update ]; then REC+=("$n"); else REC+=("$a"); fi
     prev=$a
   done
 }
@@ -340,18 +321,20 @@ train_one() {
   train_cmd "$@"
   local cmd=("$FS/fairseq-train" "${TRAIN_ARGS[@]}")
   if [ "$DRY_RUN" = 1 ]; then launch "${cmd[@]}"; return 0; fi
-  # fairseq's progress stays visible (prefixed with the model), the full log is kept
+  # fairseq's progress stays visible (prefixed with the model, with the job's progress at
+  # each epoch's end: sutskever_plugin/progress.py), the full log is kept
+  local epochs=$EPOCHS; [ "$name" = attention ] && epochs=$ATT_EPOCHS
   launch "${cmd[@]}" 2>&1 | tee -a "$log" \
-    | { grep --line-buffered -E "train_inner|valid on|done training" || true; } \
-    | sed -u "s/^.*| INFO | /  [$name] /"
+    | "$PY" "$ROOT/sutskever_plugin/progress.py" --model "$name" --epochs "$epochs" --plan "$PLAN" \
+        --jobs "$JOBS" --state-dir "$WORK/logs/progress" --models-dir "$WORK/models" --tag "$TAG"
   # the model of record is the checkpoint with the best validation loss
   cp "$save/checkpoint_best.pt" "$WORK/models/$name.pt.tmp"
   "$PY" -c "import json,sys; json.dump({'train_wall_s': int(sys.argv[1]), 'commit': sys.argv[3], 'seed': int(sys.argv[4]), 'task': sys.argv[5]}, open(sys.argv[2], 'w'))" \
       $((SECONDS - t0)) "$WORK/models/$name.json" "$COMMIT" "$seed" "$task"
   timeline "train $name" "$t0_utc" done
   mv "$WORK/models/$name.pt.tmp" "$WORK/models/$name.pt"
-  record_key "$WORK/models/$name.pt" "$TRAIN_REC"   # the data and recipe it was trained on
-  say "train $name: done in $((SECONDS - t0)) s, $(grep -E 'valid on' "$log" | tail -n 1 | grep -oE 'ppl [0-9.]+' || true) (val)"
+  step_done "$WORK/models/$name.pt" "$TRAIN_REC"   # the data and recipe it was trained on
+  say "train $name: done in $((SECONDS - t0)) s, $("$PY" -m sutskever_plugin.reporting.fairseq_log --last-valid-ppl "$log") (val)"
 }
 
 # ---- 3 and 4, per model: test perplexity (paper: forward 5.8, reversed 4.7) and the
@@ -374,43 +357,22 @@ ppl_step() {  # ppl_step NAME TASK (in the decodes' pool where one is open)
 source "$ROOT/scripts/table1_decodes.sh"
 decode_set "$DATA/bin" "$DATA" "$WORK/decode"
 
-# A pool of JOBS trainings, one thread each (in total faster than one model on all
-# cores for these small matrices); the paper scale trains one model on all its GPUs.
+# Tiny and small: a pool of as many trainings as there are cores, one thread each (in
+# total faster than one model on all cores for these small matrices, and the same numbers
+# whatever the cores: a matmul's result can depend on its threads); the paper scale
+# trains one model on all its GPUs (or CPU workers).
+THREADS=1 JOBS=$CORES PLAN=""
+[ "$JOBS" -le ${#MODELS[@]} ] || JOBS=${#MODELS[@]}
+if [ "$SCALE" = paper ]; then JOBS=1 THREADS=$(share_of "$WORKERS"); else export OMP_NUM_THREADS=1; fi
+for spec in "${MODELS[@]}"; do
+  set -- $spec
+  PLAN+="${PLAN:+,}$1:$([ "$1" = attention ] && echo "$ATT_EPOCHS" || echo "$EPOCHS")"
+done
+say "${#MODELS[@]} trainings, $JOBS at a time on $THREADS thread(s) each ($CORES cores)"
 # On CPU, glibc handing every freed activation buffer back to the OS costs about 5% of
 # the training time (results/benchmark.md); keeping freed memory in the heap avoids it.
 if [ "$SCALE" != paper ] || [ "$CPU" = 1 ]; then export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}; fi
 
-# ---- the small scale's epochs on this CPU (--epochs auto) -------------------------
-# The first reversed LSTM's own training, timed for a few updates as the pool will run it
-# (one thread, the allocator setting above, nothing beside it), decides how many of the
-# recipe's epoch choices the main job's budget holds here (sutskever_plugin/benchmark/
-# epoch_choice.py). Once per work dir, as the precision: the trainings' keys hold the
-# epochs, so a rerun must not change them on a second, noisier measurement. The budget
-# is the main job's (its forward seeds), whatever --forward-seeds adds.
-EPOCHS_NOTE=""
-if [ "$SCALE" = small ] && [ "$EPOCH_CHOICE" = auto ]; then
-  train_cmd reversed1 translation_reversed 1
-  probe=("$PY" -m sutskever_plugin.benchmark.epoch_choice --out "$WORK/epoch_choice.json"
-         --budget-min "$SMALL_BUDGET_MIN" --choices "$SMALL_EPOCH_CHOICES"
-         --lstms $((5 + N_FORWARD)) --att-epochs "$ATT_EPOCHS" -- "${TRAIN_ARGS[@]}")
-  if [ "$DRY_RUN" = 1 ]; then
-    run "${probe[@]}"
-    EPOCHS_NOTE="(auto: a real run measures, a dry run shows the recipe's $EPOCHS)"
-  else
-    if [ ! -s "$WORK/epoch_choice.json" ]; then
-      say "choosing the epochs: timing a few updates of reversed1's training (about a minute)"
-      t0_utc=$(date -u +%s)
-      OMP_NUM_THREADS=1 "${probe[@]}" > "$WORK/logs/epoch_choice.log" 2>&1 \
-        || { tail -n 5 "$WORK/logs/epoch_choice.log"; die "step 'choose epochs' (see $WORK/logs/epoch_choice.log)"; }
-      timeline "choose epochs" "$t0_utc" done
-    fi
-    EPOCHS=$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['epochs'])" "$WORK/epoch_choice.json") \
-      && EPOCHS_NOTE=$("$PY" -m sutskever_plugin.benchmark.epoch_choice --describe "$WORK/epoch_choice.json") \
-      || die "step 'read $WORK/epoch_choice.json'"
-    say "epochs: $EPOCHS $EPOCHS_NOTE"
-  fi
-  set_schedule
-fi
 declare -A running=()
 # a failure or Ctrl-C stops the pool's other trainings too (a rerun would otherwise
 # start a second fairseq-train on the same save dir)
@@ -420,10 +382,10 @@ finish_one() {
   wait -n -p pid "${!running[@]}" || die "step 'train ${running[$pid]}' (see $WORK/logs/train_${running[$pid]}.log); once the cause is fixed, rerun the same command: it resumes from the last checkpoint"
   unset "running[$pid]"
 }
-# A training is keyed (scripts/lib.sh step) on the training data, the dictionaries and
-# every flag train_one gives it. The key is stored in SAVE_DIR/inputs.key when it starts
-# (an interrupted training resumes only from checkpoints of the same data and recipe)
-# and in models/NAME.pt.key when it ends.
+# A training is keyed as every step is (scripts/lib.sh step_fresh and step_done) on the
+# training data, the dictionaries and every flag train_one gives it. The key is stored in
+# SAVE_DIR/inputs.key when it starts (an interrupted training resumes only from
+# checkpoints of the same data and recipe) and in models/NAME.pt.key when it ends.
 shopt -s nullglob
 TRAIN_INPUTS=("$DATA"/bin/dict.*.txt "$DATA"/bin/train.* "$DATA"/bin/valid.*)
 shopt -u nullglob
@@ -434,30 +396,31 @@ for spec in "${MODELS[@]}"; do
   recipe_of "$1"
   TRAIN_REC=$(step_key train "$@" "$arch" "${SIZE[@]}" "$DIM" "$DROPOUT" ${BF16[@]+"${BF16[@]}"} \
     ${SPARSE[@]+"${SPARSE[@]}"} "${REC[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
-  key=${TRAIN_REC%%$'\n'*} model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
-  if [ -e "$model" ] && [ "$(key_of "$model")" = "$key" ]; then say "train $1: already done, skipped"; continue; fi
+  model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
+  if step_fresh "$model" "$TRAIN_REC"; then say "train $1: already done, skipped"; continue; fi
   if [ -e "$model" ] && [ ! -e "$model.key" ]; then
     # trained before keys were recorded: hours of training are not redone on a guess
     say "train $1: already done, skipped (trained before its inputs were recorded; recorded now: delete $model to retrain)"
-    record_key "$model" "$TRAIN_REC"
-    [ -d "$save" ] && record_key "$save/inputs" "$TRAIN_REC"
+    step_done "$model" "$TRAIN_REC"
+    [ -d "$save" ] && step_done "$save/inputs" "$TRAIN_REC"
     continue
   fi
-  if [ -e "$save/inputs.key" ] && [ "$(key_of "$save/inputs")" != "$key" ]; then
+  if [ -e "$save/inputs.key" ] && ! same_key "$save/inputs" "$TRAIN_REC"; then
     say "train $1: its data or recipe changed since $save was started: training anew, the old checkpoints moved to $save.stale"
     rm -rf "$save.stale" && mv "$save" "$save.stale"
   fi
-  rm -f "$model" "$model.key"
-  mkdir -p "$save" && record_key "$save/inputs" "$TRAIN_REC"
+  rm -f "$model" "$model.key" "$WORK/logs/progress/$1.json"
+  mkdir -p "$save" && step_done "$save/inputs" "$TRAIN_REC"
   while [ ${#running[@]} -ge "$JOBS" ]; do finish_one; done
-  OMP_NUM_THREADS=$(share_of $((JOBS * WORKERS))) train_one "$@" &
+  say "train $1: started"
+  OMP_NUM_THREADS=$THREADS train_one "$@" &
   running[$!]=$1
 done
 # The pool's tail: once no training is left to start, a core freed by a finished one
 # would idle until the last ends (the attention LSTM's run is longer than an LSTM's, so
-# the two cores' queues end apart): it takes the finished models' test perplexities and
-# single decodes instead, one at a time on the freed threads, until the last training
-# ends and the steps below (the decodes two at a time) take over, finding these done.
+# the cores' queues end apart): it takes the finished models' test perplexities and
+# single decodes instead, one at a time on one thread, until the last training ends and
+# the steps below (the decodes as many at a time as cores) take over, finding these done.
 # A training's failure still ends the pool at its next wait.
 still_training() {  # how many of the pool's trainings have not ended (models/NAME.pt is
   local n count=0   # moved in by train_one last)
@@ -473,18 +436,17 @@ while [ ${#running[@]} -gt 0 ]; do
     set -- $spec
     [ -z "${tail_done[$1]:-}" ] && [ -e "$WORK/models/$1.pt" ] || continue
     tail_done[$1]=1
-    free=$(( $(nproc) - busy * $(nproc) / JOBS ))
-    [ "$1" = attention ] || OMP_NUM_THREADS=$free ppl_step "$1" "$2"
-    OMP_NUM_THREADS=$free decode_single "$1"
+    [ "$1" = attention ] || OMP_NUM_THREADS=$THREADS ppl_step "$1" "$2"
+    OMP_NUM_THREADS=$THREADS decode_single "$1"
   done
 done
 trap - EXIT
 
 # ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
 # every seed's: the reversal gain is read against the spread between seeds. From here on
-# DECODE_JOBS steps at a time (tiny and small: as many as trainings, one thread each;
+# DECODE_JOBS steps at a time (tiny and small: as many as cores, one thread each;
 # paper: one, or --decode-jobs)
-POOL_JOBS=${DECODE_JOBS:-$JOBS}
+POOL_JOBS=${DECODE_JOBS:-$([ "$SCALE" = paper ] && echo 1 || echo "$CORES")}
 for spec in "${MODELS[@]}"; do
   set -- $spec
   [ "$1" = attention ] || ppl_step "$1" "$2"
@@ -505,7 +467,7 @@ t0_utc=$(date -u +%s)
     --decoding "$DECODING" --command "$COMMAND" \
     --model "$ARCH ($LAYERS layers x $DIM cells, $EMB-d embeddings, dropout $DROPOUT); attention analogue: fairseq lstm, same size${BF16:+ and ${BF16[*]}}$ATT_SCHEDULE" \
     --recipe "${OPTIMIZER[*]} lr $LR, batch $BATCH sentences, --sentence-avg --clip-norm 5 ${CRITERION[*]}, $LR_SCHEDULE, $SCHEDULE, best checkpoint on val${SPARSE:+; LSTMs with ${SPARSE[*]}}${BF16:+; LSTMs and the attention analogue trained with ${BF16[*]}}" \
-    --epochs "${O_MAX_UPDATE:+the first $O_MAX_UPDATE updates of }$EPOCHS" --epochs-note "$EPOCHS_NOTE" \
+    --epochs "${O_MAX_UPDATE:+the first $O_MAX_UPDATE updates of }$EPOCHS" \
     --notes "$RESULTS/table1_notes_$SCALE.md"
 timeline "table" "$t0_utc" done
 say "all done: $RESULTS/table1.md"

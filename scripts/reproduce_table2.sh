@@ -9,7 +9,7 @@
 #
 #   small (default): our phrase-based baseline (sutskever_plugin.smt) on Multi30k writes
 #                    100-best lists of valid and test (about 9 CPU-minutes: 10-25 min on 2
-#                    cores), then 6 model passes (one per Table 1 model, two at a time)
+#                    cores), then 6 model passes (one per Table 1 model, as many at a time as cores)
 #                    over the 100k test hypotheses (+300 dev sentences); each pass's wall
 #                    time is in results/table2.md.
 #   tiny:            2000 training pairs and tiny models: about 6 CPU-minutes; its table
@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 check_scale "$SCALE"
-[ -z "$NBEST" ] || check_int --nbest "$NBEST" 1
+[ -z "$NBEST" ] || int_opt NBEST --nbest 1
 # DEV_MAX: dev sentences used to tune the LSTM weight (0: all); scoring is the slow part
 case $SCALE in
   tiny)  NBEST=${NBEST:-100}; SMT_FLAGS=(--tune-iterations 3); DEV_MAX=0 ;;
@@ -50,6 +50,7 @@ fi
 for f in "$NBEST_TEST" "$NBEST_DEV"; do [ -z "$f" ] || [ -f "$f" ] || die "n-best list not found: $f"; done
 WORK=${WORK:-work/$SCALE}
 [ "$SCALE" = tiny ] && RESULTS=${RESULTS:-$WORK/results} || RESULTS=${RESULTS:-results}
+out_dir_ok --work "$WORK"; out_dir_ok --results "$RESULTS"
 DATA=$WORK/data M=$WORK/models T=$WORK/table2
 
 # ---- 0. inputs: Table 1's data and models ------------------------------------------
@@ -59,6 +60,7 @@ done
 for m in forward reversed1 reversed2 reversed3 reversed4 reversed5; do
   [ -f "$M/$m.pt" ] || die "missing model $M/$m.pt: run 'bash scripts/reproduce_table1.sh --scale $SCALE' first (Table 2 reuses its models)"
 done
+lock_work "$WORK"   # one run at a time in a work dir (lib.sh)
 
 setup_venv
 mkdir -p "$T"
@@ -99,10 +101,11 @@ rescore() {  # rescore KEY --path MODEL | --token-scores FILES, and their own fl
     --dev-ref "$DATA/tok/valid.fr" --dev-max-sentences "$DEV_MAX" \
     --out-nbest "$T/$key.nbest" --out-1best "$T/$key.tuned.1best" --summary-json "$T/$key.json"
 }
-# The six models two at a time, the cores shared out (scripts/lib.sh pool_step): each
-# pass costs about the same. reversed2..5 are rescored alone too (their own rows are not
-# in the table); what the ensemble needs of them is their token scores.
-POOL_JOBS=$(( $(nproc) >= 2 ? 2 : 1 ))
+# The six models as many at a time as there are cores, one thread each (scripts/lib.sh
+# pool_step; the same scores whatever the cores): each pass costs about the same.
+# reversed2..5 are rescored alone too (their own rows are not in the table); what the
+# ensemble needs of them is their token scores.
+POOL_JOBS=$(cores)
 mkdir -p "$T/scores"
 for m in forward reversed1 reversed2 reversed3 reversed4 reversed5; do
   case $m in

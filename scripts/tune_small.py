@@ -17,20 +17,23 @@
         appends one row (an ensemble of candidates, decoded on valid) to D/ensembles.csv
         and regenerates D/README.md.
     python scripts/tune_small.py write-readme --out-dir D
-        regenerates D/README.md from the CSVs and D/notes.md (after editing the notes).
+        regenerates D/README.md from the CSVs (it links D/notes.md, the hand-written reading).
 """
 import argparse
-import csv
 import datetime
 import json
 import math
 import os
-import platform
 import re
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from sutskever_plugin.reporting.fairseq_log import validations
+from sutskever_plugin.machine import commit as git_commit
+from sutskever_plugin.machine import describe as hardware
+from sutskever_plugin.tables import (append_csv, read_csv_rows, report_head, table_head,
+                                               table_row)
+from sutskever_plugin.data.textio import write_text
 
 
 # ---- train: fairseq-train with CPU accounting ----------------------------------------
@@ -46,7 +49,9 @@ def train(cpu_jsonl, fairseq_args):
         out.write(json.dumps(kw) + "\n")
 
     def begin_epoch_logged(begin_epoch, self, epoch):
-        log(event="epoch_start", epoch=epoch, updates=self.get_num_updates())
+        # the pairs of the data it trains on: an epoch's updates at a probe's batch size
+        log(event="epoch_start", epoch=epoch, updates=self.get_num_updates(),
+            train_pairs=len(self.task.dataset(self.cfg.dataset.train_subset)))
         return begin_epoch(self, epoch)
 
     def train_step_logged(train_step, self, *a, **kw):
@@ -78,20 +83,6 @@ FIELDS = ["name", "flags", "epochs", "updates", "val_ppl_per_epoch", "best_val_p
           "bf16", "mm_bf16_over_fp32", "hardware", "commit", "utc"]
 
 
-def parse_train_log(path):
-    ppl, updates = [], 0
-    with open(path, errors="replace") as f:
-        for line in f:
-            if "valid on 'valid' subset" in line:
-                m = re.search(r"\| ppl ([0-9.]+)", line)
-                if m:
-                    ppl.append(float(m.group(1)))
-                m = re.search(r"\| num_updates (\d+)", line)
-                if m:
-                    updates = int(m.group(1))
-    return ppl, updates
-
-
 def parse_cpu(path):
     """Train CPU s per epoch (epoch start to its validation) and valid CPU s per epoch."""
     events = [json.loads(x) for x in open(path) if x.strip()]
@@ -108,18 +99,6 @@ def parse_cpu(path):
     return train, valid, total
 
 
-def git_commit():
-    sys.path.insert(0, ROOT)
-    from sutskever_plugin.reporting.machine import commit
-    return commit()
-
-
-def hardware():
-    sys.path.insert(0, ROOT)
-    from sutskever_plugin.reporting.machine import describe
-    return describe()
-
-
 def trained_at(cpu_jsonl):
     """The commit the run started from (its start event), else the checkout's now."""
     with open(cpu_jsonl) as f:
@@ -128,7 +107,8 @@ def trained_at(cpu_jsonl):
 
 
 def record(a):
-    ppl, updates = parse_train_log(a.train_log)
+    curve = validations(a.train_log)
+    ppl, updates = [p for _, p in curve], (curve[-1][0] if curve else 0)
     train_s, valid_s, total = parse_cpu(a.cpu_jsonl)
     bleu = json.load(open(a.bleu_json))
     mm = json.load(open(a.mm_json))
@@ -148,7 +128,7 @@ def record(a):
         "utc": _utc_now(),
     }
     os.makedirs(a.out_dir, exist_ok=True)
-    _append(os.path.join(a.out_dir, "candidates.csv"), FIELDS, row)
+    append_csv(os.path.join(a.out_dir, "candidates.csv"), row, FIELDS)
     write_readme(a.out_dir)
     print(f"| {a.name}: best val ppl {row['best_val_ppl']}, valid BLEU {row['valid_bleu_beam12']}, "
           f"{row['train_cpu_s_per_epoch']} CPU s/epoch train + {row['valid_cpu_s_per_epoch']} valid")
@@ -162,7 +142,8 @@ def record_probe(a):
     per = (last["cpu_s"] - first["cpu_s"]) / (last["updates"] - first["updates"])
     fl = a.flags.split()
     bsz = int(fl[fl.index("--batch-size") + 1]) if "--batch-size" in fl else 0
-    upe = math.ceil(29000 / bsz) if bsz else 0
+    pairs = next((e["train_pairs"] for e in ev if "train_pairs" in e), 0)
+    upe = math.ceil(pairs / bsz) if bsz and pairs else 0
     mm = json.load(open(a.mm_json))
     row = dict(name=a.name, flags=a.flags, updates_measured=last["updates"] - first["updates"],
                cpu_s_per_update=round(per, 4), updates_per_epoch=upe,
@@ -171,22 +152,13 @@ def record_probe(a):
                mm_bf16_over_fp32=f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)",
                hardware=hardware(), commit=trained_at(a.cpu_jsonl))
     os.makedirs(a.out_dir, exist_ok=True)
-    _append(os.path.join(a.out_dir, "probes.csv"), list(row), row)
+    append_csv(os.path.join(a.out_dir, "probes.csv"), row, list(row))
     print(f"| probe {a.name}: {per:.4f} CPU s/update, {row['train_cpu_s_per_epoch']} CPU s/epoch of {upe} updates")
 
 
 ENSEMBLE_FIELDS = ["name", "direction", "members", "members_best_val_ppl", "valid_bleu_beam1",
                    "valid_bleu_beam2", "valid_bleu_beam12", "valid_sacrebleu_beam12",
                    "valid_len_ratio_beam12", "hardware", "commit", "utc"]
-
-
-def _append(path, fields, row):
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fields)
-        if new:
-            w.writeheader()
-        w.writerow(row)
 
 
 def _utc_now():
@@ -197,7 +169,7 @@ def record_ensemble(a):
     bleu = {int(beam): json.load(open(path)) for beam, path in a.beam_json}
     if sorted(bleu) != [1, 2, 12]:
         sys.exit(f"record-ensemble: give the BLEU of beams 1, 2 and 12 (got {sorted(bleu)})")
-    ppl = [min(parse_train_log(log)[0], default=float("nan")) for _, log in a.member]
+    ppl = [min((p for _, p in validations(log)), default=float("nan")) for _, log in a.member]
     row = {
         "name": a.name, "direction": a.direction, "members": " ".join(m for m, _ in a.member),
         "members_best_val_ppl": " ".join(f"{p:.2f}" for p in ppl),
@@ -207,7 +179,7 @@ def record_ensemble(a):
         "hardware": hardware(), "commit": git_commit(), "utc": _utc_now(),
     }
     os.makedirs(a.out_dir, exist_ok=True)
-    _append(os.path.join(a.out_dir, "ensembles.csv"), ENSEMBLE_FIELDS, row)
+    append_csv(os.path.join(a.out_dir, "ensembles.csv"), row, ENSEMBLE_FIELDS)
     write_readme(a.out_dir)
     print(f"| {a.name}: valid BLEU beam 1 / 2 / 12: {row['valid_bleu_beam1']} / "
           f"{row['valid_bleu_beam2']} / {row['valid_bleu_beam12']}")
@@ -220,63 +192,55 @@ def _len_ratio(bleu):
 
 
 def write_readme(out_dir):
-    rows = list(csv.DictReader(open(os.path.join(out_dir, "candidates.csv"))))
-    lines = [
-        "# Small-scale recipe tuning (validation set only)", "",
-        "Generated by `bash scripts/tune_small.sh` (one run per row, appended to "
-        "`candidates.csv`; this file is rewritten from the CSV on every run); do not edit by hand.", "",
-        "- Scale: **small**: Multi30k En-Fr (29,000 training pairs), source reversed "
-        "(`--task translation_reversed`) unless a row's flags begin with `--task translation` "
-        "(`tune_small.sh --direction forward`: source as given), "
-        "`python -m sutskever_plugin.data.prepare --dataset multi30k --scale small`; every number is on **valid** (1,014 sentences), none on test.",
-        "- BLEU: the project's cased BLEU on Moses-tokenized text (`sutskever_plugin.scoring.score`), "
-        "best checkpoint on valid loss, beam 12, no length normalisation (`--unnormalized`), batch 64.",
-        "- CPU s: user + system seconds of the training process (getrusage), one thread "
-        "(`OMP_NUM_THREADS=1`, pinned to one core), so they do not depend on the machine's other users; "
-        "train = an epoch's updates, valid = the validation after it.",
-        "- bf16: `--autocast-bf16` in the row's flags; the mm ratio is this CPU's bf16/fp32 `torch.mm` rate "
-        "measured by the same run (one thread, n x n, best 0.2 s window).", "",
-        "| candidate | flags | epochs | val ppl per epoch | best val ppl | valid BLEU (b12) | len ratio "
-        "| train CPU s/epoch | valid CPU s/epoch | total CPU s | bf16 | bf16/fp32 mm | hardware | commit | UTC |",
-        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        lines.append("| " + " | ".join([
+    lines = report_head(
+        "Small-scale recipe tuning (validation set only)",
+        "`bash scripts/tune_small.sh` (one run per row, appended to `candidates.csv`; this file "
+        "is rewritten from the CSV on every run)", [
+            "- Scale: **small**: Multi30k En-Fr (29,000 training pairs), source reversed "
+            "(`--task translation_reversed`) unless a row's flags begin with `--task translation` "
+            "(`tune_small.sh --direction forward`: source as given), "
+            "`python -m sutskever_plugin.data.prepare --dataset multi30k --scale small`; every number is on **valid** (1,014 sentences), none on test.",
+            "- BLEU: the project's cased BLEU on Moses-tokenized text (`sutskever_plugin.scoring.score`), "
+            "best checkpoint on valid loss, beam 12, no length normalisation (`--unnormalized`), batch 64.",
+            "- CPU s: user + system seconds of the training process (getrusage), one thread "
+            "(`OMP_NUM_THREADS=1`, pinned to one core), so they do not depend on the machine's other users; "
+            "train = an epoch's updates, valid = the validation after it.",
+            "- bf16: `--autocast-bf16` in the row's flags; the mm ratio is this CPU's bf16/fp32 `torch.mm` rate "
+            "measured by the same run (one thread, n x n, best 0.2 s window)."])
+    lines += table_head("candidate", "flags", "epochs", "val ppl per epoch", "best val ppl", "valid BLEU (b12)",
+                        "len ratio", "train CPU s/epoch", "valid CPU s/epoch", "total CPU s", "bf16",
+                        "bf16/fp32 mm", "hardware", "commit", "UTC", right=(2, 4, 5, 6, 7, 8, 9))
+    for r in read_csv_rows(os.path.join(out_dir, "candidates.csv")):
+        lines.append(table_row(
             r["name"], "`" + r["flags"] + "`", r["epochs"], r["val_ppl_per_epoch"], r["best_val_ppl"],
             r["valid_bleu_beam12"], r["valid_len_ratio"], r["train_cpu_s_per_epoch"],
             r["valid_cpu_s_per_epoch"], r["cpu_s_total"], r["bf16"], r["mm_bf16_over_fp32"],
-            r["hardware"], r["commit"], r["utc"]]) + " |")
+            r["hardware"], r["commit"], r["utc"]))
     probes = os.path.join(out_dir, "probes.csv")
     if os.path.exists(probes):
         lines += ["", "## Speed probes", "",
                   "`bash scripts/tune_small.sh --probe-updates U`: U updates at the batch size of its flags, no validation; "
                   "CPU s per update from update 50 on, times the updates of one epoch.", "",
-                  "| probe | flags | updates timed | CPU s/update | train CPU s/epoch | bf16 | bf16/fp32 mm | hardware | commit |",
-                  "| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |"]
-        for r in csv.DictReader(open(probes)):
-            lines.append("| " + " | ".join([
+                  *table_head("probe", "flags", "updates timed", "CPU s/update", "train CPU s/epoch", "bf16",
+                              "bf16/fp32 mm", "hardware", "commit", right=(2, 3, 4))]
+        for r in read_csv_rows(probes):
+            lines.append(table_row(
                 r["name"], "`" + r["flags"] + "`", r["updates_measured"], r["cpu_s_per_update"],
-                r["train_cpu_s_per_epoch"], r["bf16"], r["mm_bf16_over_fp32"], r["hardware"],
-                r["commit"]]) + " |")
+                r["train_cpu_s_per_epoch"], r["bf16"], r["mm_bf16_over_fp32"], r["hardware"], r["commit"]))
     ensembles = os.path.join(out_dir, "ensembles.csv")
     if os.path.exists(ensembles):
         lines += ["", "## Ensembles of candidates", "",
                   "`bash scripts/tune_small.sh --name N --ensemble A,B,...`: the candidates' best checkpoints "
                   "as one fairseq ensemble, decoded on valid at beams 1, 2 and 12 without length "
                   "normalisation, batch 64 (as `reproduce_table1.sh` decodes Table 1's ensemble on valid).", "",
-                  "| ensemble | direction | members | members' best val ppl | valid BLEU b1 | b2 | b12 "
-                  "| detok. sacreBLEU b12 | len ratio b12 | hardware | commit | UTC |",
-                  "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
-        for r in csv.DictReader(open(ensembles)):
-            lines.append("| " + " | ".join([
-                r["name"], r["direction"], r["members"], r["members_best_val_ppl"], r["valid_bleu_beam1"],
-                r["valid_bleu_beam2"], r["valid_bleu_beam12"], r["valid_sacrebleu_beam12"],
-                r["valid_len_ratio_beam12"], r["hardware"], r["commit"], r["utc"]]) + " |")
-    notes = os.path.join(out_dir, "notes.md")
-    if os.path.exists(notes):
-        lines += ["", open(notes).read().rstrip()]
-    with open(os.path.join(out_dir, "README.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+                  *table_head("ensemble", "direction", "members", "members' best val ppl", "valid BLEU b1", "b2",
+                              "b12", "detok. sacreBLEU b12", "len ratio b12", "hardware", "commit", "UTC",
+                              right=(4, 5, 6, 7, 8))]
+        for r in read_csv_rows(ensembles):
+            lines.append(table_row(*(r[k] for k in ENSEMBLE_FIELDS)))
+    if os.path.exists(os.path.join(out_dir, "notes.md")):
+        lines += ["", "The reading of these rows: [`notes.md`](notes.md)."]
+    write_text(os.path.join(out_dir, "README.md"), "\n".join(lines) + "\n")
 
 
 def rewrite_readme(a):

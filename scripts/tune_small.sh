@@ -51,6 +51,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 FLAGS=("$@")
+# the integer options by the one parser of every script (lib.sh int_opt: base 10, 08 is
+# eight), with this script's own die (exit 2) in place of lib.sh's
+TAG=tune_small; source "$ROOT/scripts/lib.sh"
+die() { echo "tune_small.sh: error: $*" >&2; exit 2; }
 # a forward row says so in its recorded flags; rows without --task are reversed
 RECORDED=("${FLAGS[@]}")
 [ "$TASK" = translation ] && RECORDED=(--task translation "${FLAGS[@]}")
@@ -67,9 +71,13 @@ if [ -n "$MEMBERS" ]; then
     CKPTS+=("$c")
   done
 else
-  [ "$PROBE" != 0 ] || [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
+  int_opt PROBE --probe-updates 0
+  if [ "$PROBE" = 0 ]; then
+    [[ "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs must be a whole number (got '$EPOCHS')"
+    int_opt EPOCHS --epochs 1
+  fi
   # the probe's rate is read between the CPU marks at every 50th update, from the 50th on
-  [ "$PROBE" = 0 ] || { [[ "$PROBE" =~ ^[0-9]+$ ]] && [ "$PROBE" -ge 100 ]; } \
+  [ "$PROBE" = 0 ] || [ "$PROBE" -ge 100 ] \
     || die "--probe-updates must be a whole number of at least 100 (got '$PROBE'): the rate is read from update 50 on, at every 50th"
   [ ${#FLAGS[@]} -gt 0 ] || die "give the candidate's fairseq-train flags after --"
 fi

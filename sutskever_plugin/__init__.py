@@ -5,16 +5,16 @@
 (``lstm_autocast``), the ``translation_reversed`` task, the ``sutskever_halving`` lr
 scheduler, the ``sutskever_sgd`` and ``fused_adam`` optimizers and the
 ``sutskever_cross_entropy`` criterion, lets torch >= 2.6 load fairseq checkpoints, and
-keeps fairseq from dropping the last partial batch and makes resumed trainings exact
-(see :mod:`.fairseq_patches`), checks every checkpoint it loads against the task and
-dictionaries (checkpoint_check), and prints user-facing errors as one line (errors).
+keeps fairseq from dropping the last partial batch, makes resumed trainings exact and
+checks every checkpoint it loads against the task and dictionaries (see
+:mod:`.fairseq_patches`; the checks: checkpoint_check), and prints user-facing errors as
+one line (errors).
 """
 from . import errors
 
 errors.install()  # user-facing errors as one line (SUTSKEVER_DEBUG=1: with the traceback)
 
 from . import fairseq_patches  # noqa: F401,E402  (before any batch is built or checkpoint loaded)
-from . import checkpoint_check  # noqa: F401  (a truncated/corrupt checkpoint: clear error)
 from .criterions import sutskever_cross_entropy  # noqa: F401
 from .criterions import sutskever_label_smoothed_cross_entropy  # noqa: F401
 from .models import lstm_autocast, sutskever_lstm  # noqa: F401

@@ -1,5 +1,11 @@
-"""Checks on every checkpoint a command loads: a clear error for a truncated or corrupt
-file, and for a checkpoint used with the wrong task direction or other dictionaries.
+"""Every check on a checkpoint, in one place: a clear error for a truncated or corrupt
+file, and for a checkpoint used with the wrong task direction, other dictionaries or a
+model of another shape.  Each error has one message, wherever it is caught.
+
+The fairseq functions through which they run are wrapped in :mod:`.fairseq_patches`:
+``corrupt_checkpoint`` (every checkpoint read), ``checked_ensemble`` (every model loaded
+for decoding or scoring) and ``dictionary_record`` (what fairseq-train records);
+``SutskeverLSTMModel.load_state_dict`` runs :func:`check_weights`.
 
 **Direction and dictionaries** (ours and fairseq's own models, e.g. the attention
 analogue ``--arch lstm_autocast``).  Every checkpoint stores the task it was trained with
@@ -11,34 +17,25 @@ exit status 0.  Checkpoints written while this plugin is imported also record th
 sha256 of their source and target dictionaries' entries; a checkpoint decoded with
 dictionaries of other contents (even of the same size) is refused.  Older checkpoints
 are compared with the dictionaries of the data directory they were trained on
-(``cfg.task.data``) when it still exists, else by size.  The checks run in
-``checkpoint_utils.load_model_ensemble_and_task``, through which fairseq-generate,
--interactive, -validate, ``from_pretrained`` and the rescoring load their models, and
-before any weight is copied, so a mismatch never ends in a tensor-size traceback.
+(``cfg.task.data``) when it still exists, else by size.  The checks run before any
+weight is copied, so a mismatch never ends in a tensor-size traceback.
 
-**Corrupt files.**
+**Our model's weights** (:func:`check_weights`): another architecture or size, and the
+``source_reversed`` flag every sutskever_lstm checkpoint holds (also where no task name
+is checked: a resumed fairseq-train, a direct ``load_state_dict``), including the
+fractional flag of an average of reversed and forward models.
 
-Without it fairseq-generate / -interactive / -validate / -train (resuming) and the hub
-interface fail deep inside ``torch.load`` with messages that never name the file:
-``PytorchStreamReader failed reading zip archive: failed finding central directory``
-(a truncated file), a bare ``EOFError`` (an empty file), or ``Unsupported operand 103``
-followed by advice about ``weights_only`` (a file that is not a checkpoint at all).
-
-We wrap ``fairseq.checkpoint_utils.load_checkpoint_to_cpu``, the one function through
-which all of them read a checkpoint.  When it fails, the file itself is examined; if it
-is damaged the error becomes :class:`CorruptCheckpointError` naming the file, what is
-wrong with it and what to do.  Any other failure (an intact file that cannot be loaded
-for another reason) is re-raised unchanged.  Intact checkpoints are not touched: the
-check only runs after a failure.
+**Corrupt files** (:func:`diagnose`, :func:`message`): a checkpoint that fails to load is
+examined; a truncated, empty or foreign file becomes :class:`CorruptCheckpointError`
+naming it, what is wrong with it and what to do.
 """
 import hashlib
 import os
 import pickle
+import shlex
 import zipfile
 import zlib
 from typing import Optional
-
-from fairseq import checkpoint_utils
 
 from .errors import user_facing
 
@@ -99,26 +96,19 @@ def message(path: str, reason: str) -> str:
         msg += (". If a training was interrupted while writing it, replace it with the newest "
                 "intact checkpoint of the same directory (checkpoint_E_U.pt or "
                 "checkpoint_best.pt) and rerun to resume from there")
+    elif os.path.basename(os.path.dirname(os.path.abspath(path))) == "models":
+        # a model of record of scripts/reproduce_table1.sh (WORK/models/NAME.pt): its rerun
+        # keeps it while its key matches, and makes it again once it is gone
+        work = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+        name = os.path.splitext(os.path.basename(path))[0]
+        msg = (f"checkpoint {path} is truncated or corrupt ({reason}): delete it and rerun "
+               "bash scripts/reproduce_table1.sh with the options that made it "
+               f"(--work {shlex.quote(work)}): it makes {name}.pt again from that training's checkpoints in "
+               f"{work}/checkpoints/{name} (delete that directory too to train it anew; a rerun "
+               "that finds the damaged file in place keeps it)")
     else:
         msg += " (rerunning the same command cannot repair it)"
     return msg
-
-
-_original = checkpoint_utils.load_checkpoint_to_cpu
-
-
-def load_checkpoint_to_cpu(path, *args, **kwargs):
-    try:
-        return _original(path, *args, **kwargs)
-    except Exception as e:
-        reason = diagnose(path, e)
-        if reason is None:
-            raise
-        raise CorruptCheckpointError(message(path, reason)) from e
-
-
-if getattr(checkpoint_utils.load_checkpoint_to_cpu, "__module__", None) != __name__:
-    checkpoint_utils.load_checkpoint_to_cpu = load_checkpoint_to_cpu
 
 
 # ------------------------------------------------------------ direction and dictionaries
@@ -170,20 +160,34 @@ def _direction(reverses: bool) -> str:
     return "reversed" if reverses else "forward"
 
 
-def check_task(path: str, state, task) -> None:
-    """Refuse a checkpoint trained with the other source direction than ``task`` reads."""
+def _named(path: Optional[str]) -> str:
+    return f"checkpoint {path}" if path else "the checkpoint"
+
+
+def _direction_error(path, trained_task: str, trained: bool, now: bool, ensemble=False):
+    have = "translation_reversed" if now else "translation"
+    return CheckpointMismatchError(
+        f"{_named(path)} was trained with --task {trained_task} ({_direction(trained)} source "
+        f"sentences) but is being used with --task {have}, which reads them {_direction(now)}: "
+        f"rerun with --task {trained_task}"
+        + (" (every model of an ensemble must have been trained with the same task)" if ensemble else ""))
+
+
+def _vocabulary_error(path, side: str, rows: int, given: int):
+    return CheckpointMismatchError(
+        f"{_named(path)}: its {side} vocabulary has {rows} entries but the {side} "
+        f"dictionary given now has {given}: decode with the data directory "
+        "(dict.*.txt) the model was trained with")
+
+
+def check_task(path: str, state, task, ensemble: bool = False) -> None:
+    """Refuse a checkpoint trained with the other source direction than ``task`` reads
+    (``ensemble``: it is one of several models loaded together)."""
     trained_task = checkpoint_task(state)
     trained = task_reverses(trained_task)
     now = bool(getattr(task, "reverses_source", False))
-    if trained is None or trained == now:
-        return
-    have = "translation_reversed" if now else "translation"
-    raise CheckpointMismatchError(
-        f"checkpoint {path} was trained with --task {trained_task} ({_direction(trained)} source "
-        f"sentences) but is being used with --task {have}, which reads them {_direction(now)}: "
-        f"rerun with --task {trained_task}"
-        + (" (every model of an ensemble must have been trained with the same task)"
-           if getattr(task, "_sutskever_ensemble", False) else ""))
+    if trained is not None and trained != now:
+        raise _direction_error(path, trained_task, trained, now, ensemble)
 
 
 def _dictionaries_of(data_dir: str, task):
@@ -214,12 +218,9 @@ def check_dictionaries(path: str, state, task) -> None:
         recorded = _dictionaries_of(data, task) if data and os.path.isdir(data) else None
         how = f"of its training data {data}"
     for side, d in (("source", src_dict), ("target", tgt_dict)):
-        rows = _embedding_rows(state, side)
+        rows = _embedding_rows(state.get("model") or {}, side)
         if rows is not None and rows != len(d):
-            raise CheckpointMismatchError(
-                f"checkpoint {path}: its {side} vocabulary has {rows} entries but the {side} "
-                f"dictionary given now has {len(d)}: decode with the data directory "
-                "(dict.*.txt) the model was trained with")
+            raise _vocabulary_error(path, side, rows, len(d))
         if recorded and recorded.get(side) and recorded[side] != now[side]:
             raise CheckpointMismatchError(
                 f"checkpoint {path} was trained with another {side} dictionary than the one "
@@ -228,76 +229,55 @@ def check_dictionaries(path: str, state, task) -> None:
                 "(dict.*.txt) the model was trained with")
 
 
-def _embedding_rows(state, side) -> Optional[int]:
-    model = state.get("model") or {}
-    w = model.get(("encoder" if side == "source" else "decoder") + ".embed_tokens.weight")
+def _embedding_rows(weights, side) -> Optional[int]:
+    w = weights.get(("encoder" if side == "source" else "decoder") + ".embed_tokens.weight")
     return int(w.shape[0]) if w is not None and hasattr(w, "shape") else None
 
 
-def check(path: str, state, task) -> None:
-    check_task(path, state, task)
+def check(path: str, state, task, ensemble: bool = False) -> None:
+    """Every check of a loaded checkpoint ``state`` against the task it is used with."""
+    check_task(path, state, task, ensemble)
     check_dictionaries(path, state, task)
 
 
-_original_ensemble = checkpoint_utils.load_model_ensemble_and_task
+# ------------------------------------------------------------ our model's weights
+
+def check_weights(model, weights, path: Optional[str] = None) -> None:
+    """Refuse weights (a state dict) that a sutskever_lstm ``model`` cannot take: another
+    architecture or size, other vocabulary sizes, the other source direction, or an
+    average of reversed and forward models.  ``SutskeverLSTMModel.load_state_dict`` runs
+    it, so it also guards a resumed fairseq-train and direct loads."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    if missing or unexpected:
+        raise CheckpointMismatchError(
+            "checkpoint does not hold a sutskever_lstm model of this shape (was it trained "
+            f"with another --arch or other --*-layers?): missing {missing[:4]}, "
+            f"unexpected {unexpected[:4]}")
+    for side in ("source", "target"):
+        rows, given = _embedding_rows(weights, side), _embedding_rows(own, side)
+        if rows != given:
+            raise _vocabulary_error(path, side, rows, given)
+    for name, tensor in weights.items():
+        if tensor.shape != own[name].shape:
+            raise CheckpointMismatchError(
+                f"checkpoint tensor {name} has shape {tuple(tensor.shape)} but the model "
+                f"built from the given flags has {tuple(own[name].shape)}: use the "
+                "checkpoint's own --arch and size flags")
+    trained, now = _reversal_flag(weights["source_reversed"]), bool(model.source_reversed)
+    if trained != now:
+        raise _direction_error(path, "translation_reversed" if trained else "translation",
+                               trained, now)
 
 
-def load_model_ensemble_and_task(filenames, arg_overrides=None, task=None, strict=True,
-                                 suffix="", num_shards=1, state=None):
-    """fairseq's loader, one checkpoint at a time, each checked against the task before
-    its weights are loaded (the task set up from the first checkpoint when none is given)."""
-    if num_shards != 1 or suffix or (state is not None and len(filenames) != 1):
-        return _original_ensemble(filenames, arg_overrides=arg_overrides, task=task, strict=strict,
-                                  suffix=suffix, num_shards=num_shards, state=state)
-    ensemble, cfg = [], None
-    for path in filenames:
-        st = state
-        if st is None:
-            if not os.path.exists(path):
-                raise IOError(f"Model file not found: {path}")
-            st = checkpoint_utils.load_checkpoint_to_cpu(path, arg_overrides)
-        if task is None:  # as fairseq does: the task the first checkpoint was trained with
-            from fairseq import tasks
-            from fairseq.dataclass.utils import convert_namespace_to_omegaconf
-
-            saved = (convert_namespace_to_omegaconf(st["args"]) if st.get("args") is not None
-                     else st.get("cfg"))
-            if saved is not None:
-                task = tasks.setup_task(saved.task, from_checkpoint=True)
-        if task is not None:
-            if len(filenames) > 1:
-                task._sutskever_ensemble = True
-            check(path, st, task)
-        models, cfg, task = _original_ensemble([path], arg_overrides=arg_overrides, task=task,
-                                               strict=strict, state=st)
-        ensemble.extend(models)
-        state = None
-    return ensemble, cfg, task
-
-
-if getattr(checkpoint_utils.load_model_ensemble_and_task, "__module__", None) != __name__:
-    checkpoint_utils.load_model_ensemble_and_task = load_model_ensemble_and_task
-
-
-def _record_dictionaries():
-    """Checkpoints written by fairseq-train record their task and dictionaries."""
-    from fairseq.trainer import Trainer
-
-    original = Trainer.state_dict
-    if getattr(original, "__module__", None) == __name__:
-        return
-
-    def state_dict(self):
-        out = original(self)
-        task = self.task
-        if task is not None and getattr(task, "source_dictionary", None) is not None \
-                and getattr(task, "target_dictionary", None) is not None:
-            out[RECORD_KEY] = {"source": dictionary_digest(task.source_dictionary),
-                               "target": dictionary_digest(task.target_dictionary)}
-        return out
-
-    state_dict.__module__ = __name__
-    Trainer.state_dict = state_dict
-
-
-_record_dictionaries()
+def _reversal_flag(recorded) -> bool:
+    """A checkpoint's ``source_reversed``: a bool (checkpoints before averaging was
+    supported), 1.0 / 0.0, or their mean over averaged checkpoints."""
+    value = float(recorded)
+    if value not in (0.0, 1.0):
+        raise CheckpointMismatchError(
+            f"this checkpoint's source_reversed flag is {value:g}, the mean of checkpoints "
+            "trained on reversed and on forward source sentences: an average of such "
+            "models is meaningless; average checkpoints of one task only")
+    return value == 1.0

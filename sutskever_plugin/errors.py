@@ -5,10 +5,16 @@ wrong option) is the user's to fix, and the 25-60 lines of a traceback through f
 hide the one line that says what to do.  Classes marked :func:`user_facing` are printed
 as ``error: MESSAGE`` on stderr (exit status 1) by the hook that ``import
 sutskever_plugin`` (and so ``--user-dir sutskever_plugin``) installs, in our own commands
-and inside fairseq's.  ``SUTSKEVER_DEBUG=1`` restores the full traceback.  Every other
-exception (a bug, an interrupted run) keeps Python's traceback.
+and inside fairseq's.  So are the operating system's refusals to write or read a path
+(no permission, a read-only file system, a full disk), whichever command met them:
+``error: cannot write in DIR (Permission denied): ...`` names the directory (a report
+written to a read-only results directory, issue 40).  ``SUTSKEVER_DEBUG=1`` restores the
+full traceback.  Every other exception (a bug, an interrupted run) keeps Python's
+traceback.
 """
+import errno
 import os
+import re
 import sys
 
 DEBUG_ENV = "SUTSKEVER_DEBUG"
@@ -26,12 +32,36 @@ class ConfigError(ValueError):
     """Flags that cannot work together; the message names them and why."""
 
 
+# errors of the file system that the user fixes (permissions, a read-only mount, space)
+_OS_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
+def _os_refusal(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _OS_ERRNOS and bool(exc.filename)
+
+
 def is_user_facing(exc: BaseException) -> bool:
-    return isinstance(exc, tuple(_USER_FACING))
+    return isinstance(exc, tuple(_USER_FACING)) or _os_refusal(exc)
+
+
+def _os_message(exc: OSError) -> str:
+    path = str(exc.filename)
+    what = exc.strerror or os.strerror(exc.errno)
+    # an atomic write's temporary name (data/textio.py: NAME.tmp-PID) is a write of NAME
+    final = re.sub(r"\.tmp-\d+$", "", path)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write {final} ({what}): free some space there, or write elsewhere"
+    if final != path or not os.path.exists(path):  # creating it: its directory refuses
+        d = os.path.dirname(os.path.abspath(final))
+        return (f"cannot write in {d} ({what}): make it writable, or give the command "
+                "another output directory")
+    return f"cannot open {path} ({what}): fix its permissions, or give the command another path"
 
 
 def one_line(exc: BaseException) -> str:
-    return "error: " + " ".join(str(exc).split())
+    text = _os_message(exc) if _os_refusal(exc) and not isinstance(exc, tuple(_USER_FACING)) \
+        else str(exc)
+    return "error: " + " ".join(text.split())
 
 
 def _hook(exc_type, exc, tb, _previous=sys.excepthook):

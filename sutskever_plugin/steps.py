@@ -11,25 +11,41 @@ name, a retrained model or a changed option all redo exactly the steps they feed
 
 Users:
 
-* ``scripts/lib.sh`` ``step NAME DONE_FILE [--inputs PATH... --] CMD...`` calls this
-  file as a script (``key``/``fresh``/``record``; it imports nothing of the plugin, so it
+* ``scripts/lib.sh`` ``step NAME DONE_FILE [--inputs PATH... --] CMD...`` (and the
+  trainings, through its ``step_fresh``/``step_done``) calls this file as a script
+  (``key``; ``scripts/analyze.sh`` ``changed``; it imports nothing of the plugin, so it
   starts in milliseconds, without torch or fairseq);
 * the in-process steps of the data preparation and the SMT build record themselves
   with ``sutskever_plugin.data.stamps.Stamp``, keyed on :func:`file_digest` of their
   input files.
 
-Digests of large files (paper-scale models and corpora) are cached by path, size,
-modification time and inode in the JSON file named by ``$SUTSKEVER_DIGEST_CACHE`` (the
-scripts set ``WORK/.digests.json``), so an unchanged file is hashed once.
+Every digest is of a file's bytes.  A file under :data:`FULL_DIGEST_MAX_BYTES` (64 MiB,
+a fraction of a second of sha256) is hashed in full each time it is asked for: nothing
+about it is trusted but its contents.  A larger one (paper-scale models and corpora, where
+hashing every input of every step would cost minutes a run) is hashed in full once and
+then found in the JSON cache named by ``$SUTSKEVER_DIGEST_CACHE`` (the scripts set
+``WORK/.digests.json``) under its identity: resolved path, size, inode, modification and
+status-change times in nanoseconds, and the sha256 of a sample of its bytes (its first
+and last MiB and 16 blocks of 64 KiB between).  The trade, for those files only: an edit
+that keeps the size and every sampled byte *and* leaves both times as they were goes
+unnoticed.  The status-change time (ctime) cannot be set back from user space: an edit
+in place, ``touch -d``, ``cp -p`` or ``rsync -t`` over the file, even ``os.utime``
+restoring the old mtime, each move it to now.  A file changed within
+:data:`RACY_SECONDS` of its hashing is not cached (a coarse clock could give the next
+edit the same times, as git's "racy" index entries).
 """
 import hashlib
 import json
 import os
 import sys
 import tempfile
+import time
 from typing import Dict, Iterable, List, Optional, Sequence
 
 _CACHE_ENV = "SUTSKEVER_DIGEST_CACHE"
+FULL_DIGEST_MAX_BYTES = 64 << 20  # smaller files: hashed in full every time, never cached
+RACY_SECONDS = 2.0                # a file changed this recently is hashed, not cached
+_SAMPLE_BLOCKS, _SAMPLE_BLOCK, _SAMPLE_END = 16, 64 << 10, 1 << 20
 
 
 def _hash_file(path: str) -> str:
@@ -38,6 +54,20 @@ def _hash_file(path: str) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _sample_digest(path: str, size: int) -> str:
+    """sha256 of the first and last MiB and of 16 evenly spaced 64 KiB blocks between."""
+    h = hashlib.sha256()
+    step = max(1, (size - 2 * _SAMPLE_END) // (_SAMPLE_BLOCKS + 1))
+    with open(path, "rb") as f:
+        h.update(f.read(_SAMPLE_END))
+        for k in range(1, _SAMPLE_BLOCKS + 1):
+            f.seek(min(size, _SAMPLE_END + k * step))
+            h.update(f.read(_SAMPLE_BLOCK))
+        f.seek(max(0, size - _SAMPLE_END))
+        h.update(f.read(_SAMPLE_END))
+    return h.hexdigest()[:16]
 
 
 class _Cache:
@@ -52,14 +82,18 @@ class _Cache:
 
     def digest(self, path: str) -> str:
         st = os.stat(path)
-        ident = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        if st.st_size < FULL_DIGEST_MAX_BYTES:
+            return _hash_file(path)
+        ident = (f"{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}:"
+                 f"{_sample_digest(path, st.st_size)}")
         real = os.path.realpath(path)
         hit = self.data.get(real)
         if hit and hit[0] == ident:
             return hit[1]
         d = _hash_file(path)
-        self.data[real] = [ident, d]
-        self.dirty = True
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_SECONDS * 1e9:
+            self.data[real] = [ident, d]
+            self.dirty = True
         return d
 
     def save(self):
@@ -135,22 +169,6 @@ def step_key(command: Sequence[str], inputs: Iterable[str], cache_path: Optional
     return "\n".join(lines) + "\n"
 
 
-def read_key(done_file: str) -> Optional[str]:
-    try:
-        with open(done_file + ".key", encoding="utf-8") as f:
-            return f.readline().strip() or None
-    except OSError:
-        return None
-
-
-def state(done_file: str, record: str) -> str:
-    """'fresh' (done with these inputs), 'stale' (done with other inputs, or before inputs
-    were recorded) or 'missing' (not done)."""
-    if not os.path.exists(done_file):
-        return "missing"
-    return "fresh" if read_key(done_file) == record.split("\n", 1)[0] else "stale"
-
-
 def changed_inputs(done_file: str) -> List[str]:
     """The recorded inputs of a finished step whose contents differ now (or that are
     gone): a result made from them is out of date."""
@@ -173,8 +191,6 @@ def changed_inputs(done_file: str) -> List[str]:
 def _main(argv: List[str]) -> int:
     # key [--base DIR] CMD... [--inputs PATH...]   print the record of a step
     # changed DONE_FILE...              print the recorded inputs that changed since
-    # state DONE_FILE RECORD_FILE       print fresh / stale / missing
-    # record DONE_FILE RECORD_FILE      store the record beside DONE_FILE (after the step)
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
@@ -195,12 +211,6 @@ def _main(argv: List[str]) -> int:
             for done in rest:
                 for path in changed_inputs(done):
                     print(f"{done}\t{path}")
-        elif verb == "state":
-            with open(rest[1], encoding="utf-8") as f:
-                print(state(rest[0], f.read()))
-        elif verb == "record":
-            with open(rest[1], encoding="utf-8") as f:
-                atomic_write(rest[0] + ".key", f.read())
         else:
             print(f"unknown verb {verb!r}", file=sys.stderr)
             return 2

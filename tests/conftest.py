@@ -1,5 +1,9 @@
 """Shared fixtures: the repo, the CLIs of this interpreter's fairseq, a tiny Multi30k
-slice binarised with fairseq-preprocess, and tiny trained checkpoints.
+slice binarised with fairseq-preprocess, tiny trained checkpoints, and the one tiny
+end-to-end run (``tiny_run``) that the fast tier shares.
+
+Tests come in two tiers (pytest.ini, scripts/test.sh): the fast one, ``-m "not slow"``, and
+the end-to-end pipelines marked ``@pytest.mark.slow`` (``bash scripts/test.sh --slow``).
 
 Every test reads its corpora from tests/data (committed, see tests/data/README.md), never
 from a folder beside the repo, so any clone runs the same tests as CI.  A skipped test is
@@ -94,6 +98,25 @@ def tiny_checkpoints(multi30k_bin):
              "--save-dir", save, *TRAIN_TINY])
         out[name] = save / "checkpoint_last.pt"
     return out
+
+
+# the tiny scale of Table 1 reads the first 2000/200/200 lines of the committed Multi30k slice
+TINY = ("scripts/reproduce_table1.sh", "--scale", "tiny", "--raw-dir", MULTI30K.relative_to(REPO), "--work")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The fast tier's one pipeline: ``bash scripts/reproduce_table1.sh --scale tiny`` (data,
+    8 trainings, every decode of Table 1), run once per session: (work dir, its process).
+    Tests read it, rerun it (every step skipped) or evaluate a test set of their own in it;
+    a test that changes its models or inputs works on a copy (``work_copy`` in
+    test_reproduce_table1.py)."""
+    work = tmp_path_factory.mktemp("tiny") / "work"
+    cmd = ["bash", TINY[0], *map(str, TINY[1:]), str(work)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode})\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return work, proc
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -19,7 +19,7 @@ from sutskever_plugin.analysis.figure2 import analyse_panels, passive_check
 from sutskever_plugin.analysis.pca import cluster_stats, pca
 from sutskever_plugin.analysis.plots import bucket_figure, pca_figure
 from sutskever_plugin.analysis.sentence_vectors import encode_phrase, sentence_vectors
-from sutskever_plugin.reporting.machine import commit
+from sutskever_plugin.machine import commit
 from sutskever_plugin.tasks.translation_reversed import (
     TranslationReversedConfig,
     TranslationReversedTask,

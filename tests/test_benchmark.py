@@ -14,12 +14,13 @@ import pytest
 from conftest import REPO, run
 from sutskever_plugin.benchmark.config import SIZES
 from sutskever_plugin.benchmark.cuda import bench_device
-from sutskever_plugin.reporting.benchmark import write_device_report
-from sutskever_plugin.reporting.machine import commit
+from sutskever_plugin.benchmark.report import write_device_report
+from sutskever_plugin.machine import commit
 
 MODELS = {"sutskever_lstm", "builtin_lstm"}
 
 
+@pytest.mark.slow
 def test_quick_benchmark_reports_both_models(tmp_path):
     proc = run([sys.executable, REPO / "scripts" / "benchmark.py", "--quick", "--out-dir", tmp_path])
     assert "wrote" in proc.stdout
@@ -75,6 +76,7 @@ def test_quick_benchmark_reports_both_models(tmp_path):
     assert {r["commit"] for r in rows} == {commit()}
 
 
+@pytest.mark.slow
 def test_profile_writes_each_steps_split_into_matmuls_and_the_rest(tmp_path):
     proc = run([sys.executable, REPO / "scripts" / "benchmark.py", "--quick", "--profile",
                 "--sizes", "tiny", "--out-dir", tmp_path])

@@ -88,7 +88,7 @@ FAIRSEQ_AVERAGE_CHECKPOINTS = textwrap.dedent('''
 ''')
 
 # torch >= 2.6 loads with weights_only=True and fairseq's script passes nothing; a
-# fairseq checkpoint holds an argparse.Namespace, so the script needs this (README)
+# fairseq checkpoint holds an argparse.Namespace, so the script needs this (docs/install.md)
 ENV = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PYTHONPATH": ""}
 
 

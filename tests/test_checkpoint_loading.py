@@ -1,4 +1,5 @@
-"""torch >= 2.6 loads with weights_only=True; the plugin allow-lists what fairseq needs."""
+"""torch >= 2.6 loads with weights_only=True; the plugin allow-lists what fairseq needs.
+A checkpoint's sizes come from its own args, not from its --arch name's defaults."""
 import subprocess
 import sys
 
@@ -40,3 +41,25 @@ def test_only_exact_types_are_allowed():
         assert "Fraction" in str(err)
     else:
         raise AssertionError("a non-allow-listed global was loaded")
+
+
+def test_a_checkpoint_keeps_its_sizes_whatever_its_arch_defaults_now(tiny_checkpoints, tmp_path):
+    """sutskever_lstm_small was 4 x 128 before it became the small scale's 2 x 512: a
+    checkpoint stores every size in its args, so an old one loads as what it was."""
+    import sutskever_plugin  # noqa: F401
+    from fairseq import checkpoint_utils, tasks
+
+    state = torch.load(tiny_checkpoints["forward"], weights_only=False)
+    args = state["cfg"]["model"]  # an argparse.Namespace (add_args model)
+    args.arch = args._name = "sutskever_lstm_small"
+    for side in ("encoder", "decoder"):
+        for name, value in (("layers", 4), ("hidden_size", 128), ("embed_dim", 128)):
+            setattr(args, f"{side}_{name}", value)
+    task = tasks.setup_task(checkpoint_utils.load_checkpoint_to_cpu(
+        str(tiny_checkpoints["forward"]))["cfg"].task)
+    state["model"] = task.build_model(args).state_dict()  # weights of an old 4 x 128 model
+    old = tmp_path / "old_small.pt"
+    torch.save(state, old)
+    [model], _, _ = checkpoint_utils.load_model_ensemble_and_task([str(old)])
+    assert model.encoder.lstm.num_layers == model.decoder.lstm.num_layers == 4
+    assert model.encoder.lstm.hidden_size == 128 and model.encoder.embed_tokens.embedding_dim == 128

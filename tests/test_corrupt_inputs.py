@@ -65,6 +65,20 @@ def last_line(text):
 # ------------------------------------------------------------------- checkpoints
 
 
+def test_a_truncated_model_of_record_says_that_deleting_it_makes_it_again(tmp_path):
+    """WORK/models/NAME.pt (reproduce_table1.sh's models): a rerun keeps it while its key
+    matches, so the message says to delete it (issue 40); other checkpoints keep theirs."""
+    from sutskever_plugin.checkpoint_check import message
+
+    work = tmp_path / "my work"
+    msg = message(str(work / "models" / "reversed3.pt"), "why")
+    assert msg.startswith(f"checkpoint {work}/models/reversed3.pt is truncated or corrupt (why): "
+                          f"delete it and rerun bash scripts/reproduce_table1.sh with the options "
+                          f"that made it (--work '{work}'): it makes reversed3.pt again from that "
+                          f"training's checkpoints in {work}/checkpoints/reversed3")
+    assert "delete it" not in message(str(tmp_path / "model.pt"), "why")
+
+
 def test_truncated_checkpoint_in_fairseq_generate(tiny_checkpoints, multi30k_bin, tmp_path):
     good = Path(tiny_checkpoints["forward"])
     bad = tmp_path / "model.pt"

@@ -37,9 +37,12 @@ On GPU (no GPU here: from the PyTorch, cuDNN and cuBLAS documentation, not measu
 import os
 import subprocess
 
+import pytest
 import torch
 
 from conftest import PLUGIN, REPO, cli
+
+pytestmark = pytest.mark.slow  # the same training twice: the slow tier
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 

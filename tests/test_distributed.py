@@ -37,6 +37,9 @@ import torch
 
 from conftest import PLUGIN, REPO, cli
 
+# trainings over spawned CPU workers: the slow tier
+pytestmark = pytest.mark.slow
+
 FLAGS = ["--user-dir", str(PLUGIN), "--task", "translation_reversed",
          "--arch", "sutskever_lstm_tiny", "--dropout", "0", "--optimizer", "sgd", "--momentum", "0",
          "--lr", "0.7", "--lr-scheduler", "sutskever_halving", "--halve-after-epochs", "1",

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from sutskever_plugin.data.sgml import Segment, SgmlError, parse_sgml
 from sutskever_plugin.data.textio import DataPrepError
-from sutskever_plugin.rescoring.nbest import (
+from sutskever_plugin.data.nbest import (
     NbestEntry,
     NbestFormatError,
     format_entry,

@@ -1,13 +1,20 @@
 """sutskever_plugin/benchmark/in_process_train.py: fairseq-train in this process with hooks
-around the Trainer's steps (the epoch probe and tune_small.py's CPU log use it). The hooks
+around the Trainer's steps (tune_small.py's CPU log uses it). The hooks
 see every step with the original beside them, and everything they replace comes back,
 also when the training stops with an error."""
 import sys
 
 import pytest
 
+from conftest import PLUGIN
 from sutskever_plugin.benchmark.in_process_train import run_fairseq_train
-from test_epoch_choice import tiny_args
+
+
+def tiny_args(bin_dir, *extra):
+    return [str(bin_dir), "--user-dir", str(PLUGIN), "--task", "translation_reversed",
+            "--arch", "sutskever_lstm_tiny", "--optimizer", "sgd", "--lr", "0.7",
+            "--batch-size", "32", "--sentence-avg", "--clip-norm", "5", "--cpu", "--seed", "1",
+            "--max-update", "3", "--save-dir", "/nonexistent/never/written", *extra]
 
 
 def test_hooks_wrap_the_steps_and_are_undone_after_an_error(multi30k_bin, tmp_path):

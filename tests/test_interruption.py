@@ -89,6 +89,7 @@ def load(path):
     return checkpoint_utils.load_checkpoint_to_cpu(str(path))
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_resumes_bit_for_bit(multi30k_bin, tmp_path):
     full, killed = tmp_path / "uninterrupted", tmp_path / "killed"
     a = start(train_cmd(multi30k_bin, full), tmp_path / "uninterrupted.log")
@@ -196,6 +197,7 @@ def work_after_training(multi30k_bin, tiny_checkpoints, tmp_path):
     return work
 
 
+@pytest.mark.slow
 def test_script_killed_while_decoding_redoes_only_that_step(work_after_training, tmp_path):
     work = work_after_training
     dec = work / "decode"

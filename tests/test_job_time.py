@@ -142,19 +142,12 @@ def test_phases_and_total_from_steps_and_training_logs(work, tmp_path):
     assert "Scale: **small**" in md and "commit" in md
 
 
-def test_without_steps_tsv_uses_the_json_files_and_says_so(work, tmp_path):
+def test_without_steps_tsv_it_names_the_missing_file(work, tmp_path):
     (work / "logs" / "steps.tsv").unlink()
-    out = tmp_path / "out"
-    main(["--work", str(work), "--out", str(out)])
-    rows = rows_of(out)
-    phase = {r["phase"]: r for r in rows if r["level"] == "phase"}
-    assert float(phase["decoding"]["wall_s"]) == sum(DECODES.values())
-    assert float(phase["training"]["wall_s"]) == sum(e - s for runs in TRAININGS.values() for s, e in runs)
-    assert "data preparation" not in phase
-    total = next(r for r in rows if r["level"] == "total")
-    assert total["wall_s"] == "" and "no logs/steps.tsv" in total["source"]
-    md = (out / "job_time_small.md").read_text()
-    assert "No `logs/steps.tsv`" in md and "not known" in md
+    with pytest.raises(SystemExit) as e:
+        main(["--work", str(work), "--out", str(tmp_path / "out")])
+    assert "steps.tsv: no such file" in str(e.value)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_malformed_steps_line_is_named(work, tmp_path):
@@ -166,7 +159,7 @@ def test_a_malformed_steps_line_is_named(work, tmp_path):
 
 
 def test_the_benchmark_report_links_the_job_time_report(work, tmp_path):
-    from sutskever_plugin.reporting.benchmark import related_reports
+    from sutskever_plugin.benchmark.report import related_reports
     lines = related_reports(tmp_path)
     assert len(lines) == 2 and all("not written yet" in line for line in lines)
     main(["--work", str(work), "--out", str(tmp_path)])

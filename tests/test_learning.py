@@ -2,6 +2,7 @@
 encoder's final state carries the sentence to the decoder (there is no attention)."""
 import argparse
 
+import pytest
 import torch
 
 from fairseq.data import Dictionary
@@ -9,6 +10,8 @@ from fairseq.models import ARCH_CONFIG_REGISTRY, ARCH_MODEL_REGISTRY
 from fairseq.sequence_generator import SequenceGenerator
 
 import sutskever_plugin  # noqa: F401
+
+pytestmark = pytest.mark.slow  # 1200 training steps: the slow tier
 
 
 def test_copy_task_is_learned():

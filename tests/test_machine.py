@@ -1,7 +1,7 @@
-"""reporting/machine.py: the commit stamp, on a throwaway git repository; the AMX flag."""
+"""machine.py: the commit stamp, on a throwaway git repository; the AMX flag."""
 import subprocess
 
-from sutskever_plugin.reporting.machine import NOT_A_CHECKOUT, commit, has_amx
+from sutskever_plugin.machine import NOT_A_CHECKOUT, commit, has_amx
 
 
 def git(repo, *args):

@@ -8,7 +8,8 @@ from fairseq.data import Dictionary
 from fairseq.models import ARCH_MODEL_REGISTRY, ARCH_CONFIG_REGISTRY
 
 import sutskever_plugin  # noqa: F401  (registers the plugin)
-from sutskever_plugin.models.sutskever_lstm import CheckpointMismatchError, SutskeverLSTMModel
+from sutskever_plugin.checkpoint_check import CheckpointMismatchError
+from sutskever_plugin.models.sutskever_lstm import SutskeverLSTMModel
 
 
 def make_dict(n):
@@ -55,6 +56,20 @@ def test_parameters_uniform_in_008():
         if p.numel() > 1000:  # really uniform over the range, not a narrower init
             assert p.abs().max() > 0.079 and abs(p.mean()) < 0.005, name
             assert abs(p.std().item() - 0.16 / 12 ** 0.5) < 0.003, name
+
+
+@pytest.mark.parametrize("arch, layers, cells, embed, dropout", [
+    ("sutskever_lstm", 4, 1000, 1000, 0.0),        # the paper (section 3.4)
+    ("sutskever_lstm_small", 2, 512, 256, 0.3),   # scripts/recipe_small.sh
+    ("sutskever_lstm_tiny", 2, 64, 64, 0.0),      # reproduce_table1.sh --scale tiny
+])
+def test_registered_names_are_the_scales_models(arch, layers, cells, embed, dropout):
+    args = argparse.Namespace(arch=arch)
+    ARCH_CONFIG_REGISTRY[arch](args)
+    assert (args.encoder_layers, args.decoder_layers) == (layers, layers)
+    assert (args.encoder_hidden_size, args.decoder_hidden_size) == (cells, cells)
+    assert (args.encoder_embed_dim, args.decoder_embed_dim) == (embed, embed)
+    assert (args.encoder_dropout_out, args.decoder_dropout_out) == (dropout, dropout)
 
 
 def test_flags_override_presets_like_builtin_lstm():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sutskever_plugin.rescoring.nbest import (
+from sutskever_plugin.data.nbest import (
     NbestEntry,
     NbestFormatError,
     format_entry,

@@ -21,6 +21,9 @@ from conftest import REPO
 from sutskever_plugin.data import stand_in as stand_in_corpus
 from sutskever_plugin.data.sgml import parse_sgml
 
+# the paper-scale CPU run (about 10 min on 2 cores) is set up inside the first test that uses it
+pytestmark = pytest.mark.timeout(2400)
+
 TEST_DOCS = 2  # newstest2014 documents decoded (seven decodes of beam up to 12)
 
 
@@ -44,6 +47,7 @@ def paper_run(stand_in, tmp_path_factory):
     return work, n_test, proc.stdout + proc.stderr, " ".join(cmd[1:])
 
 
+@pytest.mark.slow
 def test_data_prepared_as_for_the_paper(paper_run):
     work, n_test, _, _ = paper_run
     summary = json.loads((work / "data" / "summary.json").read_text())
@@ -60,6 +64,7 @@ def test_data_prepared_as_for_the_paper(paper_run):
     assert len((work / "data" / "sgml" / "newstest2014.ids").read_text().splitlines()) == n_test
 
 
+@pytest.mark.slow
 def test_trained_with_the_paper_recipe_over_two_cpu_workers(paper_run):
     work, _, out, _ = paper_run
     assert "paper scale on 2 CPU workers: --sparse-embedding-grads off" in out
@@ -77,6 +82,7 @@ def test_trained_with_the_paper_recipe_over_two_cpu_workers(paper_run):
     assert "3 updates (--max-update" in md and "2 layers x 32 cells" in md
 
 
+@pytest.mark.slow
 def test_every_table1_row_decoded_and_scored(paper_run):
     work, n_test, _, command = paper_run
     with open(work / "results" / "table1.csv") as f:
@@ -101,6 +107,7 @@ def dry_run(*args, work):
     return proc.stdout, [l for l in proc.stdout.splitlines() if "fairseq-train" in l and "--save-dir" in l]
 
 
+@pytest.mark.slow
 def test_cpu_launch_per_worker_count(tmp_path):
     # one CPU process: the recipe with sparse embedding gradients (tested and measured on CPU)
     _, trains = dry_run("--cpu", work=tmp_path / "one")
@@ -121,6 +128,7 @@ def test_cpu_launch_per_worker_count(tmp_path):
     assert len(trains) == 8 and not any("--cpu" in l or "--distributed-rank" in l for l in trains)
 
 
+@pytest.mark.slow
 def test_test_perplexities_and_decodes_ran_decode_jobs_at_a_time(paper_run):
     # --decode-jobs 2: the pipeline's own step log (start, end, status, name) shows test
     # perplexities and decodes running beside each other, the trainings one at a time

@@ -35,6 +35,7 @@ def tiny_quality(tmp_path_factory):
     return work, script(*TINY, work)
 
 
+@pytest.mark.slow
 def test_tiny_comparison_writes_csv_png_and_markdown(tiny_quality):
     work, _ = tiny_quality
     results = work / "results"
@@ -71,6 +72,7 @@ def test_tiny_comparison_writes_csv_png_and_markdown(tiny_quality):
     assert "--autocast-bf16 " not in md.split("- Ours:")[1].split("\n")[0] + " "
 
 
+@pytest.mark.slow
 def test_rerun_skips_the_trained_pair(tiny_quality):
     work, _ = tiny_quality
     before = (work / "logs" / "train_ours.log").read_text()
@@ -160,7 +162,7 @@ def test_report_of_known_curves(tmp_path):
 
 
 def test_the_benchmark_report_links_the_quality_report(tmp_path):
-    from sutskever_plugin.reporting.benchmark import related_reports
+    from sutskever_plugin.benchmark.report import related_reports
     (tmp_path / "quality_small.md").write_text("x")
     line = next(line for line in related_reports(tmp_path) if "quality" in line)
     assert "[`quality_small.md`](quality_small.md)" in line

@@ -3,18 +3,19 @@ scripts/evaluate.sh on a user's test set with the models it trained."""
 import csv
 import gzip
 import json
+import os
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from conftest import MULTI30K, REPO
+from conftest import MULTI30K, REPO, TINY  # TINY: the command of the shared tiny_run (conftest.py)
 
 
-def script(*args, check=True, cwd=REPO):
+def script(*args, check=True, cwd=REPO, env=None):
     proc = subprocess.run(["bash", str(REPO / args[0]) if cwd != REPO else args[0], *map(str, args[1:])],
-                          cwd=cwd, capture_output=True, text=True)
+                          cwd=cwd, capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} failed ({proc.returncode})\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
@@ -62,17 +63,6 @@ def test_autocast_bf16_reaches_every_training(tmp_path):
                for l in trains)
 
 
-# the tiny scale reads the first 2000/200/200 lines of the committed Multi30k slice
-TINY = ("scripts/reproduce_table1.sh", "--scale", "tiny", "--raw-dir", MULTI30K.relative_to(REPO), "--work")
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tiny") / "work"
-    first = script(*TINY, work)
-    return work, first
-
-
 def test_tiny_end_to_end(tiny_run):
     work, first = tiny_run
     with open(work / "results" / "table1.csv") as f:
@@ -100,6 +90,14 @@ def test_tiny_end_to_end(tiny_run):
     # Table 1's 7 decodes, 5 further seeds alone, the 5-ensemble's 3 beams on valid
     assert len(re.findall(r"^\[table1\] decode .*: done in \d+ s", first.stdout, re.M)) == 15
     assert len(re.findall(r"^\[table1\] train \w+: done in \d+ s", first.stdout, re.M)) == 8
+    # the job's progress at every epoch's end (sutskever_plugin/progress.py): 7 LSTMs and the
+    # attention analogue, 3 epochs each; the last line of all says every epoch is done
+    progress = re.findall(r"^\[table1\] progress: (\w+) epoch (\d)/3 .*trainings (\d+) of 24 epochs done(.*)$",
+                          first.stdout, re.M)
+    assert len(progress) == 24 and {p[0] for p in progress} == {
+        "attention", "forward", "forward2", "reversed1", "reversed2", "reversed3", "reversed4", "reversed5"}
+    assert all(", about " in p[3] and " min left" in p[3] for p in progress[:-1])
+    assert progress[-1][2] == "24" and "every epoch of the plan done" in progress[-1][3]
 
 
 def test_rerun_skips_finished_steps(tiny_run):
@@ -111,8 +109,7 @@ def test_rerun_skips_finished_steps(tiny_run):
 
 
 def test_job_time_of_the_tiny_run(tiny_run, tmp_path):
-    """reporting/job_time.py on a real work directory: with logs/steps.tsv where the
-    scripts write one, from the models' and decodes' JSON otherwise."""
+    """reporting/job_time.py on a real work directory: its logs/steps.tsv and training logs."""
     from sutskever_plugin.reporting.job_time import main as job_time
     work, _ = tiny_run
     job_time(["--work", str(work), "--out", str(tmp_path)])
@@ -123,21 +120,20 @@ def test_job_time_of_the_tiny_run(tiny_run, tmp_path):
     assert sorted(r["name"] for r in trains) == sorted(
         f"train {m}" for m in ("attention", "forward", "forward2", "reversed1", "reversed2", "reversed3",
                                "reversed4", "reversed5"))
-    for r in trains:  # from each training's fairseq log; the pool trains two at a time
-        assert r["start_utc"] and float(r["wall_s"]) > 0 and 1 <= float(r["at_once"]) <= 2, r
+    cores = len(os.sched_getaffinity(0))
+    for r in trains:  # from each training's fairseq log; the pool trains a training a core
+        assert r["start_utc"] and float(r["wall_s"]) > 0 and 1 <= float(r["at_once"]) <= cores, r
         assert float(r["recorded_wall_s"]) >= float(r["wall_s"]) - 2, r
     decodes = [r for r in steps if r["phase"] == "decoding" and r["status"] == "done"]
     # Table 1's 7, the 5 further seeds, the 5-ensemble's 3 beams on valid
     assert len(decodes) == 15 and all(float(r["wall_s"]) >= 0 for r in decodes)
     md = (tmp_path / "job_time_tiny.md").read_text()
     assert "Scale: **tiny**" in md
-    if (work / "logs" / "steps.tsv").exists():
-        total = next(r for r in rows if r["level"] == "total")
-        assert float(total["wall_s"]) >= max(float(r["wall_s"]) for r in steps)
-    else:
-        assert "No `logs/steps.tsv`" in md
+    total = next(r for r in rows if r["level"] == "total")
+    assert float(total["wall_s"]) >= max(float(r["wall_s"]) for r in steps)
 
 
+@pytest.mark.slow
 def test_evaluate_on_a_user_test_set(tiny_run, tmp_path):
     work, _ = tiny_run
     for lang in ("en", "fr"):
@@ -192,6 +188,7 @@ def work_copy(tiny_run, tmp_path):
     return work
 
 
+@pytest.mark.slow
 def test_evaluate_is_keyed_on_contents_not_names(work_copy, tmp_path):
     work = work_copy
     a, b = tmp_path / "a", tmp_path / "b"
@@ -228,6 +225,7 @@ def test_evaluate_is_keyed_on_contents_not_names(work_copy, tmp_path):
                                                  "decode ensemble 5 beam 2", "decode ensemble 5 beam 12"])
 
 
+@pytest.mark.slow
 def test_table1_and_analysis_follow_a_retrained_model(work_copy):
     work = work_copy
     _perturb(work / "models" / "forward.pt")
@@ -245,6 +243,7 @@ def test_table1_and_analysis_follow_a_retrained_model(work_copy):
     script("scripts/analyze.sh", "--scale", "tiny", "--work", work)
 
 
+@pytest.mark.slow
 def test_whole_paper_fills_table1s_baseline_row(work_copy):
     """reproduce_paper.sh on a finished tiny Table 1 (its steps all skipped): Table 2 (the
     tiny SMT baseline, its rescorings), the analysis, and Table 1's table again, now with
@@ -279,6 +278,7 @@ def test_whole_paper_at_paper_scale_needs_the_baseline_lists(tmp_path):
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.slow
 def test_changed_training_inputs_retrain_from_scratch(work_copy):
     work = work_copy
     # as if trained and started on other data or with another recipe: the keys differ
@@ -299,7 +299,8 @@ def test_changed_training_inputs_retrain_from_scratch(work_copy):
     (("--scale", "paper", "--gpus", "3"), "--gpus 3 must divide the batch of 128"),
     (("--scale", "tiny", "--gpus", "2"), "without data parallelism"),
     (("--scale", "small", "--gpus", "4"), "without data parallelism"),
-    (("--precision", "half"), "--precision must be auto, bf16 or fp32"),
+    (("--precision", "half"), "--precision must be bf16 or fp32"),
+    (("--epochs", "auto"), "--epochs must be an integer >= 1 (got 'auto')"),
     (("--gpus",), "--gpus needs a value"),
     (("--gpus", "--dry-run"), "--gpus needs a value"),
     (("--scale",), "--scale needs a value"),
@@ -330,9 +331,9 @@ def test_dry_run_at_every_scale(scale, batch, forward, tmp_path):
     gens = [l for l in out.splitlines() if "fairseq-generate" in l]
     # Table 1's 7 rows, the further seeds alone, the 5-ensemble's 3 beams on valid
     assert len(gens) == 7 + (forward - 1 + 4) + 3 and sum("--gen-subset valid" in l for l in gens) == 3
-    # small decides bf16 by measuring this CPU (a dry run shows the measurement and bf16);
-    # tiny trains in fp32 unless told
-    assert ("sutskever_plugin.benchmark.bf16_choice" in out) == (scale == "small")
+    # small trains in bf16 on every machine (its committed table's precision), nothing
+    # measured; tiny in fp32 unless told
+    assert "bf16_choice" not in out
     assert sum("--autocast-bf16" in l for l in trains) == (len(trains) if scale == "small" else 0)
     updates = max_updates(trains)
     lstm = {n: u for n, u in updates.items() if n != "attention"}
@@ -340,23 +341,16 @@ def test_dry_run_at_every_scale(scale, batch, forward, tmp_path):
     # small: the attention analogue trains 3 of the LSTMs' 7 epochs (the budget)
     assert updates["attention"] == (681 if scale == "small" else lstm["forward"])
     assert scale != "small" or lstm["forward"] == 1589
-    # small decides its epochs by timing reversed1's own training command on this CPU; a
-    # dry run shows that measurement and the recipe's 7 epochs
-    probe = [l for l in out.splitlines() if "sutskever_plugin.benchmark.epoch_choice" in l]
-    assert len(probe) == (scale == "small")
-    if probe:
-        reversed1 = next(l for l in trains if "/reversed1" in l)
-        assert probe[0].split(" -- ", 1)[1] == reversed1.split("fairseq-train ", 1)[1]
-        assert "--choices 7\\,10\\,14 --lstms 6 --att-epochs 3 " in probe[0]
+    # the same epochs on every machine: small's 7 (1589 updates above), nothing timed
+    assert "epoch_choice" not in out
     assert "sutskever_plugin.data.prepare --dataset multi30k --scale " + scale in out
     assert not (tmp_path / "w").exists()  # a dry run writes nothing
 
 
 def test_epochs_option(tmp_path):
-    """--epochs N trains the LSTMs N epochs, the lr fixed throughout, with nothing measured
-    (another machine's choice repeated); the attention analogue keeps its 3 epochs."""
+    """--epochs N trains the LSTMs N epochs, the lr fixed throughout; the attention
+    analogue keeps its 3 epochs."""
     out = script("scripts/reproduce_table1.sh", "--epochs", "14", "--dry-run", "--work", tmp_path / "w").stdout
-    assert "epoch_choice" not in out
     trains = [l for l in out.splitlines() if "fairseq-train" in l]
     updates = max_updates(trains)
     assert updates.pop("attention") == 681
@@ -364,6 +358,7 @@ def test_epochs_option(tmp_path):
     assert all("--halve-after-epochs 14 " in l for l in trains)
 
 
+@pytest.mark.slow
 def test_forward_seeds_option(tmp_path):
     """--forward-seeds N trains forward, forward2..N (seeds 1..N) and decodes each further
     seed alone; reproduce_paper.sh asks for 2 where the small main job trains 1."""
@@ -424,3 +419,57 @@ def test_summarize_logs_keeps_going_past_a_training_without_validations(tmp_path
     assert "227 12.5;" in sections[1] and "done training in 10.0 seconds" in sections[1]
     assert "227 7.25;" in sections[3]
     assert "c: 7.0" in out and "c_beam12: BLEU = 20.00 | beam 12" in out
+
+
+@pytest.mark.parametrize("scale, cores, trainings, at_once", [
+    ("small", "8", 7, 7), ("small", "2", 7, 2), ("small", "16", 7, 7), ("tiny", "1", 8, 1)])
+@pytest.mark.slow
+def test_the_pool_uses_every_core_one_thread_each(scale, cores, trainings, at_once, tmp_path):
+    """Tiny and small train (then decode) as many at a time as the machine has cores, one
+    thread each: the core count changes the job's time, not a flag of any command."""
+    def dry(n):
+        return script("scripts/reproduce_table1.sh", "--scale", scale, "--dry-run", "--work", tmp_path / "w",
+                      env=dict(os.environ, SUTSKEVER_CORES=n)).stdout
+    out = dry(cores)
+    assert f"[table1] {trainings} trainings, {at_once} at a time on 1 thread(s) each ({cores} cores)" in out
+    # every command the same as on one core
+    commands = [l for l in out.splitlines() if not l.startswith("[table1]")]
+    assert commands == [l for l in dry("1").splitlines() if not l.startswith("[table1]")]
+
+
+def test_a_bad_core_count_is_refused(tmp_path):
+    proc = script("scripts/reproduce_table1.sh", "--dry-run", "--work", tmp_path / "w", check=False,
+                  env=dict(os.environ, SUTSKEVER_CORES="08x"))
+    assert proc.returncode != 0 and "SUTSKEVER_CORES must be an integer >= 1 (got '08x')" in proc.stderr
+
+
+@pytest.mark.slow
+def test_more_cores_give_the_same_table(tiny_run, tmp_path):
+    """The tiny job on a faked 8-core machine (all 8 trainings at once, then 8 decodes at a
+    time, one thread each) writes the same numbers as the shared run on this machine."""
+    work, _ = tiny_run
+    other = tmp_path / "work8"
+    proc = subprocess.run(["bash", *map(str, TINY), other], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, SUTSKEVER_CORES="8"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "[table1] 8 trainings, 8 at a time on 1 thread(s) each (8 cores)" in proc.stdout
+
+    def numbers(w):
+        with open(w / "results" / "table1.csv") as f:
+            table = {r["method"]: (r["ours"], r["ours_sacrebleu_detok"]) for r in csv.DictReader(f)}
+        ppl = {p.name: json.loads(p.read_text())["ppl"] for p in (w / "ppl").glob("*.json")}
+        return table, ppl
+    assert numbers(other) == numbers(work)
+
+
+@pytest.mark.parametrize("n, batch, epochs", [(29000, 128, 7), (29000, 128, 3), (12000000, 128, 7.5),
+                                              (2000, 32, 3), (1000, 7, 2.5)])
+def test_the_scripts_updates_match_the_schedulers(n, batch, epochs):
+    """reproduce_table1.sh counts --max-update in awk (no Python start per dry run): the
+    same number as optim/sutskever_halving.py's updates_for_epochs."""
+    from sutskever_plugin.optim.sutskever_halving import updates_for_epochs
+    awk = subprocess.run(
+        ["bash", "-c", 'NTRAIN=$1 BATCH=$2; eval "$(sed -n "/^updates_for() {/,/^}/p" scripts/reproduce_table1.sh)";'
+         ' updates_for "$3"', "_", str(n), str(batch), str(epochs)],
+        cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    assert int(awk) == updates_for_epochs(n, batch, epochs)

@@ -11,7 +11,7 @@ import pytest
 
 from sutskever_plugin.scoring.bleu import tokenized_bleu
 from sutskever_plugin.scoring.bleu_stats import sentence_stats
-from sutskever_plugin.rescoring.nbest import load_nbest
+from sutskever_plugin.data.nbest import load_nbest
 from sutskever_plugin.smt import build
 from sutskever_plugin.smt.align import grow_diag_final_and
 from sutskever_plugin.smt.decoder import (

@@ -44,14 +44,79 @@ def test_directory_inputs_and_missing_inputs(tmp_path):
         key(["x"], [tmp_path / "nope"])
 
 
-def test_digest_cache_notices_an_edit(tmp_path, monkeypatch):
+@pytest.fixture
+def big_files(monkeypatch, tmp_path):
+    """Files of 4 KiB and more count as big (cached), none as changed too recently to be;
+    the cache in tmp_path; hashes counted."""
+    monkeypatch.setattr(steps, "FULL_DIGEST_MAX_BYTES", 4096)
+    monkeypatch.setattr(steps, "RACY_SECONDS", -1.0)
+    monkeypatch.setenv("SUTSKEVER_DIGEST_CACHE", str(tmp_path / "cache.json"))
+    hashed = []
+    real = steps._hash_file
+    monkeypatch.setattr(steps, "_hash_file", lambda p: hashed.append(p) or real(p))
+    return hashed
+
+
+def test_digest_cache_notices_an_edit(tmp_path, big_files):
     f, cache = tmp_path / "m.pt", tmp_path / "cache.json"
-    f.write_bytes(b"model A")
-    monkeypatch.setenv("SUTSKEVER_DIGEST_CACHE", str(cache))
+    f.write_bytes(b"model A" * 1000)
     d1 = steps.file_digest(str(f))
     assert cache.exists() and steps.file_digest(str(f)) == d1
-    f.write_bytes(b"model B")
+    assert len(big_files) == 1                           # the second time from the cache
+    f.write_bytes(b"model B" * 1000)
     assert steps.file_digest(str(f)) != d1
+
+
+def _same_size_edit_in_place(f, data):
+    st = os.stat(f)
+    with open(f, "r+b") as g:
+        g.seek(len(data) // 2)
+        g.write(data)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # its mtime restored
+    return st
+
+
+def test_digest_cache_is_keyed_by_content_not_size_and_mtime(tmp_path, big_files, monkeypatch):
+    """Issue 40: an edit in place of the same length with the mtime restored, or another
+    file of the same size copied over with cp -p, was served the old digest (the cache
+    trusted size, mtime and inode). The ctime, which no user can set back, and a sample of
+    the bytes are now part of what a cached digest is found by."""
+    f = tmp_path / "ref.fr"
+    f.write_bytes(bytes(range(256)) * 64)                # 16 KiB
+    d1 = steps.file_digest(str(f))
+    # the sample left out (an edit it would miss in a large file): the ctime alone tells
+    monkeypatch.setattr(steps, "_sample_digest", lambda path, size: "same")
+    st = _same_size_edit_in_place(f, b"X")               # one byte, same size and mtime
+    assert (os.stat(f).st_size, os.stat(f).st_mtime_ns, os.stat(f).st_ino) == (
+        st.st_size, st.st_mtime_ns, st.st_ino)
+    d2 = steps.file_digest(str(f))
+    assert d2 != d1 and d2 == steps._hash_file(str(f))
+    other = tmp_path / "other.fr"
+    other.write_bytes(bytes(reversed(range(256))) * 64)
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    subprocess.run(["cp", "-p", str(other), str(f)], check=True)
+    assert steps.file_digest(str(f)) == steps._hash_file(str(other)) != d2
+    n = len(big_files)
+    steps.file_digest(str(f))
+    assert len(big_files) == n                           # unchanged: from the cache
+
+
+def test_small_files_are_hashed_every_time_and_never_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUTSKEVER_DIGEST_CACHE", str(tmp_path / "cache.json"))
+    f = tmp_path / "src.en"
+    f.write_text("one\n")
+    assert steps.file_digest(str(f)) == steps._hash_file(str(f))
+    assert not (tmp_path / "cache.json").exists()
+
+
+def test_a_file_changed_just_now_is_not_cached(tmp_path, big_files, monkeypatch):
+    # a coarse clock could give the next edit the same times: hash it, keep nothing
+    monkeypatch.setattr(steps, "RACY_SECONDS", 3600.0)
+    f = tmp_path / "m.pt"
+    f.write_bytes(b"m" * 8192)
+    steps.file_digest(str(f))
+    steps.file_digest(str(f))
+    assert len(big_files) == 2 and not (tmp_path / "cache.json").exists()
 
 
 def test_changed_inputs_of_a_finished_step(tmp_path):

@@ -78,3 +78,21 @@ def test_bf16_choice_follows_its_rule():
     assert res["use_bf16"] == (min(ratios) >= bf16_choice.MIN_RATIO)
     line = bf16_choice.describe(res)
     assert line.startswith("bf16 autocast" if res["use_bf16"] else "fp32") and str(ratios[0]) in line
+
+
+def test_notes_are_linked_not_copied(tmp_path):
+    """table1.md holds only what the script writes: the hand-written notes stay in their own
+    file, which the table links to where it exists."""
+    w, _ = make_work(tmp_path, {"forward": 1.0, "reversed1": 2.0}, {"forward": 9.0, "reversed1": 8.0})
+    out = tmp_path / "results"
+    out.mkdir()
+    notes = out / "table1_notes_tiny.md"
+    notes.write_text("## Findings of this run\n\nIt quotes 12.34.\n")
+    args = ["--work", str(w), "--scale", "tiny", "--out", str(out), "--notes", str(notes)]
+    assert table1.main(args) == 0
+    md = (out / "table1.md").read_text()
+    assert "[`table1_notes_tiny.md`](table1_notes_tiny.md)" in md
+    assert "Findings of this run" not in md and "12.34" not in md
+    notes.unlink()
+    assert table1.main(args) == 0
+    assert "table1_notes_tiny" not in (out / "table1.md").read_text()

@@ -43,13 +43,15 @@ def test_a_row_names_the_commit_its_run_started_from(tmp_path):
 
 def test_a_probe_row_is_the_cpu_rate_from_update_50_on(tmp_path):
     """record-probe (tune_small.sh --probe-updates): CPU s per update between the first and
-    the last logged update, and the epoch of 29,000 pairs it implies at the flags' batch."""
+    the last logged update, and the epoch it implies at the flags' batch (of the pairs the
+    training logged at its epoch's start: Multi30k's 29,000)."""
     import csv
     import json
     import sys
     log, mm = tmp_path / "cpu.jsonl", tmp_path / "mm.json"
     log.write_text("".join(json.dumps(e) + "\n" for e in (
         {"event": "start", "commit": "abc1234", "cpu_s": 0.0},
+        {"event": "epoch_start", "epoch": 1, "updates": 0, "train_pairs": 29000, "cpu_s": 1.0},
         {"event": "update", "updates": 50, "cpu_s": 10.0},
         {"event": "update", "updates": 100, "cpu_s": 15.0},
         {"event": "update", "updates": 150, "cpu_s": 20.0})))
@@ -71,6 +73,7 @@ def _tune(tmp_path, *args):
                           cwd=REPO, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_an_ensemble_of_candidates_is_decoded_on_valid_and_recorded(tmp_path):
     """Two tiny candidates trained by tune_small.sh, then their ensemble: one row in
     ensembles.csv with the members' own val ppl and the three beams' BLEU of the decodes."""
@@ -98,11 +101,16 @@ def test_an_ensemble_of_candidates_is_decoded_on_valid_and_recorded(tmp_path):
         bleu = json.load(open(out / f"valid_beam{beam}.json"))["bleu_tokenized"]
         assert row[f"valid_bleu_beam{beam}"] == f"{bleu:.2f}"
     assert "## Ensembles of candidates" in (tmp_path / "r" / "README.md").read_text()
+    # a probe's epoch is the pairs of the data it trains on, as the training counted them
+    events = [json.loads(x) for x in open(tmp_path / "w" / "runs" / "s1" / "cpu.jsonl")]
+    summary = json.load(open(tmp_path / "w" / "data" / "summary.json"))
+    assert {e["train_pairs"] for e in events if e["event"] == "epoch_start"} == {summary["splits"]["train"]["lines"]}
 
 
-def test_write_readme_regenerates_the_readme_from_the_csvs_and_the_notes(tmp_path):
-    """After a hand edit of notes.md, `write-readme` puts it under the tables; without a
-    candidates.csv it says which file is missing and writes nothing."""
+def test_write_readme_regenerates_the_readme_from_the_csvs_and_links_the_notes(tmp_path):
+    """`write-readme` writes the tables and links notes.md (hand-written, never copied into
+    the generated file); without a candidates.csv it says which file is missing and writes
+    nothing."""
     import shutil
     import sys
     out = tmp_path / "r"
@@ -119,5 +127,6 @@ def test_write_readme_regenerates_the_readme_from_the_csvs_and_the_notes(tmp_pat
     text = (out / "README.md").read_text()
     first = open(out / "candidates.csv").readlines()[1].split(",")[0]
     assert f"| {first} |" in text
-    assert text.rstrip().endswith("A note written after the last row.")
+    assert text.rstrip().endswith("The reading of these rows: [`notes.md`](notes.md).")
+    assert "A note written after the last row." not in text
     assert "## Speed probes" not in text  # no probes.csv here

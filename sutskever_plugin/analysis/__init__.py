@@ -6,9 +6,9 @@
 * Figure 3: BLEU by source sentence length and by average word-frequency rank
   (:mod:`.buckets`);
 * Table 3: the longest test sentences with our translation
-  (:mod:`sutskever_plugin.reporting.table3`);
+  (:mod:`.table3`);
 * ``analysis.md`` tying them together with the measured numbers
-  (:mod:`sutskever_plugin.reporting.analysis`).
+  (:mod:`.report`).
 
 Command line: ``python -m sutskever_plugin.analysis --work work/small --out results``
 (``scripts/analyze.sh`` wraps it).

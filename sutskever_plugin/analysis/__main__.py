@@ -27,10 +27,10 @@ import numpy as np
 
 from ..data.pipeline import load_summary
 from ..data.textio import DataPrepError, read_text_lines as read_lines, write_text
-from ..reporting.analysis import analysis_markdown
-from ..reporting.machine import commit
-from ..reporting.table3 import longest, table3_markdown, table3_rows
-from ..reporting.tables import write_csv
+from .report import analysis_markdown
+from ..machine import commit
+from .table3 import longest, table3_markdown, table3_rows
+from ..tables import write_csv
 from ..scoring.bleu import tokenized_bleu
 from . import buckets as B
 from .figure2 import figure2

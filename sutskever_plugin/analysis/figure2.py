@@ -4,7 +4,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..reporting.tables import write_csv
+from ..tables import write_csv
 from .pca import cluster_stats, pca
 from .phrases import CAPTION_PANELS, PAPER_PANELS, Panel
 

@@ -14,5 +14,5 @@ Run by ``bash scripts/benchmark.sh`` / ``python scripts/benchmark.py`` (flags in
 * :mod:`.profiling`: torch.profiler tables (``--profile``).
 
 The tables (``results/benchmark.{md,csv}``, ``benchmark_gpu.{md,csv}``) are written by
-:mod:`sutskever_plugin.reporting.benchmark`.
+:mod:`.report`.
 """

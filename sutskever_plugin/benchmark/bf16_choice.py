@@ -4,7 +4,9 @@
 
 CPUs of the same kind differ: an Intel Xeon with AMX multiplies bf16 matrices 3-6x faster
 than fp32, an AMD EPYC with AVX512-BF16 but no AMX 2-3x, a CPU without bf16 instructions
-several times slower. The small scale trains with ``--autocast-bf16`` only where it pays.
+several times slower. The equal-time comparison (scripts/quality.sh --bf16 auto) and the
+recipe search (scripts/tune_small.sh) use this to train in bf16 only where it pays; the
+main job does not (it trains in bf16 everywhere, for one table).
 The training step gains less than the matmul (the casts and the elementwise gate work
 stay): on the AMD kind, where torch.mm measured 2.16-2.75x, an epoch of the small recipe
 took 250.7 CPU s in bf16 against 422.4 in fp32 (results/tuning_small/probes.csv,

@@ -1,4 +1,4 @@
-"""The command line the run-time choices share (bf16_choice, epoch_choice): a measurement
+"""The command line of a run-time choice (bf16_choice): a measurement
 printed as one JSON line and written to --out, or --describe FILE: the table header's
 words for a measurement written before."""
 import argparse

@@ -45,9 +45,9 @@ from pathlib import Path
 
 import torch
 
-from ..reporting.benchmark import existing_notes, write_device_report, write_report
+from .report import existing_notes, write_device_report, write_report
 from ..data.textio import write_text
-from ..reporting.machine import commit, describe
+from ..machine import commit, describe
 from .allocator import bench_allocator
 from .config import GPU_PRECISIONS, GPU_SIZES, MAIN_JOB, MAIN_JOB_FLAGS, MAIN_JOB_RECIPE, SCALING, SIZES
 from .cpu import bench_main_job, bench_scaling, bench_size, mfu_against_run_best

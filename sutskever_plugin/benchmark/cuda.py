@@ -3,7 +3,7 @@ import gc
 
 import torch
 
-from ..reporting.machine import describe
+from ..machine import describe
 from .config import GPU_PRECISIONS, MODELS, OURS_ONLY, SPARSE_GRADS, paper_epochs_days
 from .cpu import train_samples
 from .fairseq_setup import Setup

@@ -1,6 +1,5 @@
-"""fairseq-train in this process, with hooks around its Trainer's steps: how the epoch
-probe (epoch_choice.py) times a training's first updates and how the recipe tuning
-(scripts/tune_small.py) logs the CPU seconds of every epoch and validation."""
+"""fairseq-train in this process, with hooks around its Trainer's steps: how the recipe
+tuning (scripts/tune_small.py) logs the CPU seconds of every epoch and validation."""
 import sys
 
 

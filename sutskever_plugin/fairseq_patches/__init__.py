@@ -9,8 +9,14 @@ on Python >= 3.11):
 
 * :mod:`.batching`: no sentence dropped from batch lists (upstream main only);
 * :mod:`.checkpoint_load`: torch >= 2.6 loads fairseq checkpoints (both versions);
+* :mod:`.corrupt_checkpoint`: a damaged checkpoint file named, with what to do (both);
+* :mod:`.checked_ensemble`: every checkpoint loaded checked against the task (both);
+* :mod:`.dictionary_record`: checkpoints record their dictionaries' entries (both);
 * :mod:`.resume`: a resumed training retraces the uninterrupted one (both versions).
+
+The checks themselves live in :mod:`sutskever_plugin.checkpoint_check`.
 """
 from . import batching  # noqa: F401  (no sentence dropped from batch lists)
 from . import checkpoint_load  # noqa: F401  (before any checkpoint is loaded)
+from . import checked_ensemble, corrupt_checkpoint, dictionary_record  # noqa: F401
 from . import resume  # noqa: F401  (a resumed training retraces the uninterrupted one)

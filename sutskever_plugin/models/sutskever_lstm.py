@@ -6,7 +6,7 @@ LSTM with its own weights starts from exactly those states and predicts the targ
 There is no attention and no input feeding: that is what the paper tested.
 """
 import logging
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -20,6 +20,7 @@ from fairseq.models import (
     register_model_architecture,
 )
 
+from ..checkpoint_check import check_weights
 from ..criterions.sutskever_cross_entropy import LOSS_SUMMED
 from ..errors import ConfigError
 from .fast_dropout import DropoutLSTM, FastDropout
@@ -31,9 +32,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_POSITIONS = int(1e5)  # an LSTM has no positional limit; as fairseq's lstm
 # key of the decoder's extra output saying that net_output[0] holds log-probabilities
 NORMALIZED = "log_probs_normalized"
-
-
-from ..checkpoint_check import CheckpointMismatchError  # noqa: E402,F401  (one class for all checks)
 
 
 def _embedding(num_embeddings, embed_dim, padding_idx, sparse=False):
@@ -361,57 +359,8 @@ class SutskeverLSTMModel(TrainingAutocast, FairseqEncoderDecoderModel):
         return torch.cat([h, c], dim=0).transpose(0, 1).reshape(h.size(1), -1)
 
     def load_state_dict(self, state_dict, strict=True, model_cfg=None, args=None):
-        self._check_compatible(state_dict)
+        check_weights(self, state_dict)
         return super().load_state_dict(state_dict, strict=strict, model_cfg=model_cfg, args=args)
-
-    def _check_compatible(self, state_dict):
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(own))
-        if missing or unexpected:
-            raise CheckpointMismatchError(
-                "checkpoint does not hold a sutskever_lstm model of this shape (was it trained "
-                f"with another --arch or other --*-layers?): missing {missing[:4]}, "
-                f"unexpected {unexpected[:4]}"
-            )
-        for name, what in (("encoder.embed_tokens.weight", "source"),
-                           ("decoder.embed_tokens.weight", "target")):
-            got, want = state_dict[name].size(0), own[name].size(0)
-            if got != want:
-                raise CheckpointMismatchError(
-                    f"the checkpoint's {what} vocabulary has {got} entries but the {what} "
-                    f"dictionary given now has {want}: decode with the data directory "
-                    "(dict.*.txt) the model was trained with"
-                )
-        for name, tensor in state_dict.items():
-            if tensor.shape != own[name].shape:
-                raise CheckpointMismatchError(
-                    f"checkpoint tensor {name} has shape {tuple(tensor.shape)} but the model "
-                    f"built from the given flags has {tuple(own[name].shape)}: use the "
-                    "checkpoint's own --arch and size flags"
-                )
-        trained, now = _reversal_flag(state_dict["source_reversed"]), bool(self.source_reversed)
-        if trained != now:
-            need = "translation_reversed" if trained else "translation"
-            have = "translation_reversed" if now else "translation"
-            raise CheckpointMismatchError(
-                f"this checkpoint was trained on {'reversed' if trained else 'forward'} "
-                f"source sentences but is being used with --task {have}, which reads them "
-                f"{'reversed' if now else 'forward'}: rerun with --task {need}"
-            )
-
-
-def _reversal_flag(recorded: Tensor) -> bool:
-    """A checkpoint's ``source_reversed``: a bool (checkpoints before averaging was
-    supported), 1.0 / 0.0, or their mean over averaged checkpoints."""
-    value = float(recorded)
-    if value not in (0.0, 1.0):
-        raise CheckpointMismatchError(
-            f"this checkpoint's source_reversed flag is {value:g}, the mean of checkpoints "
-            "trained on reversed and on forward source sentences: an average of such "
-            "models is meaningless; average checkpoints of one task only"
-        )
-    return value == 1.0
 
 
 def _check_sizes(args):
@@ -500,16 +449,31 @@ def base_architecture(args):
     args.sparse_embedding_grads = getattr(args, "sparse_embedding_grads", False)
 
 
-def _preset(layers, dim):
-    def arch(args):
-        args.encoder_layers = getattr(args, "encoder_layers", layers)
-        args.encoder_embed_dim = getattr(args, "encoder_embed_dim", dim)
-        args.encoder_hidden_size = getattr(args, "encoder_hidden_size", dim)
-        base_architecture(args)
-    return arch
+@register_model_architecture("sutskever_lstm", "sutskever_lstm_medium")
+def medium_architecture(args):
+    """The paper's structure (4 layers, embeddings as wide as the cells) at 500 cells."""
+    args.encoder_layers = getattr(args, "encoder_layers", 4)
+    args.encoder_embed_dim = getattr(args, "encoder_embed_dim", 500)
+    args.encoder_hidden_size = getattr(args, "encoder_hidden_size", 500)
+    base_architecture(args)
 
 
-# The paper's structure (4 layers, embeddings as wide as the cells) at CPU sizes.
-register_model_architecture("sutskever_lstm", "sutskever_lstm_medium")(_preset(4, 500))
-register_model_architecture("sutskever_lstm", "sutskever_lstm_small")(_preset(4, 128))
-register_model_architecture("sutskever_lstm", "sutskever_lstm_tiny")(_preset(2, 64))
+@register_model_architecture("sutskever_lstm", "sutskever_lstm_small")
+def small_architecture(args):
+    """The small scale's model (scripts/recipe_small.sh): 2 layers, 512 cells, 256-d
+    embeddings, dropout 0.3."""
+    args.encoder_layers = getattr(args, "encoder_layers", 2)
+    args.encoder_embed_dim = getattr(args, "encoder_embed_dim", 256)
+    args.encoder_hidden_size = getattr(args, "encoder_hidden_size", 512)
+    args.dropout = getattr(args, "dropout", 0.3)
+    base_architecture(args)
+
+
+@register_model_architecture("sutskever_lstm", "sutskever_lstm_tiny")
+def tiny_architecture(args):
+    """The tiny scale's model (scripts/reproduce_table1.sh --scale tiny): 2 layers, 64
+    cells, 64-d embeddings, no dropout."""
+    args.encoder_layers = getattr(args, "encoder_layers", 2)
+    args.encoder_embed_dim = getattr(args, "encoder_embed_dim", 64)
+    args.encoder_hidden_size = getattr(args, "encoder_hidden_size", 64)
+    base_architecture(args)

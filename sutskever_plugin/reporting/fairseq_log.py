@@ -4,10 +4,21 @@ each fairseq-train process began, and the validation perplexity at every validat
 fairseq's command-line tools log ``YYYY-MM-DD HH:MM:SS | LEVEL | logger | message``
 (fairseq_cli/train.py's ``logging.basicConfig``), in the local time of the machine that
 ran them; lines without that prefix (warnings, tracebacks, tqdm) carry no time and are
-left out.
+left out by :func:`read_log`. :func:`validations` reads validation lines with or without
+the prefix.
+
+The scripts read the logs through this module's command line:
+
+    python -m sutskever_plugin.reporting.fairseq_log --last-valid-ppl LOG   # "ppl 7.7" (or nothing)
+    python -m sutskever_plugin.reporting.fairseq_log --last-valid LOG       # "8 validations, last: ppl 7.7, updates 1589"
+    python -m sutskever_plugin.reporting.fairseq_log --summary LOG...       # per log: "227 35.21; 454 18.56; ", "done training in ..."
 """
+import argparse
+import os
 import re
+import sys
 from datetime import datetime, timezone
+from typing import List, Tuple
 
 import pandas as pd
 
@@ -63,14 +74,62 @@ def train_runs(log: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
+def _validation(message: str, subset: str):
+    """(num_updates, ppl, loss) of a validation line on ``subset``, else None."""
+    if f"valid on '{subset}' subset" not in message:
+        return None
+    fields = dict(_FIELD.findall(" " + message))
+    if "ppl" not in fields or "num_updates" not in fields:
+        return None
+    return int(float(fields["num_updates"])), float(fields["ppl"]), float(fields.get("loss", "nan"))
+
+
 def valid_curve(log: pd.DataFrame, subset: str = "valid") -> pd.DataFrame:
     """Every validation on ``subset`` in the log: ``time``, ``num_updates``, ``ppl``,
     ``loss`` (fairseq's base-2 loss), and ``line``."""
-    rows = []
-    for _, r in log[log["message"].str.contains(f"valid on '{subset}' subset", regex=False)].iterrows():
-        fields = dict(_FIELD.findall(" " + r["message"]))
-        if "ppl" not in fields or "num_updates" not in fields:
-            continue
-        rows.append((r["time"], int(float(fields["num_updates"])), float(fields["ppl"]),
-                     float(fields.get("loss", "nan")), r["line"]))
+    rows = [(t, *v, i) for t, m, i in zip(log["time"], log["message"], log["line"])
+            if (v := _validation(m, subset))]
     return pd.DataFrame(rows, columns=["time", "num_updates", "ppl", "loss", "line"])
+
+
+def validations(path, subset: str = "valid") -> List[Tuple[int, float]]:
+    """(num_updates, ppl) of every validation on ``subset`` in the log at ``path``, in
+    order, timestamped or not (a missing log has none)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return [v[:2] for line in f if (v := _validation(line.rstrip("\n"), subset))]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m sutskever_plugin.reporting.fairseq_log",
+                                description="What fairseq-train logs say about validation.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--last-valid-ppl", action="store_true", help='"ppl P" of the last validation')
+    what.add_argument("--last-valid", action="store_true",
+                      help='"N validations, last: ppl P, updates U"')
+    what.add_argument("--summary", action="store_true",
+                      help='per log (train_NAME.log): a "## NAME" heading, "U P; " for every '
+                           'validation, then its "done training in" lines')
+    p.add_argument("logs", nargs="+", metavar="LOG")
+    a = p.parse_args(argv)
+    for log in a.logs:
+        curve = validations(log)
+        last = f"ppl {curve[-1][1]:g}" if curve else ""  # as fairseq logs it ("{:g}")
+        if a.last_valid_ppl:
+            print(last)
+        elif a.last_valid:
+            print(f"{len(curve)} validations, last: " + (f"{last}, updates {curve[-1][0]}" if curve else ""))
+        else:
+            name = os.path.basename(log)[:-len(".log")].removeprefix("train_")
+            print(f"## {name}: validation perplexity by update")
+            print("".join(f"{u} {ppl:g}; " for u, ppl in curve))
+            with open(log, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if "done training in" in line:
+                        print(re.sub(r".*\| (done training.*)", r"\1", line.rstrip("\n")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

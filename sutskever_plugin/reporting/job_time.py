@@ -12,12 +12,7 @@ writes ``OUT/job_time_SCALE.{csv,md}`` (SCALE from ``WORK/data/summary.json``, o
 * ``WORK/logs/train_NAME.log``: fairseq-train's log of each training (timestamped lines;
   a resumed training appends a second process to it), for when each training ran and so
   how many ran at once;
-* ``WORK/models/NAME.json`` (``train_wall_s``) and ``WORK/decode/ID.json`` (``wall_s``):
-  the walls the script measured itself.
-
-A work directory made before ``steps.tsv`` was written (older runs) is read from the
-models' and decodes' JSON (and the training logs) only: data preparation, test
-perplexity, the table and the total are then not known, and the report says so.
+* ``WORK/models/NAME.json`` (``train_wall_s``): the wall the script measured itself.
 
 The total is the wall clock from the first step's start to the last one's end. Phases
 are attributed by a sweep over time: every second goes to the phase running then (split
@@ -36,7 +31,7 @@ import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
 from sutskever_plugin.reporting.fairseq_log import read_log, train_runs
-from sutskever_plugin.reporting.tables import load_json, table_head, table_row, write_csv
+from sutskever_plugin.tables import load_json, table_head, table_row, write_csv
 
 STATUSES = ("done", "skipped", "failed")
 STEP_COLUMNS = ["start", "end", "wall_s", "status", "name"]
@@ -120,16 +115,6 @@ def training_items(work) -> list:
     return items
 
 
-def decode_items(work) -> list:
-    items = []
-    for name in _names(work, "decode/*.json"):
-        d = load_json(os.path.join(work, "decode", f"{name}.json")) or {}
-        items.append(dict(phase="decoding", name=f"decode {name}", status="done", start=pd.NaT,
-                          end=pd.NaT, wall_s=d.get("wall_s"), recorded_wall_s=d.get("wall_s"),
-                          source=f"decode/{name}.json wall_s"))
-    return items
-
-
 def sweep(items: pd.DataFrame):
     """Attribute every second of [first start, last end] to the phases running then.
     Returns (attributed seconds per phase incl. 'between steps' and 'idle', trainings
@@ -162,23 +147,19 @@ def sweep(items: pd.DataFrame):
 def job_time(work):
     """(rows for the CSV, the report's facts): per item, per phase and the total."""
     steps_path = os.path.join(work, "logs", "steps.tsv")
-    have_steps = os.path.exists(steps_path)
+    if not os.path.exists(steps_path):
+        raise ValueError(f"{steps_path}: no such file (the steps of bash scripts/reproduce_table1.sh)")
     trainings = training_items(work)
+    logged = {t["name"].split(" (")[0] for t in trainings if pd.notna(t["start"])}
     items = []
-    if have_steps:
-        steps = read_steps(steps_path)
-        logged = {t["name"].split(" (")[0] for t in trainings if pd.notna(t["start"])}
-        for _, s in steps.iterrows():
-            phase = phase_of(s["name"])
-            if phase == "training" and s["name"] in logged:
-                continue  # its fairseq-train processes, from its log, stand for it
-            items.append(dict(phase=phase, name=s["name"], status=s["status"], start=s["start"],
-                              end=s["end"], wall_s=s["wall_s"], recorded_wall_s=None,
-                              source=f"logs/steps.tsv:{s['line']}"))
-        items += trainings
-    else:
-        items += trainings + decode_items(work)
-    df = pd.DataFrame(items, columns=["phase", "name", "status", "start", "end", "wall_s",
+    for _, s in read_steps(steps_path).iterrows():
+        phase = phase_of(s["name"])
+        if phase == "training" and s["name"] in logged:
+            continue  # its fairseq-train processes, from its log, stand for it
+        items.append(dict(phase=phase, name=s["name"], status=s["status"], start=s["start"],
+                          end=s["end"], wall_s=s["wall_s"], recorded_wall_s=None,
+                          source=f"logs/steps.tsv:{s['line']}"))
+    df = pd.DataFrame(items + trainings, columns=["phase", "name", "status", "start", "end", "wall_s",
                                       "recorded_wall_s", "source"])
     for col in ("start", "end"):
         df[col] = pd.to_datetime(df[col], utc=True)
@@ -187,10 +168,8 @@ def job_time(work):
     attributed, df["at_once"] = sweep(df)
     timed = df.dropna(subset=["start", "end"])
     first, last = (timed["start"].min(), timed["end"].max()) if not timed.empty else (pd.NaT, pd.NaT)
-    total = (last - first).total_seconds() if have_steps and not timed.empty else None
-    facts = dict(have_steps=have_steps, first=first, last=last, total=total,
-                 attributed=attributed, df=df)
-    return facts
+    total = (last - first).total_seconds() if not timed.empty else None
+    return dict(first=first, last=last, total=total, attributed=attributed, df=df)
 
 
 def _utc(t):
@@ -222,12 +201,11 @@ def csv_rows(facts, scale, hardware, commit):
             continue
         rows.append(dict(level="phase", phase=phase, name=f"{len(mine)} steps" if len(mine) else "",
                          wall_s=round(float(mine["wall_s"].sum()), 1) if len(mine) else None,
-                         attributed_wall_s=round(attributed[phase], 1) if facts["have_steps"] else None,
+                         attributed_wall_s=round(attributed[phase], 1),
                          share_of_total=round(attributed[phase] / total, 4) if total else None,
                          source="sum of its steps' walls; attributed: its share of the wall clock",
                          **base))
-    source = ("logs/steps.tsv and the training logs" if facts["have_steps"]
-              else "not known: no logs/steps.tsv")
+    source = "logs/steps.tsv and the training logs"
     rows.append(dict(level="total", phase="total", name="first step's start to last step's end",
                      start_utc=_utc(facts["first"]) if total is not None else "",
                      end_utc=_utc(facts["last"]) if total is not None else "",
@@ -254,18 +232,13 @@ def markdown(facts, scale, hardware, commit, work, command):
              "`bash scripts/reproduce_table1.sh`; do not edit by hand.", "",
              f"- Scale: **{scale}**; report written on: {hardware}; commit {commit} (of the "
              "checkout that wrote this report)"]
-    if facts["have_steps"]:
+    if total is not None:
         running, idle = running_s(facts), attributed["idle"]
         lines += [f"- Job time: **{running:,.0f} s** ({running / 60:,.1f} min) with the script "
                   f"running, from {_utc(facts['first'])} to {_utc(facts['last'])} UTC"
                   + (f" ({total:,.0f} s wall, less {idle:,.0f} s idle: gaps over {IDLE_GAP_S} s "
                      "with no step running, the script stopped and started again)" if idle else
                      " (no idle gaps: one uninterrupted run)")]
-    else:
-        lines += ["- **No `logs/steps.tsv`** in this work directory (made before the scripts "
-                  "recorded their steps): read from `models/*.json` and `decode/*.json` (and "
-                  "the training logs) only, so data preparation, test perplexity, the table and "
-                  "the total wall time are not known."]
     trains = df[(df["phase"] == "training") & df["start"].notna()]
     if not trains.empty:
         span = (trains["end"].max() - trains["start"].min()).total_seconds()
@@ -273,32 +246,24 @@ def markdown(facts, scale, hardware, commit, work, command):
                   f"summed, {span:,.0f} s from the first one's start to the last one's end, "
                   f"{trains['at_once'].max():.1f} running at once at most (times from the first and "
                   "last timestamped line of each `logs/train_NAME.log`, in this machine's time zone)"]
-    if facts["have_steps"] and not (df["phase"] == "table").any():
+    if not (df["phase"] == "table").any():
         lines += ["- The table was not recorded as a step of its own: its time is in \"between "
                   "steps\"."]
-    lines += ["", "## By phase", ""]
-    if facts["have_steps"]:
-        lines += ["Attributed: the phase's share of the wall clock (each second to the phase "
-                  "running then, split evenly if two ran at once; \"between steps\": no step "
-                  f"running, \"idle\": gaps over {IDLE_GAP_S} s, the script stopped), so the "
-                  "attributed seconds add up to the total; summed: its steps' walls added up "
-                  "(trainings that ran side by side count each).", "",
-                  *table_head("phase", "steps", "attributed s", "share of total", "summed s")]
-    else:
-        lines += [*table_head("phase", "steps", "summed s")]
+    lines += ["", "## By phase", "",
+              "Attributed: the phase's share of the wall clock (each second to the phase "
+              "running then, split evenly if two ran at once; \"between steps\": no step "
+              f"running, \"idle\": gaps over {IDLE_GAP_S} s, the script stopped), so the "
+              "attributed seconds add up to the total; summed: its steps' walls added up "
+              "(trainings that ran side by side count each).", "",
+              *table_head("phase", "steps", "attributed s", "share of total", "summed s")]
     for phase in PHASES + ["between steps", "idle"]:
         mine = df[df["phase"] == phase]
         if mine.empty and not attributed[phase]:
             continue
-        summed = _s(mine["wall_s"].sum()) if len(mine) else ""
-        if facts["have_steps"]:
-            lines.append(table_row(phase, len(mine) or "", _s(attributed[phase]),
-                                   _share(attributed[phase], total), summed))
-        else:
-            lines.append(table_row(phase, len(mine), summed))
-    if facts["have_steps"]:
-        lines.append(table_row("**total**", len(df), f"**{_s(sum(attributed.values()))}**",
-                               "100.0%", _s(df["wall_s"].sum())))
+        lines.append(table_row(phase, len(mine) or "", _s(attributed[phase]),
+                               _share(attributed[phase], total), _s(mine["wall_s"].sum()) if len(mine) else ""))
+    lines.append(table_row("**total**", len(df), f"**{_s(sum(attributed.values()))}**",
+                           "100.0%", _s(df["wall_s"].sum())))
     lines += ["", "## Every step", "",
               *table_head("phase", "step", "status", "start UTC", "end UTC", "wall s",
                           "share of total", "trainings at once", "the script's own wall s", "from")]
@@ -326,15 +291,14 @@ def main(argv=None):
     scale = a.scale or (load_json(os.path.join(a.work, "data", "summary.json")) or {}).get("scale")
     if not scale:
         p.error(f"--scale not given and {os.path.join(a.work, 'data', 'summary.json')} names none")
-    from sutskever_plugin.reporting.machine import commit as commit_of_code, describe
+    from sutskever_plugin.machine import commit as commit_of_code, describe
     hardware, commit = describe(), commit_of_code()
     try:
         facts = job_time(a.work)
     except ValueError as e:
         sys.exit(f"error: {e}")
     if facts["df"].empty:
-        sys.exit(f"error: {a.work} holds no logs/steps.tsv, models/*.json, logs/train_*.log or "
-                 "decode/*.json: run bash scripts/reproduce_table1.sh first")
+        sys.exit(f"error: {a.work} holds no steps: run bash scripts/reproduce_table1.sh first")
     command = " ".join(["python -m sutskever_plugin.reporting.job_time", *(argv or sys.argv[1:])])
     write_csv(os.path.join(a.out, f"job_time_{scale}.csv"), csv_rows(facts, scale, hardware, commit),
               CSV_COLUMNS)

@@ -16,15 +16,14 @@ Missing inputs give "pending" rows, never guessed numbers.
 Why the even average may not lift the baseline is measured from the same columns: per
 LSTM system, the spread of the two systems' scores within the lists and how often the
 average picks each system's own best (rescoring.combine.score_spread; the second table
-of table2.md, columns sd_* and lambda05_* of table2.csv), the BLEU of the LSTM score
-alone, and a row per system for the even average of two log-probabilities over the list
-(rescoring.combine.logprob_average_picks), all at lambda 0.5, nothing tuned on test.
+of table2.md, columns sd_* and lambda05_* of table2.csv) and the BLEU of the LSTM score
+alone, all at lambda 0.5, nothing tuned on test.
 
 Layout read from WORK/table2/, for KEY in forward, reversed1, ensemble5: ``KEY.nbest``
 (the rescored test list, with ``Baseline=`` and ``LSTM=`` columns), ``KEY.tuned.1best``
 and ``KEY.json`` (rescore's outputs with the dev-tuned lambda); the lambda = 0.5 1-best
-is derived here from the columns and written to ``KEY.avg.1best`` (``KEY.logprob_avg.1best``
-and ``KEY.lstm_alone.1best`` likewise). And ``oracle.1best``.
+is derived here from the columns and written to ``KEY.avg.1best`` (``KEY.lstm_alone.1best``
+likewise). And ``oracle.1best``.
 """
 import argparse
 import json
@@ -35,13 +34,13 @@ from typing import Dict, List, Optional, Tuple
 import pandas as pd
 
 from ..data.textio import read_text_lines, write_lines, write_text
-from ..rescoring.combine import (PAPER_WEIGHT, logprob_average_picks, one_best, rerank,
-                                 score_spread, scores_from_rescored)
-from ..rescoring.nbest import count_lines, read_nbest_blocks
+from ..rescoring.combine import (PAPER_WEIGHT, one_best, rerank, score_spread,
+                                 scores_from_rescored)
+from ..data.nbest import count_lines, read_nbest_blocks
 from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
-from .machine import commit, describe
-from .tables import describe_data, frame_markdown, write_csv
-from .tables import load_json as _load
+from ..machine import commit, describe
+from ..tables import describe_data, frame_markdown, report_head, write_csv
+from ..tables import load_json as _load
 
 # (key, the paper's row name with {n} for the list size, the paper's test BLEU as
 # printed ("" for our rows), note); the paper's lists were 1000-best, ours are named by
@@ -54,20 +53,11 @@ ROWS = [
     ("reversed1", "Rescoring the baseline {n}-best with a single reversed LSTM", "35.85", ""),
     ("ensemble5", "Rescoring the baseline {n}-best with an ensemble of 5 reversed LSTMs",
      "36.5", ""),
-    ("forward:logprob", "Rescoring the baseline {n}-best with a single forward LSTM, "
-     "even average of log-probabilities over the list (ours)", "", ""),
-    ("reversed1:logprob", "Rescoring the baseline {n}-best with a single reversed LSTM, "
-     "even average of log-probabilities over the list (ours)", "", ""),
-    ("ensemble5:logprob", "Rescoring the baseline {n}-best with an ensemble of 5 reversed "
-     "LSTMs, even average of log-probabilities over the list (ours)", "", ""),
     ("oracle", "Oracle Rescoring of the Baseline {n}-best lists", "~45",
      "per sentence the hypothesis with the best sentence BLEU"),
 ]
 MODELS = {"forward": "forward", "reversed1": "reversed1",
           "ensemble5": "reversed1:reversed2:reversed3:reversed4:reversed5"}
-LOGPROB_NOTE = ("lambda 0.5 on log-softmax(baseline) and log-softmax(LSTM) over each list; a "
-                "constant per sentence, so the picks of the same LSTM's plain even average "
-                "up to rounding")
 SPREAD_COLUMNS = ["sd_baseline", "sd_lstm", "sd_ratio", "lambda05_is_lstm_best",
                   "lambda05_is_baseline_best", "ours_lstm_alone"]
 
@@ -79,8 +69,7 @@ def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
 
 def write_average_1best(rescored_nbest: str, num_sentences: int, out_prefix: str) -> dict:
     """From a rescored list's two score columns: the 1-best under the paper's even average
-    (OUT_PREFIX.avg.1best), under the even average of the two log-probabilities over the
-    list (.logprob_avg.1best), under the LSTM score alone (.lstm_alone.1best), and the
+    (OUT_PREFIX.avg.1best), under the LSTM score alone (.lstm_alone.1best), and the
     spread of the two scores within the lists (returned)."""
     blocks = [b for b in read_nbest_blocks(rescored_nbest, num_sentences)]
     base, lstm = scores_from_rescored(blocks)
@@ -88,8 +77,6 @@ def write_average_1best(rescored_nbest: str, num_sentences: int, out_prefix: str
         for e, v in zip(block, scores):
             e.score = float(v)
     write_lines(out_prefix + ".avg.1best", one_best(rerank(blocks, lstm, PAPER_WEIGHT)))
-    picks = logprob_average_picks(base, lstm)
-    write_lines(out_prefix + ".logprob_avg.1best", [b[i].hyp for b, i in zip(blocks, picks)])
     write_lines(out_prefix + ".lstm_alone.1best", one_best(rerank(blocks, lstm, 1.0)))
     return score_spread(base, lstm)
 
@@ -159,15 +146,6 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                             f"{meta.get('source_unk', {}).get('tokens', '?')}, hypotheses "
                             f"{meta.get('hypothesis_unk', {}).get('unk_tokens', '?')}/"
                             f"{meta.get('hypothesis_unk', {}).get('tokens', '?')} tokens")
-        elif key.endswith(":logprob"):
-            system = key.split(":")[0]
-            lp = score(os.path.join(t2, f"{system}.logprob_avg.1best"))
-            if lp is None or _load(os.path.join(t2, f"{system}.json")) is None:
-                row["note"] = "pending: rescoring not run"
-            else:
-                row.update(ours=lp["bleu_tokenized"], ours_sacrebleu_detok=lp["sacrebleu_detok"],
-                           sacrebleu_signature=lp["sacrebleu_signature"], models=MODELS[system],
-                           note=LOGPROB_NOTE)
         elif key == "oracle":
             orc = score(os.path.join(t2, "oracle.1best"))
             if orc is None:
@@ -240,12 +218,9 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
         "lambda_tuned": "tuned lambda", "ours_sacrebleu_detok": "Ours, detok. sacreBLEU",
         "wall_s": "Wall time (s)", "note": "Note"})
     first = df.iloc[0]
-    lines = [
-        f"# Table 2: rescoring the baseline's {first['nbest_size']}-best lists with LSTMs",
-        "",
-        "Generated by `bash scripts/reproduce_table2.sh --scale " + scale + "` from commit "
-        f"{first['commit']}; do not edit by hand.",
-        "",
+    lines = report_head(
+        f"Table 2: rescoring the baseline's {first['nbest_size']}-best lists with LSTMs",
+        f"`bash scripts/reproduce_table2.sh --scale {scale}` from commit {first['commit']}", [
         f"- Scale: **{scale}**; data: {first['data']}",
         f"- Baseline n-best lists: `{baseline_nbest}`, {first['nbest_size']}-best: up to "
         f"{first['nbest_size']} hypotheses per sentence ({first['nbest_mean']} on average); "
@@ -258,12 +233,8 @@ def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
         "test lists plus the rescoring itself; every model is run once (two at a time), "
         "so the ensemble's row counts the pass of the single reversed LSTM too.",
         metric_description(df["sacrebleu_signature"]),
-        f"- Hardware: {first['hardware']}",
-        "",
-        shown,
-        "",
-    ] + lift_markdown(df) + seeds_markdown(df) + spread_markdown(df)
-    return "\n".join(lines)
+        f"- Hardware: {first['hardware']}"])
+    return "\n".join(lines + [shown, ""] + lift_markdown(df) + seeds_markdown(df) + spread_markdown(df))
 
 
 def lift_markdown(df: pd.DataFrame) -> List[str]:
@@ -307,10 +278,7 @@ def spread_markdown(df: pd.DataFrame) -> List[str]:
         "hypotheses); \"share picking ...\": the share of those sentences where lambda 0.5 "
         "picks the LSTM's own best hypothesis / the baseline's (both where they agree); the last "
         "column re-ranks by the LSTM score alone (lambda 1). All from the rescored lists' "
-        "Baseline= and LSTM= columns, nothing tuned on test. Averaging the two "
-        "log-probabilities over the list instead (the rows \"even average of "
-        "log-probabilities\") shifts every score of a sentence by one constant, so it "
-        "cannot change this balance.",
+        "Baseline= and LSTM= columns, nothing tuned on test.",
         "",
         shown,
         "",

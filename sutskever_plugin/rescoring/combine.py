@@ -12,18 +12,16 @@ Moses total score is a weighted sum of feature values), so we also offer lambda 
 on a dev n-best list: the value in a grid that maximizes dev BLEU of the re-ranked
 1-best (an option the paper did not use; reported separately).
 
-Two readings of the even average are measured beside it, from the same two columns
-(no model pass): the spread of each system's scores within the lists
-(:func:`score_spread`: an even average of two scores is decided by the one that varies
-more over a list), and the average of two log-probabilities over the list
-(:func:`logprob_average_picks`).
+One reading of the even average is measured beside it, from the same two columns (no
+model pass): the spread of each system's scores within the lists (:func:`score_spread`:
+an even average of two scores is decided by the one that varies more over a list).
 """
 from typing import List, Sequence, Tuple
 
 import numpy as np
 
 from ..scoring.bleu_stats import corpus_bleu, sentence_stats
-from .nbest import NbestEntry
+from ..data.nbest import NbestEntry
 
 LSTM_FEATURE = "LSTM"          # added column: log p_LSTM(hypothesis | source)
 BASELINE_FEATURE = "Baseline"  # added column: the baseline's original total score
@@ -89,35 +87,6 @@ def tune_weight(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.nda
     return best, table
 
 
-def log_softmax(scores: np.ndarray) -> np.ndarray:
-    """The scores of one n-best list as log-probabilities over that list."""
-    scores = np.asarray(scores, dtype=float)
-    return scores - np.logaddexp.reduce(scores)
-
-
-def logprob_average_picks(base_scores: Sequence[np.ndarray],
-                          lstm_scores: Sequence[np.ndarray]) -> List[int]:
-    """Per sentence, the index of the hypothesis with the best even average of the two
-    systems' log-probabilities over the list (lambda 0.5, fixed).
-
-    The baseline's total is a log-linear model's unnormalised log-probability, so its
-    log-softmax over the list is the baseline's log p(hyp | source, list). The LSTM's
-    log p(hyp | source) is normalised over the list too, so that both terms are
-    log-probabilities of the same event (which hypothesis of this list is the
-    translation): as is, its mass outside the list differs from sentence to sentence.
-    Neither normalisation changes which hypothesis wins: each subtracts one constant
-    from every score of a sentence, so the picks are those of the plain even average
-    up to rounding; this reading of "even average" cannot be what decides the rows
-    (the spread, :func:`score_spread`, is). Ties go to the first hypothesis in list order.
-    """
-    picks = []
-    for b, l in zip(base_scores, lstm_scores):
-        if len(b) != len(l):
-            raise ValueError(f"{len(b)} baseline scores but {len(l)} LSTM scores in a list")
-        picks.append(int(np.argmax(combined(log_softmax(b), log_softmax(l), PAPER_WEIGHT))))
-    return picks
-
-
 def score_spread(base_scores: Sequence[np.ndarray], lstm_scores: Sequence[np.ndarray]) -> dict:
     """How much each system's score varies within an n-best list, and who decides the
     even average.
@@ -175,7 +144,7 @@ def main(argv=None):
     import argparse
 
     from ..data.textio import read_text_lines as read_lines, write_json, write_lines
-    from .nbest import count_lines, load_nbest
+    from ..data.nbest import count_lines, load_nbest
 
     p = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
     p.add_argument("--nbest", required=True, help="output of rescoring.rescore (LSTM= column)")

@@ -13,7 +13,7 @@ from typing import List, Sequence
 
 from ..scoring.bleu import sentence_bleu_tok, tokenized_bleu
 from ..data.textio import read_text_lines as read_lines, write_json, write_lines
-from .nbest import NbestEntry, count_lines, load_nbest
+from ..data.nbest import NbestEntry, count_lines, load_nbest
 
 
 def oracle_indices(blocks: Sequence[List[NbestEntry]], refs: Sequence[str]) -> List[int]:

@@ -36,7 +36,7 @@ import numpy as np
 
 from .combine import PAPER_WEIGHT, one_best, rerank, tune_weight
 from ..data.textio import atomic_open, read_text_lines as read_lines, write_json, write_lines
-from .nbest import NbestEntry, load_nbest, write_nbest
+from ..data.nbest import NbestEntry, load_nbest, write_nbest
 from .token_scores import ListScores, distinct_pairs, ensemble_scores, per_block
 from . import token_scores
 
@@ -87,6 +87,11 @@ UNK_KEYS = {"dev": ("dev_source_unk", "dev_hypothesis_unk"),
             "test": ("source_unk", "hypothesis_unk")}
 
 
+# the source and n-best files of each list (named in the token scores' header)
+_FILES = {"test": (lambda a: a.source, lambda a: a.nbest),
+          "dev": (lambda a: a.dev_source, lambda a: a.dev_nbest)}
+
+
 def _run_models(args, lists):
     """Score every list with the models of --path (and save their token scores if asked)."""
     from .lstm_scorer import LstmScorer
@@ -100,13 +105,16 @@ def _run_models(args, lists):
     summary = {"models": paths, "task": type(scorer.task).__name__,
                "reversed_source": scorer.reverses_source, "nbest": args.nbest}
     save = bool(args.save_token_scores)
-    scores, saved, unk, t0 = {}, {}, {}, time.time()
+    scores, saved, inputs, unk, t0 = {}, {}, {}, {}, time.time()
     for name, (sources, blocks) in lists.items():
         pairs, keys = distinct_pairs(blocks)
         flat, positional = scorer.score(sources, pairs, return_positional=True)
         scores[name] = per_block(flat, keys, blocks)
         if save:
             saved[name] = ListScores.from_positional(pairs, positional)
+            # what these scores are of: a later --token-scores run checks it is the same
+            inputs[name] = {**token_scores.list_digests(sources, pairs),
+                            "source_file": _FILES[name][0](args), "nbest_file": _FILES[name][1](args)}
         unk[name] = (scorer.src_unk.as_dict(), scorer.tgt_unk.as_dict())
         scorer.reset_counts()
     for name, counts in unk.items():
@@ -115,7 +123,7 @@ def _run_models(args, lists):
         token_scores.save(args.save_token_scores, saved, {
             "model": paths[0], "task": summary["task"],
             "reversed_source": scorer.reverses_source, "nbest": args.nbest,
-            "unk": unk, "seconds": round(time.time() - t0, 1)})
+            "unk": unk, "inputs": inputs}, seconds=time.time() - t0)
     return scores, summary, scorer.describe()
 
 
@@ -126,7 +134,7 @@ def _from_token_scores(args, lists):
     scores = {}
     for name, (_, blocks) in lists.items():
         pairs, keys = distinct_pairs(blocks)
-        flat, metas = ensemble_scores(loaded, name, pairs)
+        flat, metas = ensemble_scores(loaded, name, pairs, sources=lists[name][0])
         scores[name] = per_block(flat, keys, blocks)
     first = metas[0]
     summary = {"models": [m["model"] for m in metas], "task": first["task"],

@@ -14,16 +14,26 @@ A file (``.npz``) holds, for each list it scored (``test``, ``dev``): the distin
 ``(sentence id, hypothesis)`` pairs in order of first appearance, their token
 log-probabilities (float32, as fairseq computes them, the final ``</s>`` included)
 concatenated with offsets, and a JSON header: the model, its task's direction, the
-``<unk>`` counts and the seconds the scoring took.
+``<unk>`` counts, the seconds the scoring took and, per list, the sha256 of the source
+sentences and of the n-best hypotheses it was computed for (:func:`list_digests`). A file
+is used only for the very source and n-best list it was computed for: scores of the same
+hypotheses for other source sentences (a file of the same length, the same n-best ids)
+would rescore every list with the wrong sentences' probabilities, so they are refused
+(:class:`TokenScoresError`, printed as one line), as is a file that records no digests
+(written before they were recorded), a truncated or missing one.
 """
+import hashlib
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..data.textio import atomic_path
+from ..errors import user_facing
 
 Pair = Tuple[int, str]
 
@@ -77,8 +87,10 @@ def _sums(tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.add.reduceat(tokens, offsets[:-1]) if len(offsets) > 1 else np.zeros(0)
 
 
-def save(path: str, lists: Dict[str, ListScores], meta: Dict):
-    """Write ``lists`` (name -> scores) and ``meta`` to ``path`` atomically."""
+def save(path: str, lists: Dict[str, ListScores], meta: Dict, seconds: float):
+    """Write ``lists`` (name -> scores) and ``meta`` to ``path`` atomically, and the
+    scoring pass's wall ``seconds`` beside it (``PATH.seconds``): a time is no content, and
+    the same scores must make the same file, which later steps are keyed on."""
     arrays = {"meta": np.frombuffer(json.dumps({**meta, "lists": list(lists)}).encode(),
                                     dtype=np.uint8)}
     for name, ls in lists.items():
@@ -90,16 +102,34 @@ def save(path: str, lists: Dict[str, ListScores], meta: Dict):
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
+    with atomic_path(path + ".seconds") as tmp:
+        with open(tmp, "w") as f:
+            f.write(f"{seconds:.1f}\n")
 
 
+@user_facing
 class TokenScoresError(ValueError):
     """A token-score file that does not fit the lists it is asked to score."""
+
+
+# what to do about a file that cannot be used
+_REDO = ("score the model again on these lists (rescore --path MODEL --save-token-scores "
+         "FILE; in a Table 2 run, delete the file and rerun scripts/reproduce_table2.sh, "
+         "which does)")
+
+
+def list_digests(sources: Sequence[str], pairs: Sequence[Pair]) -> Dict[str, str]:
+    """sha256 of a list's source sentences (as read, one a line) and of its distinct
+    ``(sentence id, hypothesis)`` pairs: what its token scores were computed for."""
+    src = hashlib.sha256("\n".join(sources).encode("utf-8")).hexdigest()
+    nbest = hashlib.sha256("\n".join(f"{i}\t{h}" for i, h in pairs).encode("utf-8")).hexdigest()
+    return {"source": src, "nbest": nbest}
 
 
 def load(path: str) -> Tuple[Dict, Dict[str, ListScores]]:
     """``(meta, {list name: ListScores})`` of a file written by :func:`save`."""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"token scores not found: {path}")
+        raise TokenScoresError(f"token scores not found: {path}: {_REDO}")
     try:
         with np.load(path) as z:
             meta = json.loads(bytes(z["meta"]).decode())
@@ -115,21 +145,54 @@ def load(path: str) -> Tuple[Dict, Dict[str, ListScores]]:
                 if len(ls.offsets) != len(ids) + 1 or ls.offsets[-1] != len(ls.tokens):
                     raise TokenScoresError("offsets do not match the token scores")
                 lists[name] = ls
-    except (OSError, KeyError, ValueError) as e:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        why = str(e)
+        if isinstance(e, (zipfile.BadZipFile, EOFError, zlib.error)):
+            why = f"truncated or damaged: {os.path.getsize(path)} bytes, {type(e).__name__}: {e}"
         raise TokenScoresError(f"{path}: not a token-score file of "
-                               f"sutskever_plugin.rescoring.token_scores ({e})") from None
+                               f"sutskever_plugin.rescoring.token_scores ({why}): {_REDO}") from None
+    try:
+        with open(path + ".seconds") as f:
+            meta["seconds"] = float(f.read())
+    except (OSError, ValueError):
+        meta["seconds"] = 0.0   # its time not recorded: the row's time leaves it out
     return meta, lists
 
 
+def check_inputs(path: str, meta: Dict, name: str, digests: Dict[str, str]):
+    """Refuse a file's list ``name`` unless it was computed for the source and n-best list
+    whose :func:`list_digests` are ``digests``."""
+    recorded = (meta.get("inputs") or {}).get(name)
+    if not recorded:
+        raise TokenScoresError(
+            f"{path}: records no digest of the source and n-best list its '{name}' scores were "
+            f"computed for (written before they were recorded), so it cannot be checked "
+            f"against these: {_REDO}")
+    if recorded.get("nbest") != digests["nbest"]:
+        raise TokenScoresError(
+            f"{path}: its '{name}' scores were computed for another n-best list "
+            f"({recorded.get('nbest_file', '?')}; sha256 of its hypotheses "
+            f"{str(recorded.get('nbest'))[:12]}, of these {digests['nbest'][:12]}): {_REDO}")
+    if recorded.get("source") != digests["source"]:
+        raise TokenScoresError(
+            f"{path}: its '{name}' scores were computed for another source "
+            f"({recorded.get('source_file', '?')}; sha256 of its sentences "
+            f"{str(recorded.get('source'))[:12]}, of these {digests['source'][:12]}), so they "
+            f"would score these hypotheses as translations of other sentences: {_REDO}")
+
+
 def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], name: str,
-                    pairs: Sequence[Pair]) -> Tuple[np.ndarray, List[Dict]]:
+                    pairs: Sequence[Pair], sources: Optional[Sequence[str]] = None
+                    ) -> Tuple[np.ndarray, List[Dict]]:
     """log p(hypothesis | source) of every pair under the ensemble of the files' models.
 
     ``files``: ``(path, meta, lists)`` of each file, as :func:`load` read it (once for all
     the lists scored). Each file must hold list ``name`` with exactly ``pairs`` (the same
     n-best list, read the same way) and all files one task direction. One file: that
     model's scores. Several: per token log(mean_m exp(lp_m)), fairseq's ensemble, summed
-    over the hypothesis. Returns the scores and the files' headers.
+    over the hypothesis. With ``sources`` (the list's source sentences) each file must
+    also have been computed for these sentences (:func:`check_inputs`). Returns the
+    scores and the files' headers.
     """
     paths = [f[0] for f in files]
     metas, members = [], []
@@ -144,6 +207,8 @@ def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], na
                 f"{p}: its '{name}' list is not this n-best list ({len(ls.pairs)} distinct "
                 f"hypotheses against {len(pairs)}; first difference at pair {first}): "
                 f"score the model again on this list")
+        if sources is not None:
+            check_inputs(p, meta, name, list_digests(sources, pairs))
         if metas and meta.get("reversed_source") != metas[0].get("reversed_source"):
             raise TokenScoresError(
                 f"{p}: scored with reversed_source={meta.get('reversed_source')}, but "

@@ -30,7 +30,7 @@ from typing import Callable, Dict, List
 from ..data.textio import read_text_lines, write_json
 from ..data.stamps import Stamp
 from ..steps import file_digest
-from ..reporting.machine import describe
+from ..machine import describe
 from ..scoring.bleu import bleu_summary, find_raw_reference
 from .decoder import DEFAULT_WEIGHTS, FEATURE_NAMES, DecoderConfig
 

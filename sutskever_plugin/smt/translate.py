@@ -8,7 +8,7 @@ import multiprocessing as mp
 import os
 from typing import List, Optional, Sequence, Set
 
-from ..rescoring.nbest import NbestEntry, write_nbest
+from ..data.nbest import NbestEntry, write_nbest
 from .decoder import DecoderConfig, PhraseDecoder, group_features
 from .lm import NgramLM
 from .phrase_table import load_phrase_table

@@ -2,11 +2,11 @@
 import os
 from pathlib import Path
 
-from ..benchmark.config import (AB_KINDS, CPU_RECIPE, CSV_FIELDS, MAIN_JOB_AB, MAIN_JOB_FLAGS,
+from .config import (AB_KINDS, CPU_RECIPE, CSV_FIELDS, MAIN_JOB_AB, MAIN_JOB_FLAGS,
                                 MAIN_JOB_RECIPE, paper_epochs_days)
 from ..data.textio import write_text
-from .machine import commit, has_amx
-from .tables import table_head, table_row, write_csv
+from ..machine import commit, has_amx
+from ..tables import table_head, table_row, write_csv
 
 
 def _stamped(rows):

@@ -2,8 +2,8 @@
 from typing import List, Optional, Sequence
 
 from ..scoring.bleu import sentence_bleu_tok
-from .machine import commit
-from .tables import table_head, table_row
+from ..machine import commit
+from ..tables import table_head, table_row
 
 
 def longest(src_tok: Sequence[str], k: int) -> List[int]:

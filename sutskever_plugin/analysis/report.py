@@ -8,8 +8,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from .machine import commit
-from .tables import table_head, table_row
+from ..machine import commit
+from ..tables import table_head, table_row
 
 # Two BLEU scores closer than max(TOLERANCE, REL_TOLERANCE x the whole test set's BLEU)
 # count as "no marked difference": the BLEU of a group of ~25-100 captions moves by a few

@@ -7,7 +7,7 @@ from typing import Optional
 
 # The repository this plugin is imported from (the commit describes this code, not the
 # directory a script happens to run in).
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOT_A_CHECKOUT = "unknown (not a git checkout)"
 
 

@@ -19,6 +19,9 @@ import torch
 import sutskever_plugin  # noqa: F401  (the checkpoint allow-list for torch.load)
 from conftest import PLUGIN, cli, run
 
+# trains three models and runs fairseq's averaging script: the slow tier (scripts/test.sh --slow)
+pytestmark = pytest.mark.slow
+
 FAIRSEQ_AVERAGE_CHECKPOINTS = textwrap.dedent('''
     import argparse
     import collections

@@ -9,6 +9,9 @@ import torch
 
 from conftest import PLUGIN, cli, run
 
+# fairseq's own commands run end to end on trained models: the slow tier (scripts/test.sh --slow)
+pytestmark = pytest.mark.slow
+
 TINY_LSTM = ["--arch", "lstm", "--encoder-layers", "1", "--decoder-layers", "1",
              "--encoder-embed-dim", "16", "--decoder-embed-dim", "16", "--encoder-hidden-size", "16",
              "--decoder-hidden-size", "16", "--decoder-out-embed-dim", "16", "--decoder-attention", "1",

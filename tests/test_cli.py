@@ -7,6 +7,9 @@ import pytest
 
 from conftest import PLUGIN, REPO, cli, run
 
+# fairseq's own commands run end to end on trained models: the slow tier (scripts/test.sh --slow)
+pytestmark = pytest.mark.slow
+
 
 def generate(data, ckpt, task, *extra, check=True):
     return run([cli("fairseq-generate"), data / "bin", "--user-dir", PLUGIN, "--task", task,

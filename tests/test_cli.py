@@ -34,7 +34,6 @@ def test_train_logs_the_paper_schedule(tiny_checkpoints, multi30k_bin):
     assert lrs[:2] == [0.7, 0.175], lrs
 
 
-@pytest.mark.slow
 def test_train_with_autocast_bf16_then_generate_in_fp32(multi30k_bin, tmp_path):
     # --autocast-bf16: bf16 matmuls in training, fp32 parameters in the checkpoint,
     # and the checkpoint decodes like any other; with the rest of the plugin's CPU recipe
@@ -58,7 +57,6 @@ def test_train_with_autocast_bf16_then_generate_in_fp32(multi30k_bin, tmp_path):
     assert len(re.findall(r"^H-\d+", gen.stdout, flags=re.M)) == 100
 
 
-@pytest.mark.slow
 def test_label_smoothed_criterion_logs_what_fairseqs_does(multi30k_bin, tmp_path):
     # --criterion sutskever_label_smoothed_cross_entropy (the loss inside the softmax) and
     # fairseq's label_smoothed_cross_entropy: the same training, logged the same way

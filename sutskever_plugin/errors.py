@@ -47,7 +47,7 @@ def is_user_facing(exc: BaseException) -> bool:
 def _os_message(exc: OSError) -> str:
     path = str(exc.filename)
     what = exc.strerror or os.strerror(exc.errno)
-    # an atomic write's temporary name (data/textio.py: NAME.tmp-PID) is a write of NAME
+    # an atomic write's temporary name (steps.py atomic_path: NAME.tmp-PID) is a write of NAME
     final = re.sub(r"\.tmp-\d+$", "", path)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"cannot write {final} ({what}): free some space there, or write elsewhere"

@@ -8,16 +8,13 @@ first line (then one ``digest  path`` line per input, for people) and is written
 atomically, after the step's own result.  A rerun redoes the step when the record is
 missing or its key differs: a test file edited in place, another file under the same
 name, a retrained model or a changed option all redo exactly the steps they feed.
+A redone step whose outputs come out byte for byte the same therefore redoes nothing
+after it: steps are keyed on their inputs' contents, never on when they ran.
 
-Users:
-
-* ``scripts/lib.sh`` ``step NAME DONE_FILE [--inputs PATH... --] CMD...`` (and the
-  trainings, through its ``step_fresh``/``step_done``) calls this file as a script
-  (``key``; ``scripts/analyze.sh`` ``changed``; it imports nothing of the plugin, so it
-  starts in milliseconds, without torch or fairseq);
-* the in-process steps of the data preparation and the SMT build record themselves
-  with ``sutskever_plugin.data.stamps.Stamp``, keyed on :func:`file_digest` of their
-  input files.
+Users: ``scripts/lib.sh`` (``step``, ``step_fresh``/``step_done``) and
+``scripts/analyze.sh`` run this file as a script (verbs ``key`` and ``changed``; it
+imports nothing of the plugin, so it starts without torch or fairseq); the in-process
+steps of the data preparation and of the SMT build use :class:`Step`.
 
 Every digest is of a file's bytes.  A file under :data:`FULL_DIGEST_MAX_BYTES` (64 MiB,
 a fraction of a second of sha256) is hashed in full each time it is asked for: nothing
@@ -34,18 +31,20 @@ restoring the old mtime, each move it to now.  A file changed within
 :data:`RACY_SECONDS` of its hashing is not cached (a coarse clock could give the next
 edit the same times, as git's "racy" index entries).
 """
+import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
-import tempfile
 import time
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 _CACHE_ENV = "SUTSKEVER_DIGEST_CACHE"
 FULL_DIGEST_MAX_BYTES = 64 << 20  # smaller files: hashed in full every time, never cached
 RACY_SECONDS = 2.0                # a file changed this recently is hashed, not cached
 _SAMPLE_BLOCKS, _SAMPLE_BLOCK, _SAMPLE_END = 16, 64 << 10, 1 << 20
+_TEMPORARY = re.compile(r"\.tmp(-\d+)?$")  # a file being written counts for no key
 
 
 def _hash_file(path: str) -> str:
@@ -104,19 +103,26 @@ class _Cache:
                 pass  # a cache only: failing to keep it costs time, never correctness
 
 
-def atomic_write(path: str, text: str):
-    """Write ``text`` to ``path`` through a temporary file renamed over it."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=os.path.basename(path) + ".", suffix=".tmp")
+@contextlib.contextmanager
+def atomic_path(path: str):
+    """Yield a temporary name beside ``path`` (``NAME.tmp-PID``), renamed to ``path`` when
+    the block succeeds and removed when it fails: an interrupted write never leaves a
+    half file that a rerun would trust."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        raise
+
+
+def atomic_write(path: str, text: str):
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
 
 
 def _files_under(path: str) -> List[str]:
@@ -125,17 +131,9 @@ def _files_under(path: str) -> List[str]:
         for root, dirs, files in os.walk(path):
             dirs.sort()
             out.extend(os.path.join(root, f) for f in sorted(files)
-                       if not f.endswith(".tmp") and f != ".digests.json")
+                       if not _TEMPORARY.search(f) and f != ".digests.json")
         return out
     return [path]
-
-
-def file_digest(path: str) -> str:
-    """sha256 of a file's contents (hex)."""
-    cache = _Cache(os.environ.get(_CACHE_ENV))
-    digest = cache.digest(path)
-    cache.save()
-    return digest
 
 
 def input_digests(paths: Iterable[str], cache_path: Optional[str] = None) -> Dict[str, str]:
@@ -188,6 +186,42 @@ def changed_inputs(done_file: str) -> List[str]:
     return out
 
 
+class Step:
+    """A step run inside a Python process, keyed as lib.sh's ``step``: ``options`` (any
+    JSON) and the contents of ``inputs``; its record is ``done_file`` + ``.key``."""
+
+    def __init__(self, done_file: str, options, inputs: Iterable[str] = ()):
+        self.done_file = done_file
+        self.key = step_key([json.dumps(options, sort_keys=True)], inputs,
+                            base=os.path.dirname(os.path.abspath(done_file)))
+
+    def fresh(self) -> bool:
+        """``done_file`` exists and was made from the same options and inputs."""
+        try:
+            with open(self.done_file + ".key", encoding="utf-8") as f:
+                recorded = f.readline().rstrip("\n")
+        except OSError:
+            return False
+        return os.path.exists(self.done_file) and recorded == self.key.split("\n", 1)[0]
+
+    def start(self):
+        """Forget the last result, so that an interrupted step is never taken for done."""
+        for path in (self.done_file + ".key", self.done_file):
+            if os.path.exists(path):
+                os.remove(path)
+
+    def run(self, make: Callable[[], dict]) -> Tuple[dict, bool]:
+        """Unless fresh, ``make()`` and keep its result (JSON) as ``done_file``; returns
+        that file's contents (the same made now or by an earlier run) and whether it ran."""
+        ran = not self.fresh()
+        if ran:
+            self.start()
+            atomic_write(self.done_file, json.dumps(make(), indent=1, sort_keys=True))
+            atomic_write(self.done_file + ".key", self.key)  # last
+        with open(self.done_file, encoding="utf-8") as f:
+            return json.load(f), ran
+
+
 def _main(argv: List[str]) -> int:
     # key [--base DIR] CMD... [--inputs PATH...]   print the record of a step
     # changed DONE_FILE...              print the recorded inputs that changed since
@@ -206,8 +240,7 @@ def _main(argv: List[str]) -> int:
             else:
                 command, inputs = rest, []
             sys.stdout.write(step_key(command, inputs, base=base))
-        elif verb == "changed":
-            # changed DONE_FILE...: print "DONE_FILE<TAB>INPUT" for every out-of-date input
+        elif verb == "changed":  # "DONE_FILE<TAB>INPUT" for every out-of-date input
             for done in rest:
                 for path in changed_inputs(done):
                     print(f"{done}\t{path}")

@@ -9,17 +9,12 @@ import pytest
 
 from conftest import MULTI30K as RAW
 
-from sutskever_plugin.data import (
-    DataPrepError,
-    detokenize,
-    load_summary,
-    postprocess_hypotheses,
-    prepare_eval_set,
-    prepare_multi30k,
-    tokenize,
-)
 from sutskever_plugin.data import multi30k, prepare, spm
-from sutskever_plugin.data.pipeline import SplitSpec, tokenize_split
+from sutskever_plugin.data.evalset import postprocess_hypotheses, prepare_eval_set
+from sutskever_plugin.data.moses import detokenize, tokenize
+from sutskever_plugin.data.multi30k import prepare_multi30k
+from sutskever_plugin.data.pipeline import SplitSpec, load_summary, tokenize_split
+from sutskever_plugin.data.textio import DataPrepError
 
 
 def lines(path):
@@ -110,8 +105,8 @@ def test_rerun_skips_and_interrupted_step_is_redone(tiny, capsys):
     assert prepare.main(argv) == 0  # the command line, in process
     assert "already done, skipped" in capsys.readouterr().out
     assert bin_file.stat().st_mtime_ns == before
-    # an interrupted binarization (no stamp, a half temp dir) is redone, nothing else
-    (out / ".stamps" / "binarize.json").unlink()
+    # an interrupted binarization (no record, a half temp dir) is redone, nothing else
+    (out / ".steps" / "binarize.json").unlink()
     (out / "bin.tmp-999").mkdir()
     summary = prepare_multi30k(str(out), raw_dir=str(RAW), scale="tiny", quiet=True)
     assert summary["steps_run"] == ["binarize"]

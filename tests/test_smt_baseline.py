@@ -19,7 +19,7 @@ from sutskever_plugin.smt.decoder import (
     DecoderConfig,
     PhraseDecoder,
 )
-from sutskever_plugin.smt.lm import NgramLM, train_kneser_ney, write_arpa
+from sutskever_plugin.smt.lm import EOS, NgramLM, train_kneser_ney, write_arpa
 from sutskever_plugin.smt.phrase_table import build_phrase_table, extract_phrase_spans
 from sutskever_plugin.smt.tune import NbestPool, bleu_of_weights, optimize_weights
 
@@ -127,7 +127,16 @@ def test_lm_state_minimization_does_not_change_scores(toy_lm):
         got, minimized = toy_lm.score(minimized, w)
         assert got == pytest.approx(full)
         state = state + (w,)
-    assert toy_lm.sentence_logprob(words[:-1]) < 0
+    assert sentence_logprob(toy_lm, words[:-1]) < 0
+
+
+def sentence_logprob(lm, words):
+    """ln p(words </s>) under ``lm``, word by word from <s>."""
+    state, total = lm.begin(), 0.0
+    for w in list(words) + [EOS]:
+        lp, state = lm.score(state, w)
+        total += lp
+    return total
 
 
 # ----------------------------------------------------------------- decoder
@@ -159,7 +168,7 @@ def test_decoder_nbest_is_sorted_distinct_and_scores_are_weighted_features(toy_d
     assert scores == sorted(scores, reverse=True)
     for h, feats, s in out:
         assert s == pytest.approx(float(np.dot(toy_decoder.w, feats)))
-        assert feats[1] == pytest.approx(toy_lm.sentence_logprob(h.split()))  # LM0
+        assert feats[1] == pytest.approx(sentence_logprob(toy_lm, h.split()))  # LM0
         assert feats[2] == -len(h.split())                                  # WordPenalty0
         assert feats[0] <= 0 and feats[3] >= 1                              # distortion, phrases
     assert hyps[0] == "un chien rouge dort près de la maison ."
@@ -240,7 +249,7 @@ def test_build_end_to_end_writes_one_nbest_block_per_sentence(toy_data, tmp_path
     build.main(args)
     assert capsys.readouterr().out.count("skipped") == 7
     (out / "test.nbest").write_text("0 ||| half a fi")  # an interrupted write...
-    os.remove(out / ".stamps" / "decode-test.json")     # ...never got its marker
+    os.remove(out / ".steps" / "decode-test.json")      # ...never got its record
     build.main(args)
     text = capsys.readouterr().out
     assert "[smt] decode-test test:" in text, text

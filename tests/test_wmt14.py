@@ -11,15 +11,10 @@ import pytest
 
 from conftest import MULTI30K, WMT14 as WMT
 
-from sutskever_plugin.data import (
-    DataPrepError,
-    SgmlError,
-    parse_sgml,
-    parse_sgml_pair,
-    prepare_newstest2014,
-    prepare_wmt14_paper,
-)
 from sutskever_plugin.data import prepare
+from sutskever_plugin.data.sgml import SgmlError, parse_sgml, parse_sgml_pair
+from sutskever_plugin.data.textio import DataPrepError
+from sutskever_plugin.data.wmt14 import prepare_newstest2014, prepare_wmt14_paper
 
 # the official files, cut after their 12th document (tests/data/README.md)
 SRC = WMT / "newstest2014-fren-src.en.sgm"

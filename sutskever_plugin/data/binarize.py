@@ -2,7 +2,6 @@
 import logging
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from typing import List, Optional
@@ -10,17 +9,6 @@ from typing import List, Optional
 from .textio import DataPrepError, atomic_dir
 
 logger = logging.getLogger(__name__)
-
-
-def fairseq_preprocess_exe() -> List[str]:
-    """The ``fairseq-preprocess`` console script of this interpreter's environment."""
-    here = os.path.join(os.path.dirname(sys.executable), "fairseq-preprocess")
-    if os.path.exists(here):
-        return [here]
-    found = shutil.which("fairseq-preprocess")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "fairseq_cli.preprocess"]
 
 
 def preprocess_args(
@@ -71,7 +59,7 @@ def run_preprocess(destdir: str, quiet: bool = False, **kwargs) -> None:
     """
     with atomic_dir(destdir) as tmp:
         args = preprocess_args(tmp, **kwargs)
-        cmd = fairseq_preprocess_exe() + args
+        cmd = [sys.executable, "-m", "fairseq_cli.preprocess"] + args  # this environment's
         logger.info("running: " + format_command(preprocess_args(destdir, **kwargs)))
         proc = subprocess.run(
             cmd,

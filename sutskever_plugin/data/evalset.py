@@ -7,14 +7,8 @@ dictionaries, so ``fairseq-generate OUT/bin --gen-subset test`` decodes them wit
 trained on the data directory.  Words outside the training dictionaries become <unk>,
 as for the paper's test set.
 
-Layout of ``out_dir`` (same names as a data directory)::
-
-    OUT/raw/test.{en,fr}    whitespace-normalised raw text (detokenized sacreBLEU refs)
-    OUT/tok/test.{en,fr}    Moses-tokenized (tokenized BLEU refs: use tok/test.fr, not
-                            fairseq's T- lines, which carry <unk>)
-    OUT/spm/test.{en,fr}    SentencePiece pieces (SentencePiece data dirs only)
-    OUT/bin/                dict.{en,fr}.txt + test.en-fr.{en,fr}.{bin,idx}
-    OUT/summary.json
+``out_dir`` is laid out as a data directory (:mod:`.pipeline`) holding the one split; its
+``tok/test.fr`` is the tokenized BLEU reference (fairseq's T- lines carry <unk>).
 """
 import json
 import os
@@ -23,29 +17,21 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, List, Optional
 
+from ..steps import Step
 from . import spm, vocab
 from .binarize import run_preprocess
 from .pipeline import SplitSpec, load_summary, tokenize_split
-from .stamps import Stamp
-from .textio import DataPrepError, atomic_open
+from .textio import DataPrepError, write_text
 
 
 @dataclass
 class EvalSet:
-    out_dir: str
     bin_dir: str  # give this to fairseq-generate, with --gen-subset <subset>
-    subset: str
     lines: int
     raw_src: str
     tok_src: str
     raw_ref: Optional[str]
     tok_ref: Optional[str]
-    data_dir: str
-    summary: dict
-
-
-def _src_tgt(summary: dict):
-    return summary["src"], summary["tgt"]
 
 
 def prepare_eval_set(
@@ -56,35 +42,32 @@ def prepare_eval_set(
     subset: str = "test",
     quiet: bool = True,
 ) -> EvalSet:
-    """Tokenize (+ SentencePiece-encode) and binarize a raw test set with ``data_dir``'s
-    preparation and dictionaries.  ``ref_path=None`` prepares the source only.
-
-    Files may be plain text or .gz, UTF-8, one sentence per line; source and reference
-    must have the same number of lines.  Reruns with the same inputs are skipped.
-    """
+    """Tokenize (+ SentencePiece-encode) and binarize a raw test set (plain text or .gz,
+    UTF-8, a sentence a line) with ``data_dir``'s preparation and dictionaries;
+    ``ref_path=None``: the source only."""
     t0 = time.time()
     data_dir, out_dir = os.path.abspath(data_dir), os.path.abspath(out_dir)
     summary = load_summary(data_dir)
-    src, tgt = _src_tgt(summary)
+    src, tgt = summary["src"], summary["tgt"]
     if os.path.abspath(out_dir) == data_dir:
         raise DataPrepError("out_dir must differ from data_dir (it would overwrite its test split)")
-    data_stamp = Stamp(data_dir, "binarize", {}).run_id
     split = SplitSpec(subset, [src_path], [ref_path] if ref_path else [], keep_raw=True)
-    cfg = {"data_dir": data_dir, "data_run": data_stamp, "split": split.config(),
-           "src_path": os.path.abspath(src_path), "ref_path": ref_path and os.path.abspath(ref_path)}
-    st = Stamp(out_dir, "eval", cfg)
+    dicts = {l: os.path.join(data_dir, "bin", f"dict.{l}.txt") for l in (src, tgt)}
+    models = spm.models_of(summary, data_dir) if summary.get("bpe") else {}
+    # keyed on what it takes of the data dir: its preparation, dictionaries and models
+    options = {"data_dir": data_dir, "split": split.config(), "src_path": os.path.abspath(src_path),
+               "ref_path": ref_path and os.path.abspath(ref_path),
+               "tokenizer": summary.get("tokenizer"), "bpe": summary.get("bpe")}
     langs = [src, tgt] if ref_path else [src]
-    if not st.done():
-        st.start()
+
+    def make():
         stats = tokenize_split(split, out_dir, src, tgt, workers=1)
         text_dir = os.path.join(out_dir, "tok")
-        if summary.get("bpe"):
-            models = spm.models_of(summary, data_dir)
+        if models:
             for lang in langs:
                 spm.encode_file(models[lang], os.path.join(out_dir, "tok", f"{subset}.{lang}"),
                                 os.path.join(out_dir, "spm", f"{subset}.{lang}"))
             text_dir = os.path.join(out_dir, "spm")
-        dicts = {l: os.path.join(data_dir, "bin", f"dict.{l}.txt") for l in (src, tgt)}
         bin_dir = os.path.join(out_dir, "bin")
         run_preprocess(
             bin_dir, quiet=quiet, src=src, tgt=tgt, testpref=os.path.join(text_dir, subset),
@@ -103,31 +86,27 @@ def prepare_eval_set(
             c = vocab.count_words(os.path.join(text_dir, f"{subset}.{lang}"))
             oov[f"oov_{lang}"] = round(vocab.oov_rate(c, words), 5)
         info = {"lines": stats["lines"], "empty_lines_kept": stats["empty_lines_kept"], **oov}
-        with atomic_open(os.path.join(out_dir, "summary.json")) as f:
-            json.dump({"kind": "eval_set", "subset": subset, "data_dir": data_dir, "src": src,
-                       "tgt": tgt, "source": os.path.abspath(src_path),
-                       "reference": ref_path and os.path.abspath(ref_path), "bpe": summary.get("bpe"),
-                       "tokenizer": summary.get("tokenizer"), **info,
-                       "seconds": round(time.time() - t0, 1)}, f, indent=1, ensure_ascii=False)
-        st.finish(info)
-        done = ""
-    else:
-        done = " already done, skipped;"
-    info = st.info
+        write_text(os.path.join(out_dir, "summary.json"), json.dumps(
+            {"kind": "eval_set", "subset": subset, "data_dir": data_dir, "src": src,
+             "tgt": tgt, "source": os.path.abspath(src_path),
+             "reference": ref_path and os.path.abspath(ref_path), "bpe": summary.get("bpe"),
+             "tokenizer": summary.get("tokenizer"), **info,
+             "seconds": round(time.time() - t0, 1)}, indent=1, ensure_ascii=False))
+        return info
+
+    inputs = split.inputs() + [p for p in [*dicts.values(), *models.values()] if os.path.exists(p)]
+    info, ran = Step(os.path.join(out_dir, ".steps", "eval.json"), options, inputs).run(make)
+    done = "" if ran else " already done, skipped;"
     oovs = " ".join(f"{l} {100 * info[f'oov_{l}']:.2f}%" for l in langs)
     print(f"| eval set {subset}:{done} {info['lines']} lines | OOV {oovs} | "
           f"{round(time.time() - t0, 1)}s -> {os.path.join(out_dir, 'bin')}", flush=True)
     return EvalSet(
-        out_dir=out_dir,
         bin_dir=os.path.join(out_dir, "bin"),
-        subset=subset,
         lines=info["lines"],
         raw_src=os.path.join(out_dir, "raw", f"{subset}.{src}"),
         tok_src=os.path.join(out_dir, "tok", f"{subset}.{src}"),
         raw_ref=os.path.join(out_dir, "raw", f"{subset}.{tgt}") if ref_path else None,
         tok_ref=os.path.join(out_dir, "tok", f"{subset}.{tgt}") if ref_path else None,
-        data_dir=data_dir,
-        summary=summary,
     )
 
 

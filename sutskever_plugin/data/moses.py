@@ -10,16 +10,9 @@ settings below, so a model always sees text prepared exactly as its training dat
   what the model outputs is what the user reads;
 * ``aggressive_dash_splits=False``: the Moses default; "au-dessus" stays one word, as
   in the standard Moses pipeline of WMT'14 systems.
-
-Command line (the same code, for pipes)::
-
-    python -m sutskever_plugin.data.moses --lang en < raw.en > tok.en
-    python -m sutskever_plugin.data.moses --lang fr --detok < tok.fr > detok.fr
 """
-import argparse
-import multiprocessing
-import sys
-from typing import Dict, Iterable, Iterator, List, Sequence
+import functools
+from typing import Iterable, List
 
 from .textio import normalize_space
 
@@ -30,9 +23,6 @@ TOKENIZER_SETTINGS = {
     "case": "kept",
 }
 
-_TOKENIZERS: Dict[str, object] = {}
-_DETOKENIZERS: Dict[str, object] = {}
-
 
 def tokenizer_settings() -> dict:
     import sacremoses
@@ -40,20 +30,18 @@ def tokenizer_settings() -> dict:
     return dict(TOKENIZER_SETTINGS, version=getattr(sacremoses, "__version__", "?"))
 
 
+@functools.cache  # one per language and process
 def _tokenizer(lang: str):
-    if lang not in _TOKENIZERS:
-        from sacremoses import MosesTokenizer
+    from sacremoses import MosesTokenizer
 
-        _TOKENIZERS[lang] = MosesTokenizer(lang=lang)
-    return _TOKENIZERS[lang]
+    return MosesTokenizer(lang=lang)
 
 
+@functools.cache
 def _detokenizer(lang: str):
-    if lang not in _DETOKENIZERS:
-        from sacremoses import MosesDetokenizer
+    from sacremoses import MosesDetokenizer
 
-        _DETOKENIZERS[lang] = MosesDetokenizer(lang=lang)
-    return _DETOKENIZERS[lang]
+    return MosesDetokenizer(lang=lang)
 
 
 def tokenize_line(line: str, lang: str) -> str:
@@ -81,52 +69,3 @@ def detokenize(lines: Iterable[str], lang: str) -> List[str]:
         normalize_space(detok.detokenize(line.split(), unescape=False, return_str=True))
         for line in lines
     ]
-
-
-def _tokenize_chunk(job):
-    lang, lines = job
-    return tokenize(lines, lang)
-
-
-def _chunks(lines: Iterable[str], size: int) -> Iterator[List[str]]:
-    buf: List[str] = []
-    for line in lines:
-        buf.append(line)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
-
-
-def tokenize_stream(
-    lines: Iterable[str], lang: str, workers: int = 1, chunk_size: int = 2000
-) -> Iterator[str]:
-    """Tokenize a (possibly huge) stream of lines in order, on ``workers`` processes."""
-    if workers <= 1:
-        for line in lines:
-            yield tokenize_line(line, lang)
-        return
-    with multiprocessing.Pool(workers) as pool:
-        jobs = ((lang, chunk) for chunk in _chunks(lines, chunk_size))
-        for out in pool.imap(_tokenize_chunk, jobs):
-            yield from out
-
-
-def main(argv: Sequence[str] = None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--lang", required=True)
-    p.add_argument("--detok", action="store_true", help="detokenize instead")
-    p.add_argument("--workers", type=int, default=1)
-    args = p.parse_args(argv)
-    lines = (line.rstrip("\n") for line in sys.stdin)
-    if args.detok:
-        out = detokenize(lines, args.lang)
-    else:
-        out = tokenize_stream(lines, args.lang, args.workers)
-    for line in out:
-        sys.stdout.write(line + "\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -26,10 +26,6 @@ SCALES = {
 }
 
 
-def url(stem: str, lang: str) -> str:
-    return f"{BASE_URL}/{stem}.{lang}.gz"
-
-
 def resolve_files(raw_dir: Optional[str], download_dir: str) -> Dict[str, Dict[str, str]]:
     """Path of every raw file: from ``raw_dir`` when there, else downloaded."""
     files = {}
@@ -44,52 +40,8 @@ def resolve_files(raw_dir: Optional[str], download_dir: str) -> Dict[str, Dict[s
                 if raw_dir:
                     logger.info(f"{local} not found, downloading it")
                 os.makedirs(download_dir, exist_ok=True)
-                files[split][lang] = download(url(stem, lang), os.path.join(download_dir, name))
+                files[split][lang] = download(f"{BASE_URL}/{name}", os.path.join(download_dir, name))
     return files
-
-
-def corpus_spec(
-    files: Dict[str, Dict[str, str]],
-    scale: str = "small",
-    bpe: Optional[str] = None,
-    sp_vocab: Optional[int] = None,
-    min_count: Optional[int] = None,
-    nwordssrc: Optional[int] = None,
-    nwordstgt: Optional[int] = None,
-    workers: int = 2,
-    sp_model_type: str = "bpe",
-) -> CorpusSpec:
-    if scale not in SCALES:
-        raise ValueError(f"multi30k has scales {sorted(SCALES)}, not {scale!r}")
-    cfg = SCALES[scale]
-    splits = [
-        SplitSpec(
-            name=split,
-            src_files=[files[split]["en"]],
-            tgt_files=[files[split]["fr"]],
-            limit=cfg[split],
-            skip_empty=(split == "train"),
-            keep_raw=(split != "train"),
-        )
-        for split in ("train", "valid", "test")
-    ]
-    return CorpusSpec(
-        dataset="multi30k",
-        scale=scale,
-        splits=splits,
-        min_count=min_count or cfg["min_count"],
-        nwordssrc=nwordssrc,
-        nwordstgt=nwordstgt,
-        bpe=bpe,
-        sp_vocab=sp_vocab or cfg["sp_vocab"],
-        sp_model_type=sp_model_type,
-        workers=workers,
-        notes={
-            "source": f"{BASE_URL}/<file>.gz (multi30k/dataset, task1 raw)",
-            "splits": "train=train, valid=val, test=test_2016_flickr",
-            "limits": f"first {cfg['train']} / {cfg['valid']} / {cfg['test']} lines" if scale == "tiny" else "all lines",
-        },
-    )
 
 
 def prepare_multi30k(
@@ -106,6 +58,36 @@ def prepare_multi30k(
     sp_model_type: str = "bpe",
 ) -> dict:
     """Prepare Multi30k En->Fr into ``out_dir`` (see :mod:`.pipeline` for the layout)."""
+    if scale not in SCALES:
+        raise ValueError(f"multi30k has scales {sorted(SCALES)}, not {scale!r}")
+    cfg = SCALES[scale]
     files = resolve_files(raw_dir, os.path.join(out_dir, "downloads"))
-    spec = corpus_spec(files, scale, bpe, sp_vocab, min_count, nwordssrc, nwordstgt, workers, sp_model_type)
+    splits = [
+        SplitSpec(
+            name=split,
+            src_files=[files[split]["en"]],
+            tgt_files=[files[split]["fr"]],
+            limit=cfg[split],
+            skip_empty=(split == "train"),
+            keep_raw=(split != "train"),
+        )
+        for split in ("train", "valid", "test")
+    ]
+    spec = CorpusSpec(
+        dataset="multi30k",
+        scale=scale,
+        splits=splits,
+        min_count=min_count or cfg["min_count"],
+        nwordssrc=nwordssrc,
+        nwordstgt=nwordstgt,
+        bpe=bpe,
+        sp_vocab=sp_vocab or cfg["sp_vocab"],
+        sp_model_type=sp_model_type,
+        workers=workers,
+        notes={
+            "source": f"{BASE_URL}/<file>.gz (multi30k/dataset, task1 raw)",
+            "splits": "train=train, valid=val, test=test_2016_flickr",
+            "limits": f"first {cfg['train']} / {cfg['valid']} / {cfg['test']} lines" if scale == "tiny" else "all lines",
+        },
+    )
     return prepare_corpus(spec, out_dir, quiet=quiet)

@@ -16,10 +16,14 @@ every problem is an :class:`NbestFormatError` naming ``file:line``, and
 :func:`read_nbest_blocks` checks that every source sentence ``0..N-1`` has at least one
 hypothesis, instead of silently skipping sentences.
 """
+import contextlib
+import gzip
 import math
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
-from sutskever_plugin.errors import user_facing
+
+from ..errors import user_facing
+from .textio import numbered_lines
 
 Features = List[Tuple[str, List[float]]]
 
@@ -127,40 +131,15 @@ def parse_line(line: str, path: str = "<nbest>", lineno: Optional[int] = None) -
     return NbestEntry(sent_id, hyp, features, total, fields[4:])
 
 
-def _open(path_or_file: Union[str, IO[str]]):
-    # files are read as bytes and decoded line by line (see _lines): a bad byte is then
-    # an error naming its line, and only "\n" ends a line
-    if isinstance(path_or_file, str):
-        if path_or_file.endswith(".gz"):
-            import gzip
-
-            return gzip.open(path_or_file, "rb"), path_or_file, True
-        return open(path_or_file, "rb"), path_or_file, True
-    return path_or_file, getattr(path_or_file, "name", "<nbest>"), False
-
-
-def _lines(fh, path: str) -> Iterator[Tuple[int, str]]:
-    """(line number, text) of a text or binary handle; bytes must be UTF-8, and a damaged
-    .gz stream or undecodable line is an :class:`NbestFormatError` naming the line."""
-    import zlib
-
-    lineno, it = 0, iter(fh)
-    while True:
-        try:
-            line = next(it)
-        except StopIteration:
-            return
-        except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-            raise NbestFormatError(path, lineno + 1, f"cannot read the file after line {lineno}: {e}") from None
-        lineno += 1
-        if isinstance(line, bytes):
-            try:
-                line = line.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise NbestFormatError(
-                    path, lineno, f"not valid UTF-8 (byte 0x{line[e.start]:02x} at byte offset {e.start})"
-                ) from None
-        yield lineno, line
+@contextlib.contextmanager
+def _opened(path_or_file: Union[str, IO[str]]):
+    # files are read as bytes and decoded line by line (textio.numbered_lines): a bad
+    # byte is then an error naming its line, and only "\n" ends a line
+    if not isinstance(path_or_file, str):
+        yield path_or_file, getattr(path_or_file, "name", "<nbest>")
+        return
+    with (gzip.open if path_or_file.endswith(".gz") else open)(path_or_file, "rb") as fh:
+        yield fh, path_or_file
 
 
 def read_nbest(
@@ -171,10 +150,9 @@ def read_nbest(
     Blank lines are an error too (a truncated or hand-edited file), since Moses never
     writes them.
     """
-    fh, path, close = _open(path_or_file)
-    try:
+    with _opened(path_or_file) as (fh, path):
         prev = -1
-        for lineno, line in _lines(fh, path):
+        for lineno, line in numbered_lines(fh, path, lambda n, what: NbestFormatError(path, n, what)):
             if not line.strip():
                 raise NbestFormatError(path, lineno, "blank line")
             entry = parse_line(line, path, lineno)
@@ -191,9 +169,6 @@ def read_nbest(
                 )
             prev = entry.sent_id
             yield entry
-    finally:
-        if close:
-            fh.close()
 
 
 def read_nbest_blocks(
@@ -205,8 +180,7 @@ def read_nbest_blocks(
     (or the end of file), so downstream code can rely on exactly one block per sentence.
     If ``num_sentences`` is None the count is taken as ``last id + 1``.
     """
-    fh, path, close = _open(path_or_file)
-    try:
+    with _opened(path_or_file) as (fh, path):
         expected = 0
         block: List[NbestEntry] = []
         lineno = 0
@@ -232,9 +206,6 @@ def read_nbest_blocks(
             )
         if num_sentences is None and expected == 0:
             raise NbestFormatError(path, None, "empty n-best list")
-    finally:
-        if close:
-            fh.close()
 
 
 def load_nbest(path: str, num_sentences: Optional[int] = None) -> List[List[NbestEntry]]:
@@ -276,8 +247,3 @@ def write_nbest(entries: Iterable[NbestEntry], out: IO[str]) -> int:
         out.write(format_entry(e) + "\n")
         n += 1
     return n
-
-
-def count_lines(path: str) -> int:
-    with open(path, encoding="utf-8") as f:
-        return sum(1 for _ in f)

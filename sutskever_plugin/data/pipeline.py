@@ -1,12 +1,14 @@
 """The preparation pipeline shared by every corpus (Multi30k, WMT'14, a user's test set).
 
-Steps, each skipped on a rerun when its stamp says it finished with the same settings:
+Steps, each skipped on a rerun when its inputs and settings are those it last ran with
+(``sutskever_plugin.steps.Step``: ``DATA/.steps/NAME.json`` holds what the step measured):
 
 1. ``tokenize``  raw text -> ``tok/{split}.{lang}`` (Moses), plus whitespace-normalised
    raw copies ``raw/{split}.{lang}`` of the dev/test sets for detokenized sacreBLEU.
    Training pairs with an empty side are skipped and counted; dev/test lines are never
    dropped (line i must stay aligned with reference line i).
-2. ``spm``       (SentencePiece variant only) models + encoded text in ``spm/``.
+2. ``vocab``     (word level) the dictionary sizes, or ``spm`` (SentencePiece variant)
+   its models + encoded text in ``spm/``.
 3. ``binarize``  fairseq-preprocess -> ``bin/`` (dictionaries + binarized splits).
 4. ``summary.json`` (written last) and one summary line.
 
@@ -28,10 +30,9 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from . import moses, spm, vocab
-from ..steps import file_digest
+from ..steps import Step
 from .binarize import format_command, preprocess_args, run_preprocess
 from .sgml import xml_unescape
-from .stamps import Stamp
 from .textio import (
     DataPrepError,
     atomic_open,
@@ -39,6 +40,7 @@ from .textio import (
     count_lines,
     normalize_space,
     read_lines,
+    write_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,19 +68,19 @@ class SplitSpec:
     pretokenized: bool = False
 
     def config(self) -> dict:
-        def files(paths):
-            # by content (sutskever_plugin.steps): an edited file or another file of the
-            # same name and size is a different input
-            return [(os.path.basename(p), file_digest(p) if os.path.exists(p) else None) for p in paths]
-
+        """The split's settings; its files enter a step's key by content (:meth:`inputs`)."""
         return {
-            "src": files(self.src_files),
-            "tgt": files(self.tgt_files),
+            "src": [os.path.basename(p) for p in self.src_files],
+            "tgt": [os.path.basename(p) for p in self.tgt_files],
             "limit": self.limit,
             "skip_empty": self.skip_empty,
             "keep_raw": self.keep_raw,
             "pretokenized": self.pretokenized,
         }
+
+    def inputs(self) -> List[str]:
+        # a missing file is left to the tokenizer, whose error names it
+        return [p for p in self.src_files + self.tgt_files if os.path.exists(p)]
 
 
 @dataclass
@@ -106,19 +108,14 @@ class CorpusSpec:
 
 def _iter_pairs(split: SplitSpec) -> Iterator[Tuple[str, Optional[str]]]:
     """Lines of source and target files side by side; a length mismatch is an error."""
-    tgt_files = split.tgt_files or [None] * len(split.src_files)
-    for sf, tf in zip(split.src_files, tgt_files):
-        src_it = read_lines(sf)
-        tgt_it = read_lines(tf) if tf else None
-        for s in src_it:
-            t = None
-            if tgt_it is not None:
-                t = next(tgt_it, None)
-                if t is None:
-                    check_parallel(sf, tf)  # raises, naming both files and counts
+    for sf, tf in zip(split.src_files, split.tgt_files or [None] * len(split.src_files)):
+        if tf is None:
+            yield from ((s, None) for s in read_lines(sf))
+            continue
+        for s, t in itertools.zip_longest(read_lines(sf), read_lines(tf)):
+            if s is None or t is None:
+                check_parallel(sf, tf)  # raises, naming both files and counts
             yield s, t
-        if tgt_it is not None and next(tgt_it, None) is not None:
-            check_parallel(sf, tf)
 
 
 def _tokenize_chunk(job):
@@ -141,8 +138,8 @@ def _tokenized_pairs(split: SplitSpec, src: str, tgt: str, workers: int):
     if split.limit is not None:
         pairs = itertools.islice(pairs, split.limit)
     size = sum(os.path.getsize(p) for p in split.src_files + split.tgt_files)
-    chunks = moses._chunks(pairs, 2000)
-    jobs = ((src, tgt, split.pretokenized, c) for c in chunks)
+    chunks = (list(itertools.islice(pairs, 2000)) for _ in itertools.count())  # 2000 pairs each
+    jobs = ((src, tgt, split.pretokenized, c) for c in itertools.takewhile(bool, chunks))
     if workers <= 1 or split.limit is not None or size < _PARALLEL_MIN_BYTES:
         for job in jobs:
             yield from _tokenize_chunk(job)
@@ -199,14 +196,10 @@ def tokenize_split(split: SplitSpec, data_dir: str, src: str, tgt: str, workers:
 # --------------------------------------------------------------------------- steps
 
 
-def _paths(data_dir: str, spec: CorpusSpec, sub: str) -> Dict[str, str]:
-    return {s.name: os.path.join(data_dir, sub, s.name) for s in spec.splits}
-
-
 def binarize_args(spec: CorpusSpec, data_dir: str, sizes: Optional[dict] = None) -> dict:
     """Keyword arguments of :func:`preprocess_args` for a corpus (also used by dry runs)."""
     sub = "spm" if spec.bpe else "tok"
-    prefs = _paths(data_dir, spec, sub)
+    prefs = {s.name: os.path.join(data_dir, sub, s.name) for s in spec.splits}
     kwargs = dict(
         src=spec.src,
         tgt=spec.tgt,
@@ -294,48 +287,43 @@ def prepare_corpus(spec: CorpusSpec, data_dir: str, quiet: bool = False) -> dict
             "tokenizer": moses.TOKENIZER_SETTINGS}
     ran = []
 
-    # 1. tokenize
-    st = Stamp(data_dir, "tokenize", dict(base, splits={s.name: s.config() for s in spec.splits}))
-    if not st.done():
-        st.start()
+    def step(name, options, inputs, make):
+        info, done_now = Step(os.path.join(data_dir, ".steps", f"{name}.json"), options, inputs).run(make)
+        if done_now:
+            ran.append(name)
+        return info
+
+    def tokenize():
         stats = {}
         for s in spec.splits:
             logger.info(f"tokenizing {spec.dataset} {s.name}")
             stats[s.name] = tokenize_split(s, data_dir, spec.src, spec.tgt, spec.workers)
-        st.finish({"splits": stats})
-        ran.append("tokenize")
-    split_stats = st.info["splits"]
-    upstream = st.run_id
+        return stats
+
+    # 1. tokenize
+    split_stats = step("tokenize", dict(base, splits={s.name: s.config() for s in spec.splits}),
+                       [p for s in spec.splits for p in s.inputs()], tokenize)
+    tok = [os.path.join(data_dir, "tok")]
 
     # 2. vocabulary choice / SentencePiece
     if spec.bpe:
-        cfg = {"upstream": upstream, "vocab_size": spec.sp_vocab, "model_type": spec.sp_model_type,
-               "defaults": spm.SP_DEFAULTS}
-        st = Stamp(data_dir, "spm", cfg)
-        if not st.done():
-            st.start()
-            st.finish({"bpe": _train_spm(spec, data_dir)})
-            ran.append("spm")
-        bpe_info, vocab_info, upstream = st.info["bpe"], None, st.run_id
+        bpe_info = step("spm", {"vocab_size": spec.sp_vocab, "model_type": spec.sp_model_type,
+                                "defaults": spm.SP_DEFAULTS}, tok, lambda: _train_spm(spec, data_dir))
+        vocab_info = None
     else:
         bpe_info = None
-        st = Stamp(data_dir, "vocab", {"upstream": upstream, "min_count": spec.min_count,
-                                       "nwordssrc": spec.nwordssrc, "nwordstgt": spec.nwordstgt})
-        if not st.done():
-            st.start()
-            st.finish({"vocab": _choose_vocab(spec, data_dir)})
-            ran.append("vocab")
-        vocab_info, upstream = st.info["vocab"], st.run_id
+        vocab_info = step("vocab", {"min_count": spec.min_count, "nwordssrc": spec.nwordssrc,
+                                    "nwordstgt": spec.nwordstgt}, tok, lambda: _choose_vocab(spec, data_dir))
 
     # 3. binarize
     kwargs = binarize_args(spec, data_dir, vocab_info)
-    st = Stamp(data_dir, "binarize", {"upstream": upstream, "args": preprocess_args("bin", **kwargs)})
-    if not st.done():
-        st.start()
+
+    def binarize():
         run_preprocess(os.path.join(data_dir, "bin"), quiet=quiet, **kwargs)
-        st.finish({"oov": _measure_oov(spec, data_dir)})
-        ran.append("binarize")
-    oov = st.info["oov"]
+        return _measure_oov(spec, data_dir)
+
+    oov = step("binarize", {"args": preprocess_args("bin", **kwargs)},
+               [os.path.join(data_dir, "spm" if spec.bpe else "tok")], binarize)
 
     # 4. summary (last)
     summary = dict(
@@ -353,8 +341,7 @@ def prepare_corpus(spec: CorpusSpec, data_dir: str, quiet: bool = False) -> dict
     )
     path = os.path.join(data_dir, SUMMARY)
     if ran or not os.path.exists(path):
-        with atomic_open(path) as f:
-            json.dump(summary, f, indent=1, ensure_ascii=False)
+        write_text(path, json.dumps(summary, indent=1, ensure_ascii=False))
     else:
         summary = load_summary(data_dir)
         summary["steps_run"] = []

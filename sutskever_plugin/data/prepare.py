@@ -28,8 +28,6 @@ import sys
 
 from .textio import DataPrepError
 
-logger = logging.getLogger("sutskever_plugin.data.prepare")
-
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -109,10 +107,6 @@ def _setup_logging():
         log.propagate = False
 
 
-def _error(msg):
-    raise DataPrepError(msg)
-
-
 def run(args):
     from . import multi30k, wmt14
     from .evalset import prepare_eval_set
@@ -120,10 +114,10 @@ def run(args):
     if args.dataset == "multi30k":
         scale = args.scale or "small"
         if scale not in multi30k.SCALES:
-            _error(f"--dataset multi30k has --scale {' | '.join(multi30k.SCALES)}, not {scale!r} "
-                   f"(the paper's scale is --dataset wmt14 --scale paper)")
+            raise DataPrepError(f"--dataset multi30k has --scale {' | '.join(multi30k.SCALES)}, "
+                                f"not {scale!r} (the paper's scale is --dataset wmt14 --scale paper)")
         if args.dry_run:
-            _error("--dry-run is for --dataset wmt14 (multi30k runs in seconds)")
+            raise DataPrepError("--dry-run is for --dataset wmt14 (multi30k runs in seconds)")
         return multi30k.prepare_multi30k(
             args.out, raw_dir=args.raw_dir, scale=scale, bpe=args.bpe, sp_vocab=args.sp_vocab,
             min_count=args.min_count, nwordssrc=args.nwords_src, nwordstgt=args.nwords_tgt,
@@ -131,10 +125,10 @@ def run(args):
         )
     if args.dataset == "wmt14":
         if (args.scale or "paper") != "paper":
-            _error(f"--dataset wmt14 has --scale paper only, not {args.scale!r} "
-                   f"(for newstest2014 with a small model: --dataset newstest2014 --data-dir DIR)")
+            raise DataPrepError(f"--dataset wmt14 has --scale paper only, not {args.scale!r} (for "
+                                f"newstest2014 with a small model: --dataset newstest2014 --data-dir DIR)")
         if args.bpe:
-            _error("--bpe is implemented for multi30k only; the paper used words + UNK")
+            raise DataPrepError("--bpe is implemented for multi30k only; the paper used words + UNK")
         return wmt14.prepare_wmt14_paper(
             args.out, workers=args.workers or os.cpu_count() or 2, dry_run=args.dry_run,
             schwenk_url=args.schwenk_url or wmt14.SCHWENK_URL,
@@ -144,14 +138,14 @@ def run(args):
             quiet=args.quiet, raw_dir=args.raw_dir,
         )
     if not args.data_dir:
-        _error(f"--dataset {args.dataset} needs --data-dir (a prepared data directory)")
+        raise DataPrepError(f"--dataset {args.dataset} needs --data-dir (a prepared data directory)")
     if args.dataset == "newstest2014":
         return wmt14.prepare_newstest2014(
             args.data_dir, args.out, sgml_dir=args.raw_dir,
             statmt_url=args.statmt_url or wmt14.STATMT_URL, subset=args.subset,
         )
     if not args.src:
-        _error("--dataset eval needs --src (and usually --ref)")
+        raise DataPrepError("--dataset eval needs --src (and usually --ref)")
     return prepare_eval_set(args.src, args.ref, args.data_dir, args.out, subset=args.subset,
                             quiet=args.quiet)
 

@@ -64,14 +64,8 @@ def xml_unescape(text: str, strict: bool = False) -> str:
 
 
 def parse_sgml(path: str) -> List[Segment]:
-    """Segments of a WMT SGML file in file order, with their (docid, segid).
-
-    Raises :class:`SgmlError` ("FILE:LINE: what is wrong") on malformed input: a
-    ``<seg>`` without ``</seg>`` on its line, a ``<seg>`` without ``id``, a segment
-    outside a ``<doc>``, a ``<doc>`` without ``docid`` or not closed, nested documents,
-    duplicate ids within a document, a ``<srcset>``/``<refset>`` never closed (a file cut
-    between two documents), or any unexpected line.
-    """
+    """Segments of a WMT SGML file in file order, with their (docid, segid); malformed
+    input (see the checks below) raises :class:`SgmlError` ("FILE:LINE: what is wrong")."""
     segments: List[Segment] = []
     doc = None  # (docid, line)
     seen_ids = set()

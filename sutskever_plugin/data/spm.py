@@ -18,14 +18,11 @@ Choices (documented in summary.json):
   byte pieces back into characters, which fairseq's ``--post-process sentencepiece``
   would not).
 """
-import logging
 import os
 from collections import Counter
 from typing import Dict, Iterable, List
 
-from .textio import atomic_open, read_lines
-
-logger = logging.getLogger(__name__)
+from .textio import atomic_open, read_lines, write_lines
 
 SP_DEFAULTS = {
     "model_type": "bpe",
@@ -75,14 +72,9 @@ def load(model_path: str):
 
 def encode_file(model_path: str, in_path: str, out_path: str) -> Counter:
     """Encode a tokenized file into space-separated pieces; returns piece counts."""
-    sp = load(model_path)
-    counts: Counter = Counter()
-    with atomic_open(out_path) as f:
-        for line in read_lines(in_path):
-            pieces = sp.encode(line, out_type=str) if line else []
-            counts.update(pieces)
-            f.write(" ".join(pieces) + "\n")
-    return counts
+    lines = encode_lines(read_lines(in_path), model_path)
+    write_lines(out_path, lines)
+    return Counter(piece for line in lines for piece in line.split())
 
 
 def write_fairseq_dict(model_path: str, dict_path: str, counts: Counter) -> int:

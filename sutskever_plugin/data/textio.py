@@ -5,16 +5,20 @@
   translation.
 * Every line is decoded as strict UTF-8: a bad byte is an error naming the file and
   line, not a silently replaced character.
-* Outputs are written under a temporary name and renamed when complete, so an
-  interrupted run never leaves a half-written file that a rerun would trust.
+* Outputs are written under a temporary name and renamed when complete
+  (``sutskever_plugin.steps.atomic_path``).
 """
 import contextlib
 import gzip
+import itertools
 import json
 import os
 import shutil
-from typing import Iterable, Iterator, List, Optional
-from sutskever_plugin.errors import user_facing
+import zlib
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple
+
+from ..errors import user_facing
+from ..steps import atomic_path, atomic_write as write_text
 
 
 @user_facing
@@ -22,51 +26,50 @@ class DataPrepError(ValueError):
     """A data preparation failure with a message meant for the user."""
 
 
-def _open_binary(path: str):
-    if not os.path.exists(path):
-        raise DataPrepError(f"{path}: no such file")
-    if str(path).endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+def numbered_lines(f, path: str, error: Callable[[int, str], Exception]) -> Iterator[Tuple[int, str]]:
+    """(line number, text without its line ending) of an open file; bytes are decoded as
+    strict UTF-8.  A bad byte or a damaged .gz stream raises ``error(line number, what)``."""
+    lineno, it = 0, iter(f)
+    while True:
+        try:
+            raw = next(it)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise error(lineno + 1, f"cannot read the file after line {lineno}: {e}") from None
+        lineno += 1
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise error(lineno, f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte offset "
+                                    f"{e.start} of the line)") from None
+        line = raw[:-1] if raw.endswith("\n") else raw
+        if line.endswith("\r"):  # CRLF files
+            line = line[:-1]
+        if lineno == 1 and line.startswith("\ufeff"):  # byte order mark
+            line = line[1:]
+        yield lineno, line
 
 
 def read_lines(path: str, limit: Optional[int] = None) -> Iterator[str]:
-    """Yield the lines of ``path`` (plain or .gz) without their line ending.
-
-    Raises :class:`DataPrepError` naming file and line on invalid UTF-8 or a corrupt
-    gzip stream.
-    """
-    lineno = 0
+    """The lines of ``path`` (plain or .gz, the first ``limit`` only if given), without
+    their line ending; errors are :class:`DataPrepError` naming file and line."""
+    if not os.path.exists(path):
+        raise DataPrepError(f"{path}: no such file")
     try:
-        with _open_binary(path) as f:
-            for raw in f:
-                if limit is not None and lineno >= limit:
-                    return
-                lineno += 1
-                if raw.endswith(b"\n"):
-                    raw = raw[:-1]
-                if raw.endswith(b"\r"):  # CRLF files
-                    raw = raw[:-1]
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise DataPrepError(
-                        f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at "
-                        f"byte offset {e.start} of the line); the corpus must be UTF-8 text"
-                    ) from None
-                if lineno == 1 and line.startswith("\ufeff"):  # byte order mark
-                    line = line[1:]
-                yield line
-    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
-        raise DataPrepError(f"{path}: cannot read after line {lineno}: {e}") from None
+        f = (gzip.open if str(path).endswith(".gz") else open)(path, "rb")
+    except OSError as e:
+        raise DataPrepError(f"{path}: cannot read: {e}") from None
+    with f:
+        lines = numbered_lines(f, path, lambda n, what: DataPrepError(f"{path}:{n}: {what}"))
+        for _, line in itertools.islice(lines, limit):
+            yield line
 
 
 def count_lines(path: str) -> int:
     """Number of lines, validating UTF-8 on the way (errors name file and line)."""
-    n = 0
-    for _ in read_lines(path):
-        n += 1
-    return n
+    return sum(1 for _ in read_lines(path))
 
 
 def check_parallel(src_path: str, tgt_path: str) -> int:
@@ -85,23 +88,6 @@ def normalize_space(line: str) -> str:
     return " ".join(line.split())
 
 
-def _tmp_name(path: str) -> str:
-    return f"{path}.tmp-{os.getpid()}"
-
-
-@contextlib.contextmanager
-def atomic_path(path: str):
-    """Yield a temporary path; on success it is renamed to ``path`` (atomic)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = _tmp_name(path)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 @contextlib.contextmanager
 def atomic_open(path: str):
     """Open a text file for writing (UTF-8, ``\\n`` endings) that appears only when complete."""
@@ -110,29 +96,21 @@ def atomic_open(path: str):
             yield f
 
 
-def write_text(path: str, text: str):
-    with atomic_open(path) as f:
-        f.write(text)
-
-
 def write_json(path: str, obj, **dump_kwargs):
     """``obj`` as JSON (indent 2 unless given otherwise), written atomically."""
     write_text(path, json.dumps(obj, **{"indent": 2, **dump_kwargs}) + "\n")
 
 
-def write_lines(path: str, lines: Iterable[str]) -> int:
-    n = 0
+def write_lines(path: str, lines: Iterable[str]):
     with atomic_open(path) as f:
         for line in lines:
             f.write(line + "\n")
-            n += 1
-    return n
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str):
     """Yield a temporary directory that replaces ``path`` once the block succeeds."""
-    tmp = _tmp_name(path)
+    tmp = f"{path}.tmp-{os.getpid()}"  # as atomic_path's
     if os.path.exists(tmp):
         shutil.rmtree(tmp)
     os.makedirs(tmp)

@@ -92,8 +92,3 @@ def read_fairseq_dict(path: str) -> List[str]:
         if line.strip():
             words.append(line.rsplit(" ", 2)[0] if line.endswith("#fairseq:overwrite") else line.rsplit(" ", 1)[0])
     return words
-
-
-def fairseq_dict_size(path: str) -> int:
-    """Size of the dictionary as fairseq loads it (specials included)."""
-    return len(read_fairseq_dict(path)) + FAIRSEQ_SPECIALS

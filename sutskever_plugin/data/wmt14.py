@@ -11,23 +11,18 @@ Pipeline (``--dry-run`` prints it without doing anything):
 1. download Schwenk's ``bitexts.tgz`` (the 12M selected pairs), WMT'14 ``dev.tgz``
    (newstest2012/2013) and ``test-full.tgz`` (newstest2014 SGML), and unpack them;
 2. train = every ``<name>.en``/``<name>.fr`` (optionally .gz) pair found in the bitexts,
-   concatenated in sorted order.  Schwenk's files are distributed already tokenized
-   (the paper trained on them as they are); we undo Moses' XML escaping, detokenize and
-   run our tokenizer over them, so that train, dev, test and any test set a user brings
-   share exactly one tokenizer (Moses tokenization of tokenized text is not a no-op:
-   "man 's" would become "man ' s", unlike the same words in a raw test set);
+   concatenated in sorted order.  Schwenk's files come tokenized (the paper trained on
+   them as they are); they are detokenized and go through our tokenizer, as every other
+   text (``SplitSpec.pretokenized`` says why);
 3. dev = newstest2012 + newstest2013 (their official SGML from ``dev.tgz``, or its
    plain-text copies when no SGML is there), test = the official newstest2014 SGML
    (``<seg>`` order and ids kept, see :mod:`.sgml`);
 4. fairseq-preprocess with ``--nwordssrc 160000 --nwordstgt 80000``.
 
-``raw_dir`` (``--raw-dir``) holds the three archives already fetched, or their
-contents unpacked, in place of the downloads: ``RAW/bitexts.tgz`` or ``RAW/bitexts/``
-(any ``<name>.en[.gz]``/``<name>.fr[.gz]`` pairs), ``RAW/dev.tgz`` or ``RAW/dev/``
-(``newstest2012-src.en.sgm``, ``newstest2012-ref.fr.sgm``, same for 2013),
-``RAW/test-full.tgz`` or ``RAW/test-full/`` (``newstest2014-fren-src.en.sgm``,
-``newstest2014-fren-ref.fr.sgm``); whatever is missing is downloaded. A stand-in corpus
-laid out this way runs the paper's pipeline at any size (tests/test_paper_scale_cpu.py).
+``raw_dir`` (``--raw-dir``) holds the three archives already fetched, or the directories
+they unpack to (``RAW/bitexts/``, ``RAW/dev/``, ``RAW/test-full/``), in place of the
+downloads; whatever is missing is downloaded.  A stand-in corpus laid out this way
+(:mod:`.stand_in`) runs the paper's pipeline at any size.
 """
 import glob
 import logging
@@ -200,9 +195,7 @@ def prepare_wmt14_paper(
         what = "pairs with an empty side skipped" if s.skip_empty else "no line dropped, raw copy kept"
         say(f"[{next(step)}] tokenize {s.name}: sacremoses en/fr (case kept, escape=False, "
             f"aggressive_dash_splits=False{'; Moses escaping undone and text detokenized first' if s.pretokenized else ''}; "
-            f"{what}; workers: {workers}), per line the same as: "
-            f"python -m sutskever_plugin.data.moses --lang en --workers {workers} < SRC > {out_dir}/tok/{s.name}.en "
-            f"(and fr)")
+            f"{what}; workers: {workers}) -> {out_dir}/tok/{s.name}.en, .fr")
         for src_f, tgt_f in zip(s.src_files, s.tgt_files):
             say(f"      {src_f} + {tgt_f}")
     args = preprocess_args(os.path.join(out_dir, "bin"), **binarize_args(spec, out_dir))
@@ -222,12 +215,8 @@ def prepare_newstest2014(
     statmt_url: str = STATMT_URL,
     subset: str = "test",
 ) -> EvalSet:
-    """newstest2014 (ntst14) prepared with ``data_dir``'s preparation and dictionaries,
-    e.g. to evaluate the Multi30k models on the paper's test set.
-
-    ``sgml_dir`` holds the two official .sgm files (e.g. ``../shared/data/wmt14``);
-    when absent they are taken from WMT'14's ``test-full.tgz`` (downloaded).
-    """
+    """newstest2014 (ntst14) prepared with ``data_dir``'s preparation and dictionaries, from
+    the two official .sgm files in ``sgml_dir``, else from WMT'14's ``test-full.tgz``."""
     out_dir = os.path.abspath(out_dir)
     names = [os.path.join(sgml_dir, n) for n in NEWSTEST2014] if sgml_dir else []
     if not names or not all(os.path.exists(p) for p in names):

@@ -4,10 +4,8 @@
         [--nbest 100] [--workers 2]
 
 Steps (each prints one line; a rerun skips a step whose outputs exist and whose
-parameters and input files (by digest, so a redone step invalidates the steps after it)
-are unchanged; every file is written to a temporary name and renamed, and a step's
-marker ``.stamps/<step>.json`` is written last, so an interrupted run never leaves a half
-file that a rerun would trust):
+parameters and input files' contents are unchanged: ``sutskever_plugin.steps.Step``,
+recorded in ``.steps/<step>.json`` after the step's outputs, each written atomically):
 
 1. align       eflomal both directions + grow-diag-final-and     align/
 2. phrases     phrase extraction and scoring                     model/phrase-table.gz
@@ -19,6 +17,7 @@ file that a rerun would trust):
 Inputs: ``<data>/tok/{train,valid,test}.{src,tgt}``, Moses tokenized, one sentence a line.
 """
 import argparse
+import functools
 import json
 import logging
 import os
@@ -26,21 +25,15 @@ import sys
 import time
 from typing import Callable, Dict, List
 
-
-from ..data.textio import read_text_lines, write_json
-from ..data.stamps import Stamp
-from ..steps import file_digest
+from ..data.textio import count_lines, read_text_lines, write_json, write_lines
+from ..steps import Step
 from ..machine import describe
 from ..scoring.bleu import bleu_summary, find_raw_reference
 from .decoder import DEFAULT_WEIGHTS, FEATURE_NAMES, DecoderConfig
 
-logger = logging.getLogger("sutskever_plugin.smt.build")
-
 
 class Steps:
-    """The SMT build's steps on the plugin's one skip-if-done record
-    (:class:`sutskever_plugin.data.stamps.Stamp`, ``.stamps/<name>.json``, keyed on the
-    step's parameters and its input files' contents by :func:`sutskever_plugin.steps.file_digest`)."""
+    """The SMT build's steps, with the time each took."""
 
     def __init__(self, out_dir: str):
         self.out = out_dir
@@ -48,35 +41,29 @@ class Steps:
 
     def run(self, name: str, outputs: List[str], params: Dict, fn: Callable[[], str],
             inputs: List[str] = ()):
-        """Run ``fn`` unless its outputs exist and it ran with the same ``params`` on
-        the same ``inputs`` (a redone upstream step invalidates this one)."""
-        paths = [os.path.join(self.out, o) for o in outputs]
-        stamp = Stamp(self.out, name, dict(params, inputs={os.path.basename(p): file_digest(p)
-                                                             for p in inputs}))
-        if stamp.done() and all(os.path.exists(p) for p in paths):
-            info = stamp.info
-            self.timings[name] = info.get("seconds", 0.0)
-            print(f"[smt] {name:8s} skipped (done: {info.get('summary', '')})", flush=True)
-            return info
-        stamp.start()
-        t0 = time.time()
-        try:
-            summary = fn()
-        except Exception:
-            print(f"[smt] {name:8s} FAILED", file=sys.stderr, flush=True)
-            raise
-        secs = time.time() - t0
-        self.timings[name] = secs
-        info = {"summary": summary, "seconds": round(secs, 1)}
-        stamp.finish(info)
-        print(f"[smt] {name:8s} {summary} ({secs:.0f}s)", flush=True)
+        """Run ``fn`` (it returns a one-line summary) unless its outputs exist and it ran
+        with the same ``params`` on the same ``inputs``."""
+        step = Step(os.path.join(self.out, ".steps", f"{name}.json"), params, inputs)
+        if not all(os.path.exists(os.path.join(self.out, o)) for o in outputs):
+            step.start()
+
+        def make():
+            t0 = time.time()
+            try:
+                summary = fn()
+            except Exception:
+                print(f"[smt] {name:8s} FAILED", file=sys.stderr, flush=True)
+                raise
+            return {"summary": summary, "seconds": round(time.time() - t0, 1)}
+
+        info, ran = step.run(make)
+        self.timings[name] = info["seconds"]
+        done = f"{info['summary']} ({info['seconds']:.0f}s)" if ran else f"skipped (done: {info['summary']})"
+        print(f"[smt] {name:8s} {done}", flush=True)
         return info
 
 
 def _tokenized(path: str) -> List[List[str]]:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"missing {path}: run the data preparation first "
-                                "(it writes <data>/tok/{train,valid,test}.{en,fr})")
     return [line.split() for line in read_text_lines(path)]
 
 
@@ -111,74 +98,64 @@ def main(argv=None):
     tok = os.path.join(args.data, "tok")
     s, t = args.src, args.tgt
     train_src, train_tgt = os.path.join(tok, f"train.{s}"), os.path.join(tok, f"train.{t}")
-    for path in (train_src, train_tgt):
+    valid_src_path, valid_ref_path = os.path.join(tok, f"valid.{s}"), os.path.join(tok, f"valid.{t}")
+    for path in (train_src, train_tgt, valid_src_path, valid_ref_path, os.path.join(tok, f"test.{s}")):
         if not os.path.exists(path):
-            raise SystemExit(f"missing {path}: run the data preparation first")
+            raise SystemExit(f"missing {path}: run the data preparation first "
+                             "(it writes <data>/tok/{train,valid,test}.{en,fr})")
     steps = Steps(out)
     gdfa = os.path.join(out, "align/train.gdfa")
     pt_path, lm_path = os.path.join(out, "model/phrase-table.gz"), os.path.join(out, "model/lm.arpa.gz")
     weights_path = os.path.join(out, "tune/weights.json")
-    valid_src_path, valid_ref_path = os.path.join(tok, f"valid.{s}"), os.path.join(tok, f"valid.{t}")
 
     # 1. word alignment ------------------------------------------------------------
-    align_params = dict(aligner="eflomal-model3+gdfa")
-
     def do_align():
         from .align import eflomal_align, format_links, symmetrize_files
 
         fwd, rev = os.path.join(out, "align/fwd.links.tmp"), os.path.join(out, "align/rev.links.tmp")
         eflomal_align(train_src, train_tgt, fwd, rev)
         links = symmetrize_files(train_src, train_tgt, fwd, rev)
-        n_src = sum(1 for _ in open(train_src, encoding="utf-8"))
+        n_src = count_lines(train_src)
         if len(links) != n_src:
             raise RuntimeError(f"aligner returned {len(links)} alignments for {n_src} pairs")
-        tmp = os.path.join(out, "align/train.gdfa.tmp")
-        with open(tmp, "w") as f:
-            for a in links:
-                f.write(format_links(a) + "\n")
         os.replace(fwd, os.path.join(out, "align/fwd.links"))
         os.replace(rev, os.path.join(out, "align/rev.links"))
-        os.replace(tmp, os.path.join(out, "align/train.gdfa"))
+        write_lines(gdfa, (format_links(a) for a in links))
         return f"{len(links)} sentence pairs aligned, {sum(map(len, links))} links"
 
-    steps.run("align", ["align/train.gdfa"], align_params, do_align, [train_src, train_tgt])
+    steps.run("align", ["align/train.gdfa"], dict(aligner="eflomal-model3+gdfa"), do_align,
+              [train_src, train_tgt])
 
     # 2. phrase table --------------------------------------------------------------
-    pt_params = dict(max_phrase_len=args.max_phrase_len)
-
     def do_phrases():
         from .align import parse_links
         from .phrase_table import build_phrase_table, write_phrase_table
 
         src_s, tgt_s = _tokenized(train_src), _tokenized(train_tgt)
-        links = [parse_links(line) for line in read_text_lines(os.path.join(out, "align/train.gdfa"))]
+        links = [parse_links(line) for line in read_text_lines(gdfa)]
         rows = build_phrase_table(src_s, tgt_s, links, max_len=args.max_phrase_len)
-        path = os.path.join(out, "model/phrase-table.gz")
-        write_phrase_table(rows, path + ".tmp")
-        os.replace(path + ".tmp", path)
+        write_phrase_table(rows, pt_path + ".tmp")
+        os.replace(pt_path + ".tmp", pt_path)
         return f"{len(rows)} phrase pairs, {len({r[0] for r in rows})} source phrases"
 
-    steps.run("phrases", ["model/phrase-table.gz"], pt_params, do_phrases,
-              [train_src, train_tgt, gdfa])
+    steps.run("phrases", ["model/phrase-table.gz"], dict(max_phrase_len=args.max_phrase_len),
+              do_phrases, [train_src, train_tgt, gdfa])
 
     # 3. language model ------------------------------------------------------------
-    lm_params = dict(lm_order=args.lm_order)
-
     def do_lm():
         from .lm import train_kneser_ney, write_arpa
 
         model = train_kneser_ney(_tokenized(train_tgt), args.lm_order)
-        path = os.path.join(out, "model/lm.arpa.gz")
-        write_arpa(model, path + ".tmp.gz")
-        os.replace(path + ".tmp.gz", path)
+        write_arpa(model, lm_path + ".tmp.gz")
+        os.replace(lm_path + ".tmp.gz", lm_path)
         return f"{args.lm_order}-gram modified Kneser-Ney, " + ", ".join(
             f"{len(model[n])} {n}-grams" for n in sorted(model))
 
-    steps.run("lm", ["model/lm.arpa.gz"], lm_params, do_lm, [train_tgt])
+    steps.run("lm", ["model/lm.arpa.gz"], dict(lm_order=args.lm_order), do_lm, [train_tgt])
 
     # decoder shared by tuning and decoding ------------------------------------------
-    valid_src = _tokenized(os.path.join(tok, f"valid.{s}"))
-    valid_ref = read_text_lines(os.path.join(tok, f"valid.{t}"))
+    valid_src = _tokenized(valid_src_path)
+    valid_ref = read_text_lines(valid_ref_path)
     test_src = _tokenized(os.path.join(tok, f"test.{s}"))
     test_ref_path = os.path.join(tok, f"test.{t}")
     test_ref = read_text_lines(test_ref_path) if os.path.exists(test_ref_path) else None
@@ -187,16 +164,12 @@ def main(argv=None):
                         max_phrase_len=args.max_phrase_len, nbest=args.tune_nbest)
     dec_params = dict(ttable_limit=args.ttable_limit, distortion_limit=args.distortion_limit,
                       max_phrase_len=args.max_phrase_len)
-    decoder_box = {}
 
+    @functools.cache  # loaded once, by the first step that decodes
     def decoder():
-        if "d" not in decoder_box:
-            from .translate import load_decoder
+        from .translate import load_decoder
 
-            decoder_box["d"] = load_decoder(
-                os.path.join(out, "model/phrase-table.gz"), os.path.join(out, "model/lm.arpa.gz"),
-                DEFAULT_WEIGHTS, cfg, valid_src + test_src)
-        return decoder_box["d"]
+        return load_decoder(pt_path, lm_path, DEFAULT_WEIGHTS, cfg, valid_src + test_src)
 
     # 4. tuning --------------------------------------------------------------------
     n_tune = args.tune_sentences or len(valid_src)
@@ -220,7 +193,7 @@ def main(argv=None):
         weights, dev_bleu, history = mert(
             decode, tune_ref, DEFAULT_WEIGHTS, args.tune_iterations, seed=args.seed,
             log=lambda msg: print("[smt]   " + msg, flush=True))
-        write_json(os.path.join(out, "tune/weights.json"),
+        write_json(weights_path,
                    {"feature_names": FEATURE_NAMES, "weights": [float(x) for x in weights],
                     "dev_bleu": dev_bleu, "history": history}, sort_keys=True)
         return (f"dev BLEU {dev_bleu:.2f} on {len(tune_src)} valid sentences after "
@@ -229,7 +202,7 @@ def main(argv=None):
 
     steps.run("tune", ["tune/weights.json"], tune_params, do_tune,
               [pt_path, lm_path, valid_src_path, valid_ref_path])
-    with open(os.path.join(out, "tune/weights.json")) as f:
+    with open(weights_path) as f:
         tuned = json.load(f)["weights"]
 
     # 5. decoding ------------------------------------------------------------------

@@ -1,13 +1,6 @@
 #!/usr/bin/env python
-"""Speed of ``sutskever_lstm`` against fairseq's built-in ``lstm``, side by side, in one run.
-
-The command line of :mod:`sutskever_plugin.benchmark` (what it measures, and how, is
-described there); ``bash scripts/benchmark.sh`` sets up ``.venv`` and runs this.
-
-Usage: ``python scripts/benchmark.py`` (full, 6-10 min on 2 busy cores) or ``--quick`` (< 60 s);
-``--profile`` prints torch.profiler tables for a few steps instead of benchmarking;
-``--device cuda`` measures one GPU; ``--help`` lists every flag.
-"""
+"""Speed of ``sutskever_lstm`` against fairseq's built-in ``lstm`` (sutskever_plugin/benchmark/cli.py):
+full run 6-10 min on 2 busy cores, ``--quick`` < 60 s; ``--help`` lists every flag."""
 import logging
 import sys
 import warnings

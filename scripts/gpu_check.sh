@@ -3,18 +3,13 @@
 #   bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper]
 #                                     [--updates N] [--layers N --dim N] [--sizes paper|medium,paper]
 # 1. OUT_DIR/gpu_env.txt: the GPU, its driver, torch and fairseq versions, the commit.
-# 2. OUT_DIR/benchmark_gpu.{md,csv} (+ .log; 51 s on an H200, results/gpu/):
-#    `scripts/benchmark.py --device cuda`, both models' training words/s at the paper's
-#    size (--sizes: also medium) in fp32, fp16 and amp, and ours with sparse embedding
-#    gradients (their speed, and one update against dense gradients).
+# 2. OUT_DIR/benchmark_gpu.{md,csv,log}: `scripts/benchmark.py --device cuda` at the
+#    paper's size (--sizes: also medium).
 # 3. OUT_DIR/table1_paper_gpu.md and paper_gpu.log (the pipeline's step times at its
-#    end): the paper-scale pipeline (`reproduce_table1.sh --scale paper --decode-jobs 4`
-#    on one GPU: WMT'14 data preparation, the paper's
-#    recipe, eight trainings, test perplexities, every decode of Table 1) at the paper's
-#    4 x 1000 for N updates (default 40) on the stand-in corpus laid out as WMT'14
-#    (sutskever_plugin/data/stand_in.py), which needs no download. Each of its trainings,
-#    test perplexities and decodes was a process of 19-31 s on an H200, start-up included
-#    (results/gpu/), hence four test perplexities or decodes at a time;
+#    end): `reproduce_table1.sh --scale paper --decode-jobs 4` at 4 x 1000 for N updates
+#    (default 40) on the stand-in corpus laid out as WMT'14 (data/stand_in.py, no
+#    download). Each of its trainings, test perplexities and decodes was a process of
+#    19-31 s on an H200, start-up included (results/gpu/), hence four decodes at a time;
 #    then OUT_DIR/sparse_train_gpu.log beside train_reversed1_dense.log: the first reversed
 #    LSTM trained again with sparse embedding gradients, its losses beside the dense ones.
 # Without --only, both in that order (eight files: what a lent machine's call brings back).
@@ -90,8 +85,7 @@ check() {
 }
 
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
-  "$PY" -c "import torch, fairseq; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, 'fairseq', fairseq.__version__)" 2>&1
-  "$PY" -c "from sutskever_plugin.machine import describe, commit; print('host', describe(), 'commit', commit())" 2>&1
+  "$PY" -m sutskever_plugin.benchmark.cuda 2>&1
   [ -n "${SUTSKEVER_COMMIT:-}" ] && echo "SUTSKEVER_COMMIT=$SUTSKEVER_COMMIT (the copy's .git, if any: $(git log -1 --format=%h 2>/dev/null || echo none))"
 } | tee "$OUT/gpu_env.txt"
 

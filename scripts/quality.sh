@@ -1,19 +1,14 @@
 #!/usr/bin/env bash
-# What our speed buys in model quality (issue 15): sutskever_lstm with the fast small-scale
-# recipe and fairseq's built-in --arch lstm (attention off, its input feeding built in)
-# trained side by side on Multi30k En-Fr, reversed source for both, for the same
-# wall-clock budget each (fairseq-train --stop-time-hours), one core each (taskset,
-# OMP_NUM_THREADS=1), at the same time. Validation perplexity against wall-clock time,
-# and test2016 BLEU at beam 12 (unnormalised) of both best checkpoints:
-# RESULTS/quality_SCALE.{csv,md,png}.
+# What our speed buys in model quality (issue 15; docs/speed.md): ours and fairseq's
+# built-in lstm trained side by side for the same wall clock, one core each; validation
+# perplexity against time and test2016 BLEU at beam 12: RESULTS/quality_SCALE.{csv,md,png}.
 #
 #   bash scripts/benchmark.sh --quality [--budget-minutes M] [--work DIR] [--raw-dir DIR]
-#        [--results DIR] [--bf16 auto|on|off] [--scale small|tiny] [--cores A,B]
+#        [--results DIR] [--bf16 on|off] [--scale small|tiny] [--cores A,B]
 #        [--validate-interval-updates N] [--hidden N] [--embed N] [--seed N]
 #
 #   --budget-minutes M: training wall clock per model (default 20; decimals allowed)
-#   --bf16 auto: ours with --autocast-bf16 only if this CPU's bf16 torch.mm beats fp32
-#          (sutskever_plugin/benchmark/bf16_choice.py); on / off: always / never.
+#   --bf16 on|off: ours with --autocast-bf16 or in fp32 (default on, as the main job trains).
 #   --validate-interval-updates N: default 5 per budget minute (at least 10): ~20-30
 #          points on ours' curve at the small scale, fewer on the slower built-in's.
 #   --cores A,B: the cores of ours and the built-in (default 0,1).
@@ -27,7 +22,7 @@ TAG=quality
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/recipe_small.sh"
 
-SCALE=small WORK="" RESULTS="" RAW="" BUDGET=20 BF16=auto CORES=0,1 VALID_EVERY=""
+SCALE=small WORK="" RESULTS="" RAW="" BUDGET=20 BF16=on CORES=0,1 VALID_EVERY=""
 HIDDEN=$SMALL_HIDDEN EMBED=$SMALL_EMBED SEED=1
 COMMAND="bash scripts/benchmark.sh --quality${*:+ $*}"
 while [ $# -gt 0 ]; do
@@ -51,7 +46,7 @@ done
 case $SCALE in tiny|small) ;; *) die "--scale must be tiny or small (got '$SCALE')" ;; esac
 [[ $BUDGET =~ ^[0-9]*\.?[0-9]+$ ]] && awk "BEGIN { exit !($BUDGET > 0) }" \
   || die "--budget-minutes must be a number of minutes > 0 (got '$BUDGET')"
-case $BF16 in auto|on|off) ;; *) die "--bf16 must be auto, on or off (got '$BF16')" ;; esac
+case $BF16 in on|off) ;; *) die "--bf16 must be on or off (got '$BF16')" ;; esac
 [ -z "$VALID_EVERY" ] || int_opt VALID_EVERY --validate-interval-updates 1
 int_opt HIDDEN --hidden 1
 int_opt EMBED --embed 1
@@ -87,20 +82,9 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-
 prep=("$PY" -m sutskever_plugin.data.prepare --dataset multi30k --scale "$SCALE" --out "$DATA")
 PREP_INPUTS=()
 [ -n "$RAW" ] && { prep+=(--raw-dir "$RAW"); PREP_INPUTS=(--inputs "$RAW" --); }
-step "prepare data" "$DATA/summary.json" --adopt-unkeyed ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} "${prep[@]}"
+step "prepare data" "$DATA/summary.json" ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} "${prep[@]}"
 
-# ---- 2. bf16 for ours? measured on ours' core, recorded in the report either way ------
-# once per work dir, as reproduce_table1.sh does (lib.sh: a rerun must not re-decide it)
-bf16_choice_once "$WORK" taskset -c "$CORE_OURS"
-AUTOCAST=()
-case $BF16 in
-  on) AUTOCAST=(--autocast-bf16) ;;
-  auto) "$PY" -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['use_bf16'] else 1)" \
-          "$WORK/bf16_choice.json" && AUTOCAST=(--autocast-bf16) ;;
-esac
-say "bf16 ${BF16}: $(cat "$WORK/bf16_choice.json") -> ours ${AUTOCAST[*]:-in fp32}"
-
-# ---- 3. both trainings at once, the same budget each --------------------------------
+# ---- 2. both trainings at once, the same budget each --------------------------------
 # The same layers, sizes, dropout, data, reversal, optimizer, batch and seed; the built-in
 # without attention (its input feeding cannot be switched off) and with its output
 # projection as wide as its cells, as ours. Validation (and a checkpoint, so that
@@ -121,7 +105,8 @@ COMMON=(--user-dir sutskever_plugin --task translation_reversed --cpu --num-work
         --stop-time-hours "$STOP_HOURS" --validate-interval-updates "$VALID_EVERY"
         --save-interval-updates "$VALID_EVERY" --keep-interval-updates 1 --no-epoch-checkpoints --no-last-checkpoints
         --no-save-optimizer-state --log-format simple --log-interval 50)
-OURS=(--arch sutskever_lstm "${SIZE[@]}" --optimizer fused_adam "${RECIPE[@]}" --criterion sutskever_label_smoothed_cross_entropy ${AUTOCAST[@]+"${AUTOCAST[@]}"})
+OURS=(--arch sutskever_lstm "${SIZE[@]}" --optimizer fused_adam "${RECIPE[@]}" --criterion sutskever_label_smoothed_cross_entropy)
+[ "$BF16" = off ] || OURS+=(--autocast-bf16)
 BUILTIN=(--arch lstm "${SIZE[@]}" --decoder-attention 0 --decoder-out-embed-dim "$HIDDEN" --optimizer adam "${RECIPE[@]}"
          --criterion label_smoothed_cross_entropy)
 
@@ -145,13 +130,11 @@ train_pair() {
   trap - TERM INT
   [ "$status" = 0 ] || return "$status"
   for name in ours builtin; do
-    say "train $name: $("$PY" -m sutskever_plugin.reporting.fairseq_log --last-valid "$RUNS/$name/train.log")"
+    say "train $name: $("$PY" -m sutskever_plugin.scoring.fairseq_output --last-valid "$RUNS/$name/train.log")"
     cp "$RUNS/$name/checkpoint_best.pt" "$WORK/models/$name.pt.tmp"
     mv "$WORK/models/$name.pt.tmp" "$WORK/models/$name.pt"
+    cp "$RUNS/$name/train.log" "$WORK/logs/train_$name.log.tmp" && mv "$WORK/logs/train_$name.log.tmp" "$WORK/logs/train_$name.log"
   done
-  cp "$RUNS/ours/train.log" "$WORK/logs/train_ours.log.tmp" && mv "$WORK/logs/train_ours.log.tmp" "$WORK/logs/train_ours.log"
-  cp "$RUNS/builtin/train.log" "$WORK/logs/train_builtin.log.tmp" && mv "$WORK/logs/train_builtin.log.tmp" "$WORK/logs/train_builtin.log"
-  cp "$WORK/bf16_choice.json" "$RUNS/bf16_choice.json"   # the measurement this pair was trained on
   printf '{"budget_minutes": %s}\n' "$BUDGET" > "$RUNS/pair.json.tmp" && mv "$RUNS/pair.json.tmp" "$RUNS/pair.json"
 }
 shopt -s nullglob
@@ -161,16 +144,16 @@ say "training ours (core $CORE_OURS) and the built-in (core $CORE_BUILTIN) for $
 step "train side by side" "$RUNS/pair.json" --inputs "${TRAIN_INPUTS[@]}" -- \
   train_pair "$CORE_OURS" "$CORE_BUILTIN" "${COMMON[*]}" "${OURS[*]}" "${BUILTIN[*]}"
 
-# ---- 4. test2016 at beam 12, no length normalisation, as Table 1 decodes -------------
+# ---- 3. test2016 at beam 12, no length normalisation, as Table 1 decodes -------------
 source "$ROOT/scripts/table1_decodes.sh"
 BIN_DIR=$DATA/bin DATA_DIR=$DATA REF_DIR=$DATA OUT_DIR=$WORK/decode
 split_inputs test
 decode_step "decode ours beam 12" ours_beam12 translation_reversed 12 ours
 decode_step "decode built-in beam 12" builtin_beam12 translation_reversed 12 builtin
 
-# ---- 5. the report ------------------------------------------------------------------
+# ---- 4. the report ------------------------------------------------------------------
 "$PY" -m sutskever_plugin.reporting.quality --work "$WORK" --out "$RESULTS" --scale "$SCALE" \
-    --budget-minutes "$BUDGET" --bf16 "$BF16" --validate-interval-updates "$VALID_EVERY" \
+    --budget-minutes "$BUDGET" --validate-interval-updates "$VALID_EVERY" \
     --ours-flags "${OURS[*]}" --builtin-flags "${BUILTIN[*]}" --common-flags "${COMMON[*]}" \
     --cores "$CORES" --command "$COMMAND"
 say "all done: $RESULTS/quality_$SCALE.md"

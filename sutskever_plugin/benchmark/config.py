@@ -14,23 +14,19 @@ FUSED_LOSS = ("--criterion", "sutskever_cross_entropy")
 CPU_RECIPE = SPARSE_GRADS + FUSED_LOSS
 AB_KINDS = {"train_dense_embed": FUSED_LOSS, "train_stock_loss": SPARSE_GRADS}
 
+
 def small_recipe(path=Path(__file__).resolve().parents[2] / "scripts" / "recipe_small.sh"):
-    """The SMALL_* settings of scripts/recipe_small.sh (the small recipe's one home). The
-    file is plain ``NAME=VALUE`` assignments, so shell quoting rules (shlex) read it as
-    bash does, without a bash process per import (tests/test_benchmark.py checks that
-    bash agrees)."""
+    """The SMALL_* settings of scripts/recipe_small.sh (the small recipe's one home): plain
+    ``NAME=VALUE`` assignments, which shell quoting rules (shlex) read as bash does."""
     words = shlex.split(path.read_text(), comments=True)
     return dict(w.split("=", 1) for w in words if w.startswith("SMALL_") and "=" in w)
 
 
-# The small-scale main job's recipe (scripts/reproduce_table1.sh --scale small, from
-# scripts/recipe_small.sh), ours with each piece that speeds it up and does not change its
-# updates back to what it was: at Multi30k's vocabularies, batches of the recipe's
-# sentences of its mean length (13 words), in fp32 and in bf16 autocast (the main job picks
-# one by measuring this CPU), against the built-in at the same sizes and recipe (fairseq's
-# adam and label-smoothed loss). ``embed``/``dropout``: the recipe's, where the sizes below
-# have embeddings as wide as the cells and no dropout. Vocabularies: the dictionaries
-# `data.prepare --dataset multi30k --scale small` writes (its log: dict en 6232 / fr 6568).
+# The small-scale main job's recipe (scripts/recipe_small.sh), ours with each piece that
+# speeds it up and does not change its updates back to what it was, against the built-in
+# with fairseq's adam and label-smoothed loss: at Multi30k's vocabularies (the dictionaries
+# `data.prepare --dataset multi30k --scale small` writes: en 6232 / fr 6568), batches of
+# the recipe's sentences of their mean length (13 words), in fp32 and in bf16 autocast.
 # Four trainers take turns step by step, 12 rounds: a step is ~0.5 s, and one busy moment
 # of the shared machine moves a 4-step sum by 10-20% (seen in a first run).
 _SMALL = small_recipe()
@@ -98,7 +94,6 @@ GPU_SIZES = {
 # faster step (results/gpu/). Ours only: fairseq's lstm has no such flag, and --fp16 /
 # --amp cannot take sparse gradients.
 GPU_PRECISIONS = {"fp32": (), "fp16": ("--fp16",), "amp": ("--amp",), "fp32_sparse": SPARSE_GRADS}
-OURS_ONLY = {"fp32_sparse"}
 
 # how time grows: measured at the first size of the mode
 SCALING = {

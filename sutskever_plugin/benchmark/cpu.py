@@ -1,6 +1,8 @@
 """The CPU measurements: training (fp32, bf16 autocast, ours with each piece of its
-recipe back to fairseq's) and generation at each size, how time grows with sentence
-length, batch size and beam size, and the small-scale main job's own recipe."""
+recipe back to fairseq's, fp32 again with freed memory kept) and generation at each size,
+how time grows with sentence length, batch size and beam size, and the small-scale main
+job's own recipe."""
+import ctypes
 import gc
 
 import torch
@@ -9,38 +11,25 @@ from .config import AB_KINDS, CPU_RECIPE, MAIN_JOB_AB, MAIN_JOB_FLAGS, MAIN_JOB_
 from .fairseq_setup import Setup
 from .flops import matmul_peak, mean_step_flops, train_flops
 from .memory import RssSampler, current_rss
-from .timing import base_row, load1, time_generate, time_train
+from .timing import base_row, load1, rates, time_generate, time_train
 
 
-def train_rows(kind, size_name, size, stats, samples, pad, peak, bsz, length, mem=None, **extra):
-    """CSV rows (and log lines) for one interleaved training measurement."""
-    rows, lines = [], []
-    peak_w, peak_c = peak
-    for m, st in stats.items():
-        n = st["steps"]
-        flops = mean_step_flops(m, size, samples, n, pad)
-        gfs, gfs_c = flops * n / st["wall"] / 1e9, flops * n / st["cpu"] / 1e9
-        row = base_row(kind, size_name, m, size, batch=bsz, src_len=length, tgt_len=length,
-                       steps=n, wall_s=round(st["wall"], 3), cpu_s=round(st["cpu"], 3),
-                       words_per_s=round(st["words"] / st["wall"], 1),
-                       words_per_cpu_s=round(st["words"] / st["cpu"], 1),
-                       src_tgt_words_per_s=round((st["words"] + st["src_words"]) / st["wall"], 1),
-                       src_tgt_words_per_cpu_s=round((st["words"] + st["src_words"]) / st["cpu"], 1),
-                       ms_per_step=round(1000 * st["wall"] / n, 1),
-                       cpu_ms_per_step=round(1000 * st["cpu"] / n, 1),
-                       gflop_per_step=round(flops / 1e9, 2), gflop_per_s=round(gfs, 2),
-                       gflop_per_cpu_s=round(gfs_c, 2),
-                       mfu_wall=round(gfs * 1e9 / peak_w, 4), mfu_cpu=round(gfs_c * 1e9 / peak_c, 4),
-                       mm_gflop_per_s=round(peak_w / 1e9, 1), mm_gflop_per_cpu_s=round(peak_c / 1e9, 1),
-                       **extra)
-        if mem is not None:
-            row.update(peak_rss_mb=round(mem[m][0] / 2**20), rss_delta_mb=round(mem[m][1] / 2**20))
-        rows.append(row)
-        lines.append(f"  {kind} {m:15s} {row['words_per_s']:8.0f} words/s ({row['words_per_cpu_s']:.0f} "
-                     f"per CPU-s)  {row['ms_per_step']:7.0f} ms/step  MFU {row['mfu_cpu']:6.1%} (CPU time) "
-                     f"{row['mfu_wall']:6.1%} (wall)"
-                     + (f"  peak RSS {row['peak_rss_mb']} MB (+{row['rss_delta_mb']})" if mem else ""))
-    return rows, lines
+def train_row(kind, size_name, size, model, st, samples, pad, peak, log, mem, **extra):
+    """The CSV row (and log line) of one model's timed steps; ``peak``: the (wall, CPU)
+    torch.mm FLOP/s of its precision, the MFU denominator; ``mem``: (peak RSS, its growth)."""
+    flops = mean_step_flops(model, size, samples, st["steps"], pad)
+    gfs, gfs_c = flops * st["steps"] / st["wall"] / 1e9, flops * st["steps"] / st["cpu"] / 1e9
+    row = base_row(kind, size_name, model, size, batch=size["batch"], src_len=size["length"],
+                   tgt_len=size["length"], **rates(st),
+                   gflop_per_step=round(flops / 1e9, 2), gflop_per_s=round(gfs, 2),
+                   gflop_per_cpu_s=round(gfs_c, 2),
+                   mfu_wall=round(gfs * 1e9 / peak[0], 4), mfu_cpu=round(gfs_c * 1e9 / peak[1], 4),
+                   mm_gflop_per_s=round(peak[0] / 1e9, 1), mm_gflop_per_cpu_s=round(peak[1] / 1e9, 1),
+                   peak_rss_mb=round(mem[0] / 2**20), rss_delta_mb=round(mem[1] / 2**20), **extra)
+    log(f"  {kind} {model:15s} {row['words_per_s']:8.0f} words/s ({row['words_per_cpu_s']:.0f} "
+        f"per CPU-s)  {row['ms_per_step']:7.0f} ms/step  MFU {row['mfu_cpu']:6.1%} (CPU time) "
+        f"{row['mfu_wall']:6.1%} (wall)  peak RSS {row['peak_rss_mb']} MB (+{row['rss_delta_mb']})")
+    return row
 
 
 def train_samples(setup, size):
@@ -50,47 +39,53 @@ def train_samples(setup, size):
 
 
 def measure_training(kind, size_name, size, setup, samples, log, bf16=False,
-                     recipe=CPU_RECIPE, names=MODELS):
-    """Timed training steps of both models (or ``names``) at one size, as CSV rows; also
-    returns the trainers (small and medium, where both models are alive together) or None,
-    and the models. Small and medium interleave the models' steps; the paper size runs one
-    model at a time (two 384M-parameter models plus gradients would double the memory)."""
-    bsz, length = size["batch"], size["length"]
+                     recipe=CPU_RECIPE, names=MODELS, variants=None):
+    """Timed training steps of both models (or ``names``) at one size, with ``recipe``, as
+    CSV rows; ``variants``: instead, {label: (kind, model, Setup.trainer's keywords)}.
+    Also returns the trainers (small and medium, where all are alive together) or None, and
+    the models by label. Small and medium interleave the models' steps; the paper size runs
+    one model at a time (two 384M-parameter models plus gradients would double the memory)."""
+    variants = variants or {m: (kind, m, dict(recipe=recipe)) for m in names}
     dtype = torch.bfloat16 if bf16 else torch.float32
     peak_before = matmul_peak(dtype=dtype)
     log(f"[{size_name}] {kind}: {size['layers']}x{size['hidden']}, vocab {size['src_vocab']}/"
-        f"{size['tgt_vocab']}, batch {bsz} x ~{length} words; {str(dtype)[6:]} torch.mm "
+        f"{size['tgt_vocab']}, batch {size['batch']} x ~{size['length']} words; {str(dtype)[6:]} torch.mm "
         f"{peak_before[0] / 1e9:.0f} GFLOP/s wall, {peak_before[1] / 1e9:.0f} per CPU-s; "
         f"load {load1():.2f}")
-    mem, trainers = {}, None
-    if size["hidden"] < 1000:
+    together = size["hidden"] < 1000
+    stats, mem, models = {}, {}, {}
+    for group in [list(variants)] if together else [[v] for v in variants]:
+        gc.collect()
         rss0 = current_rss()
-        trainers = {m: setup.trainer(m, bsz, bf16, recipe=recipe) for m in names}
+        trainers = {v: setup.trainer(variants[v][1], size["batch"], bf16, **variants[v][2]) for v in group}
         with RssSampler() as sampler:
-            stats = time_train(trainers, samples, size["rounds"], size["steps"])
-        mem = {m: (sampler.peak, sampler.peak - rss0) for m in names}
-        models = {m: tr.model for m, tr in trainers.items()}
-    else:
-        stats, models = {}, {}
-        for m in names:
-            gc.collect()
-            rss0 = current_rss()
-            tr = setup.trainer(m, bsz, bf16, recipe=recipe)
-            with RssSampler() as sampler:
-                stats.update(time_train({m: tr}, samples, size["rounds"], size["steps"]))
-            mem[m] = (sampler.peak, sampler.peak - rss0)
-            models[m] = tr.model
-            del tr
-            for p in models[m].parameters():
+            stats.update(time_train(trainers, samples, size["rounds"], size["steps"]))
+        mem.update({v: (sampler.peak, sampler.peak - rss0) for v in group})
+        models.update({v: tr.model for v, tr in trainers.items()})
+        if not together:  # keep the model only, without its gradients
+            for p in models[group[0]].parameters():
                 p.grad = None
-            gc.collect()
-    peak_after = matmul_peak(dtype=dtype)
-    peak = ((peak_before[0] + peak_after[0]) / 2, (peak_before[1] + peak_after[1]) / 2)
-    rows, lines = train_rows(kind, size_name, size, stats, samples, setup.tgt_dict.pad(), peak,
-                             bsz, length, mem, precision="bf16" if bf16 else "fp32")
-    for line in lines:
-        log(line)
+            trainers = None
+    after = matmul_peak(dtype=dtype)  # the MFU denominator: the rates before and after, averaged
+    peak = ((peak_before[0] + after[0]) / 2, (peak_before[1] + after[1]) / 2)
+    rows = [train_row(k, size_name, size, m, stats[v], samples, setup.tgt_dict.pad(), peak, log, mem[v],
+                      precision="bf16" if bf16 else "fp32") for v, (k, m, _) in variants.items()]
     return rows, trainers, models
+
+
+def gen_rows(kind, size_name, size, res, batch, length, beam, reps, per_step=False):
+    """CSV rows of one interleaved generation measurement (time_generate's result);
+    ``per_step``: also the time per decoder step (``length`` words + EOS)."""
+    rows = []
+    for m in MODELS:
+        r = res[m]
+        extra = dict(ms_per_step=round(1000 * r["wall"] / (length + 1), 2),
+                     cpu_ms_per_step=round(1000 * r["cpu"] / (length + 1), 2)) if per_step else {}
+        rows.append(base_row(kind, size_name, m, size, batch=batch, src_len=length, tgt_len=length,
+                             beam=beam, steps=reps, wall_s=round(r["wall"], 3), cpu_s=round(r["cpu"], 3),
+                             sents_per_s=round(r["sps"], 2), sents_per_cpu_s=round(r["sps_cpu"], 2),
+                             **extra))
+    return rows
 
 
 def bench_size(root, size_name, size, log, keep=False):
@@ -99,36 +94,23 @@ def bench_size(root, size_name, size, log, keep=False):
     setup, fp32 trainers and batches for reuse."""
     setup = Setup(root, size)
     samples = train_samples(setup, size)
-    length = size["length"]
     rows, trainers, models = measure_training("train", size_name, size, setup, samples, log)
     # ours again with one piece of its recipe back to fairseq's: what each piece gives
     for kind, recipe in AB_KINDS.items():
-        r, _, ab = measure_training(kind, size_name, size, setup, samples, log, recipe=recipe,
-                                    names=("sutskever_lstm",))
-        rows += r
-        del ab
-    # generation
-    gen_length = length
-    gsample = setup.batch(size["gen_batch"], gen_length, torch.Generator().manual_seed(99))
+        rows += measure_training(kind, size_name, size, setup, samples, log, recipe=recipe,
+                                 names=("sutskever_lstm",))[0]
+    length, reps = size["length"], size.get("gen_reps", 2)
+    gsample = setup.batch(size["gen_batch"], length, torch.Generator().manual_seed(99))
     for beam in (1, 12):
-        reps = size.get("gen_reps", 2)
-        res = time_generate(models, setup.tgt_dict, gsample, beam, gen_length, reps)
-        for m in MODELS:
-            rows.append(base_row("generate", size_name, m, size, batch=size["gen_batch"],
-                                 src_len=gen_length, tgt_len=gen_length, beam=beam, steps=reps,
-                                 wall_s=round(res[m]["wall"], 3), cpu_s=round(res[m]["cpu"], 3),
-                                 sents_per_s=round(res[m]["sps"], 2),
-                                 sents_per_cpu_s=round(res[m]["sps_cpu"], 2)))
+        res = time_generate(models, setup.tgt_dict, gsample, beam, length, reps)
+        rows += gen_rows("generate", size_name, size, res, size["gen_batch"], length, beam, reps)
         log(f"  beam {beam:2d}: " + "  ".join(
             f"{m} {res[m]['sps']:.1f} sent/s ({res[m]['sps_cpu']:.1f} per CPU-s)" for m in MODELS))
     del models
     if not keep:
         trainers = None
     gc.collect()
-    r, bf16_trainers, _ = measure_training("train_bf16", size_name, size, setup, samples, log,
-                                           bf16=True)
-    rows += r
-    del bf16_trainers, _
+    rows += measure_training("train_bf16", size_name, size, setup, samples, log, bf16=True)[0]
     gc.collect()
     return rows, (setup, trainers, samples) if keep else None
 
@@ -146,12 +128,7 @@ def bench_scaling(size_name, size, sc, setup, trainers, log):
             stats = time_train(trainers, s, 1, 1, warmup=False)
             for m, st in stats.items():
                 rows.append(base_row(kind, size_name, m, size, batch=bsz, src_len=length,
-                                     tgt_len=length, steps=1, wall_s=round(st["wall"], 3),
-                                     cpu_s=round(st["cpu"], 3),
-                                     ms_per_step=round(1000 * st["wall"], 1),
-                                     cpu_ms_per_step=round(1000 * st["cpu"], 1),
-                                     words_per_s=round(st["words"] / st["wall"], 1),
-                                     words_per_cpu_s=round(st["words"] / st["cpu"], 1),
+                                     tgt_len=length, **rates(st),
                                      gflop_per_step=round(train_flops(m, size, s[0], pad) / 1e9, 2)))
             log(f"  {kind} batch {bsz:4d} x {length:3d} words: " + "  ".join(
                 f"{m} {1000 * st['wall']:.0f} ms ({1000 * st['cpu']:.0f} CPU)" for m, st in stats.items()))
@@ -160,14 +137,8 @@ def bench_scaling(size_name, size, sc, setup, trainers, log):
     for beam in sc["beams"]:
         res = time_generate(models, setup.tgt_dict, gsample, beam, sc["beam_length"], 1,
                             warmup=beam == sc["beams"][0])
-        for m in MODELS:
-            rows.append(base_row("scale_beam", size_name, m, size, batch=sc["beam_batch"],
-                                 src_len=sc["beam_length"], tgt_len=sc["beam_length"], beam=beam,
-                                 steps=1, wall_s=round(res[m]["wall"], 3), cpu_s=round(res[m]["cpu"], 3),
-                                 sents_per_s=round(res[m]["sps"], 2),
-                                 sents_per_cpu_s=round(res[m]["sps_cpu"], 2),
-                                 ms_per_step=round(1000 * res[m]["wall"] / (sc["beam_length"] + 1), 2),
-                                 cpu_ms_per_step=round(1000 * res[m]["cpu"] / (sc["beam_length"] + 1), 2)))
+        rows += gen_rows("scale_beam", size_name, size, res, sc["beam_batch"], sc["beam_length"], beam, 1,
+                         per_step=True)
         log(f"  beam {beam:3d}: " + "  ".join(f"{m} {res[m]['sps']:.1f} sent/s" for m in MODELS))
     return rows
 
@@ -195,30 +166,44 @@ def bench_main_job(root, size, log):
     all four interleaved step by step (each ratio is side by side)."""
     setup = Setup(root, size)
     samples = train_samples(setup, size)
+    variants = {"main_job": ("main_job", "sutskever_lstm", dict(extra=MAIN_JOB_FLAGS, recipe=MAIN_JOB_RECIPE)),
+                **{k: (k, "sutskever_lstm", dict(extra=MAIN_JOB_FLAGS, recipe=recipe, torch_dropout=torch_dropout))
+                   for k, (recipe, torch_dropout) in MAIN_JOB_AB.items()},
+                "main_job_builtin": ("main_job", "builtin_lstm", dict(extra=MAIN_JOB_FLAGS))}
     rows = []
     for bf16 in (False, True):
-        dtype = torch.bfloat16 if bf16 else torch.float32
-        peak_before = matmul_peak(dtype=dtype)
-        log(f"[main job recipe] {size['layers']}x{size['hidden']}, {size['embed']}-d embeddings, "
-            f"dropout {size['dropout']}, vocab {size['src_vocab']}/{size['tgt_vocab']}, "
-            f"batch {size['batch']} x ~{size['length']} words, {str(dtype)[6:]}; load {load1():.2f}")
-        variants = {"main_job": ("sutskever_lstm", MAIN_JOB_RECIPE, False),
-                    **{k: ("sutskever_lstm", *v) for k, v in MAIN_JOB_AB.items()},
-                    "main_job_builtin": ("builtin_lstm", (), False)}
-        trainers = {k: setup.trainer(m, size["batch"], bf16, extra=MAIN_JOB_FLAGS, recipe=recipe,
-                                     torch_dropout=torch_dropout)
-                    for k, (m, recipe, torch_dropout) in variants.items()}
-        stats = time_train(trainers, samples, size["rounds"], size["steps"])
-        peak_after = matmul_peak(dtype=dtype)
-        peak = ((peak_before[0] + peak_after[0]) / 2, (peak_before[1] + peak_after[1]) / 2)
-        for k, (m, _, _) in variants.items():
-            kind = "main_job" if k == "main_job_builtin" else k
-            r, lines = train_rows(kind, "main_job", size, {m: stats[k]}, samples,
-                                  setup.tgt_dict.pad(), peak, size["batch"], size["length"],
-                                  precision="bf16" if bf16 else "fp32")
-            rows += r
-            for line in lines:
-                log(line.replace(f"  {kind} ", f"  {k} ", 1))
-        del trainers
+        rows += measure_training("main_job", "main_job", size, setup, samples, log, bf16, variants=variants)[0]
         gc.collect()
+    return rows
+
+
+def keep_freed_memory():
+    """glibc: serve every allocation from the heap and never give freed memory back, so
+    the big per-step tensors (logits, log-probs and their gradients) reuse pages that are
+    already mapped instead of page-faulting fresh zeroed ones in at every step. Returns
+    False where that is not possible (not glibc). Process-wide and one-way: run last."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    except (OSError, AttributeError):
+        return False
+
+
+def bench_allocator(root, names, sizes, log):
+    """The fp32 training measurement of every size again, with freed memory kept (see
+    keep_freed_memory): how much of a step is page faults of fresh allocations. This is
+    how scripts/reproduce_table1.sh runs its CPU trainings (MALLOC_MMAP_MAX_=0)."""
+    if not keep_freed_memory():
+        log("[allocator] mallopt not available (not glibc): skipped")
+        return []
+    log("[allocator] freed memory kept in the heap from now on (MALLOC_MMAP_MAX_=0)")
+    rows = []
+    for n in names:
+        setup = Setup(root, sizes[n])
+        rows += measure_training("train_keep_memory", n, sizes[n], setup, train_samples(setup, sizes[n]),
+                                 log)[0]
+        gc.collect()
+    for row in rows:
+        row["allocator"] = "MALLOC_MMAP_MAX_=0"
     return rows

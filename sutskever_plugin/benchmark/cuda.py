@@ -3,19 +3,18 @@ import gc
 
 import torch
 
-from ..machine import describe
-from .config import GPU_PRECISIONS, MODELS, OURS_ONLY, SPARSE_GRADS, paper_epochs_days
+from ..machine import commit, describe
+from .config import GPU_PRECISIONS, MODELS, SPARSE_GRADS, paper_epochs_days
 from .cpu import train_samples
 from .fairseq_setup import Setup
 from .flops import cuda_matmul_peak, matmul_peak, mean_step_flops
-from .timing import base_row, time_train
+from .timing import base_row, rates, time_train
 
 
 def bench_device(root, names, sizes, precisions, log, device="cuda"):
     """Training words/s of both models on one device per precision, with fairseq's own
     precision flags; the paper's speed measure (source + target words/s) and what the
-    paper's 7.5 epochs of 652M words would take at it. Wall time (a GPU's work is not
-    this process' CPU time); memory = torch.cuda.max_memory_allocated on CUDA."""
+    paper's 7.5 epochs of 652M words would take at it. Memory: torch.cuda.max_memory_allocated."""
     rows = []
     cuda = device == "cuda"
     name = torch.cuda.get_device_name(0) if cuda else describe()
@@ -29,10 +28,11 @@ def bench_device(root, names, sizes, precisions, log, device="cuda"):
         pad = setup.tgt_dict.pad()
         for prec in precisions:
             half = any(f in GPU_PRECISIONS[prec] for f in ("--fp16", "--amp"))
+            sparse = "--sparse-embedding-grads" in GPU_PRECISIONS[prec]  # ours only
             mm_dtype = torch.float16 if half else torch.float32
             peak = cuda_matmul_peak(mm_dtype) if cuda else matmul_peak(dtype=mm_dtype)[0]
             # one model at a time: two paper-size models need twice the memory
-            for m in MODELS[:1] if prec in OURS_ONLY else MODELS:
+            for m in MODELS[:1] if sparse else MODELS:
                 gc.collect()
                 if cuda:
                     torch.cuda.empty_cache()
@@ -42,12 +42,10 @@ def bench_device(root, names, sizes, precisions, log, device="cuda"):
                 del tr
                 flops = mean_step_flops(m, size, samples, st["steps"], pad)
                 both = (st["words"] + st["src_words"]) / st["wall"]
+                # wall time only: a GPU's work is not this process' CPU time
+                wall = {k: v for k, v in rates(st).items() if "cpu" not in k}
                 row = base_row("device_train", n, m, size, precision=prec, batch=size["batch"],
-                               src_len=size["length"], tgt_len=size["length"], steps=st["steps"],
-                               wall_s=round(st["wall"], 3),
-                               words_per_s=round(st["words"] / st["wall"], 1),
-                               src_tgt_words_per_s=round(both, 1),
-                               ms_per_step=round(1000 * st["wall"] / st["steps"], 1),
+                               src_len=size["length"], tgt_len=size["length"], **wall,
                                gflop_per_step=round(flops / 1e9, 2),
                                gflop_per_s=round(flops * st["steps"] / st["wall"] / 1e9, 1),
                                mfu_wall=round(flops * st["steps"] / st["wall"] / peak, 4),
@@ -55,7 +53,7 @@ def bench_device(root, names, sizes, precisions, log, device="cuda"):
                                paper_epochs_days=round(paper_epochs_days(both), 2))
                 if cuda:
                     row["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
-                if "--sparse-embedding-grads" in GPU_PRECISIONS[prec]:
+                if sparse:
                     row.update(sparse_update_check(setup, size["batch"], samples[0]))
                     log(f"  [{n} {prec}] one update, sparse - dense: max |diff| "
                         f"{row['sparse_dense_max_abs_diff']:.3g} (the update's max |change| "
@@ -86,3 +84,15 @@ def sparse_update_check(setup, batch, sample):
     diff = max((after["sparse"][n] - after["dense"][n]).abs().max().item() for n in before)
     change = max((after["dense"][n] - before[n]).abs().max().item() for n in before)
     return dict(sparse_dense_max_abs_diff=diff, update_max_abs=change)
+
+
+def environment():
+    """The versions and the device this machine runs with (gpu_check.sh's gpu_env.txt)."""
+    import fairseq
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return (f"torch {torch.__version__} cuda {torch.version.cuda} cudnn {torch.backends.cudnn.version()} "
+            f"device {device} fairseq {fairseq.__version__}\nhost {describe()} commit {commit()}")
+
+
+if __name__ == "__main__":
+    print(environment())

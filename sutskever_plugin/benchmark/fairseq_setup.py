@@ -71,10 +71,8 @@ class Setup:
         assert len(self.src_dict) == size["src_vocab"] and len(self.tgt_dict) == size["tgt_vocab"]
 
     def trainer(self, model, batch, bf16=False, extra=(), recipe=CPU_RECIPE, torch_dropout=False):
-        """A fairseq Trainer for one model. ``bf16``: both with --autocast-bf16 (the
-        built-in as ``lstm_autocast``), so that both run their matmuls in bf16 the same
-        way. ``recipe``: ours' flags on CPU. ``extra``: more fairseq flags for both (--fp16, --amp on a GPU).
-        ``torch_dropout``: ours with torch's dropout (:func:`with_torch_dropout`)."""
+        """A fairseq Trainer for one model. ``recipe``: ours' flags on CPU; ``extra``: more
+        flags for both; ``torch_dropout``: ours with torch's dropout (:func:`with_torch_dropout`)."""
         ours = model == "sutskever_lstm"
         extra = (*extra, *(recipe if ours and self.device == "cpu" else ()))
         cfg = make_cfg(self.datadir, model, self.size, batch, extra, self.device, bf16)

@@ -11,12 +11,8 @@ def current_rss():
 
 
 class RssSampler:
-    """Samples this process' resident set size every few ms in a background thread.
-
-    torch's CPU allocator keeps no statistics, so the peak RSS over the measured steps
-    is the honest figure; the delta over the RSS before the model was built is the
-    model's own footprint (parameters, gradients, activations) up to allocator slack.
-    """
+    """The peak of this process' resident set size, sampled every few ms in a background
+    thread while in the ``with`` block: torch's CPU allocator keeps no statistics."""
 
     def __init__(self, interval=0.005):
         self.interval, self.peak, self._stop = interval, 0, threading.Event()

@@ -25,13 +25,12 @@ def split_time(prof):
     return total, matmul, others[:5]
 
 
-def profile(root, size_name, size, log, precisions=("fp32", "bf16"), extra=(), recipe=CPU_RECIPE,
-            steps=2):
+def profile(root, size_name, size, log, extra=(), recipe=CPU_RECIPE, steps=2):
     from torch.profiler import ProfilerActivity, profile as tprofile
     setup = Setup(root, size)
     sample = setup.batch(size["batch"], size["length"])
     gsample = setup.batch(size.get("gen_batch", 8), size["length"], torch.Generator().manual_seed(5))
-    for precision in precisions:
+    for precision in ("fp32", "bf16"):
         for m in MODELS:
             tr = setup.trainer(m, size["batch"], precision == "bf16", extra=extra, recipe=recipe)
             tr.train_step([sample])

@@ -2,11 +2,25 @@
 import os
 from pathlib import Path
 
-from .config import (AB_KINDS, CPU_RECIPE, CSV_FIELDS, MAIN_JOB_AB, MAIN_JOB_FLAGS,
-                                MAIN_JOB_RECIPE, paper_epochs_days)
 from ..data.textio import write_text
 from ..machine import commit, has_amx
 from ..tables import table_head, table_row, write_csv
+from .config import AB_KINDS, CPU_RECIPE, CSV_FIELDS, MAIN_JOB_AB, MAIN_JOB_FLAGS, MAIN_JOB_RECIPE, paper_epochs_days
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "n/a"
+
+
+def wps(r):
+    """Training words/s of a row, per wall second (per CPU second)."""
+    return f"{r['words_per_s']:.0f} ({r['words_per_cpu_s']:.0f})"
+
+
+def both_ratios(o, b, key="words"):
+    """Ours over the built-in, wall / CPU, in bold."""
+    return (f"**{ratio(o[key + '_per_s'], b[key + '_per_s'])}** / "
+            f"**{ratio(o[key + '_per_cpu_s'], b[key + '_per_cpu_s'])}**")
 
 
 def _stamped(rows):
@@ -41,9 +55,8 @@ def write_device_report(out_dir, rows, meta):
     for r in rows:
         if r["model"] != "sutskever_lstm":
             continue
-        b = [x for x in rows if x["model"] == "builtin_lstm" and x["size"] == r["size"]
-             and x["precision"] == r["precision"]]
-        b = b[0] if b else {}
+        b = next((x for x in rows if x["model"] == "builtin_lstm" and x["size"] == r["size"]
+                  and x["precision"] == r["precision"]), {})
         ratio = (f"**{r['src_tgt_words_per_s'] / b['src_tgt_words_per_s']:.2f}x**" if b else "n/a")
         lines.append(table_row(
             r["size"], r["precision"], f"{r['src_tgt_words_per_s']:.0f} ({r['words_per_s']:.0f})",
@@ -56,9 +69,9 @@ def write_device_report(out_dir, rows, meta):
                   "--sparse-embedding-grads`, fairseq's lstm has no such flag), against ours in fp32 "
                   "with dense ones (fairseq's sgd, the same updates):", ""]
     for r in sparse:
-        dense = [x for x in rows if x["model"] == r["model"] and x["size"] == r["size"]
-                 and x["precision"] == "fp32"]
-        speed = (f"{r['src_tgt_words_per_s'] / dense[0]['src_tgt_words_per_s']:.2f}x the dense "
+        dense = next((x for x in rows if x["model"] == r["model"] and x["size"] == r["size"]
+                      and x["precision"] == "fp32"), None)
+        speed = (f"{r['src_tgt_words_per_s'] / dense['src_tgt_words_per_s']:.2f}x the dense "
                  f"step's words/s" if dense else "no dense fp32 row in this run")
         lines.append(f"- {r['size']}: {speed}; one update from the same weights on the same batch "
                      f"(both with sutskever_sgd) differs from the dense one by at most "
@@ -79,8 +92,9 @@ def write_report(out_dir, rows, meta, notes):
                 and (model is None or r["model"] == model)
                 and all(r.get(k) == v for k, v in kw.items())]
 
-    def ratio(a, b):
-        return f"{a / b:.2f}x" if a and b else "n/a"
+    def one(*args, **kw):
+        """The row of one measurement, None where this run did not make it."""
+        return next(iter(pick(*args, **kw)), None)
 
     lines = [
         "# Benchmark: sutskever_lstm vs fairseq's built-in lstm", "",
@@ -118,19 +132,15 @@ def write_report(out_dir, rows, meta, notes):
                     "MFU built-in CPU", "GFLOP/step ours", "peak RSS MB ours / built-in", "load")]
     for size in meta["sizes"]:
         for kind in ("train", "train_keep_memory"):
-            ours, base = pick(kind, size, "sutskever_lstm"), pick(kind, size, "builtin_lstm")
-            if not ours or not base:
+            o, b = one(kind, size, "sutskever_lstm"), one(kind, size, "builtin_lstm")
+            if not (o and b):
                 continue
-            o, b = ours[0], base[0]
             mem = (f"{o['peak_rss_mb']} (+{o['rss_delta_mb']}) / {b['peak_rss_mb']} (+{b['rss_delta_mb']})"
                    if "peak_rss_mb" in o else "")
             label = size if kind == "train" else f"{size}, freed memory kept*"
             lines.append(table_row(
                 label, f"{o['layers']}x{o['hidden']}", f"{o['src_vocab']}/{o['tgt_vocab']}",
-                f"{o['batch']} x ~{o['tgt_len']}", f"{o['words_per_s']:.0f} ({o['words_per_cpu_s']:.0f})",
-                f"{b['words_per_s']:.0f} ({b['words_per_cpu_s']:.0f})",
-                f"**{ratio(o['words_per_s'], b['words_per_s'])}** / "
-                f"**{ratio(o['words_per_cpu_s'], b['words_per_cpu_s'])}**",
+                f"{o['batch']} x ~{o['tgt_len']}", wps(o), wps(b), both_ratios(o, b),
                 f"{o['ms_per_step']:.0f} ({o['cpu_ms_per_step']:.0f})",
                 f"**{o['mfu_cpu']:.0%}** / {o['mfu_wall']:.0%}", f"{b['mfu_cpu']:.0%}",
                 f"{o['gflop_per_step']:.1f}", mem, f"{o['load1']:.1f}"))
@@ -150,26 +160,24 @@ def write_report(out_dir, rows, meta, notes):
         "`mallopt(M_MMAP_MAX, 0)` (what `MALLOC_MMAP_MAX_=0` does), so freed tensors' pages "
         "are reused instead of being unmapped and page-faulted in afresh next step. A "
         "process-wide setting that helps both models; see notes.", ""]
-    lines += recipe_section(pick, ratio, meta["sizes"])
-    lines += bf16_section(pick, ratio, meta["sizes"])
-    lines += main_job_section(pick, ratio)
-    lines += paper_speed_section(pick, meta["sizes"])
+    lines += recipe_section(one, meta["sizes"])
+    lines += bf16_section(one, meta["sizes"])
+    lines += main_job_section(one)
+    lines += paper_speed_section(one, meta["sizes"])
     lines += [
         "## Generation (fairseq SequenceGenerator)", "",
         *table_head("size", "batch", "words/sentence", "beam", "sutskever_lstm sent/s (per CPU-s)",
                     "built-in sent/s (per CPU-s)", "ratio wall / CPU", "load")]
     for size in meta["sizes"]:
         for beam in (1, 12):
-            o = pick("generate", size, "sutskever_lstm", beam=beam)
-            b = pick("generate", size, "builtin_lstm", beam=beam)
+            o = one("generate", size, "sutskever_lstm", beam=beam)
+            b = one("generate", size, "builtin_lstm", beam=beam)
             if o and b:
-                o, b = o[0], b[0]
                 lines.append(table_row(
                     size, o["batch"], o["tgt_len"], beam,
                     f"{o['sents_per_s']:.1f} ({o['sents_per_cpu_s']:.1f})",
                     f"{b['sents_per_s']:.1f} ({b['sents_per_cpu_s']:.1f})",
-                    f"**{ratio(o['sents_per_s'], b['sents_per_s'])}** / "
-                    f"{ratio(o['sents_per_cpu_s'], b['sents_per_cpu_s'])}", f"{o['load1']:.1f}"))
+                    both_ratios(o, b, "sents"), f"{o['load1']:.1f}"))
     lines += ["", "Every hypothesis is forced to the same length (min_len = max_len = words), so "
               "both models do identical search work whatever an untrained model would emit.", "",
               "## How time grows", ""]
@@ -192,7 +200,7 @@ def write_report(out_dir, rows, meta, notes):
                                   "built-in / ours", "ours words per CPU-s",
                                   "built-in words per CPU-s", "ours GFLOP/step")]
         for r in rs:
-            b = pick(kind, r["size"], "builtin_lstm", **{key: r[key]})[0]
+            b = one(kind, r["size"], "builtin_lstm", **{key: r[key]})
             if kind == "scale_beam":
                 lines.append(table_row(
                     r[key], f"{r['sents_per_s']:.1f}", f"{b['sents_per_s']:.1f}",
@@ -210,9 +218,7 @@ def write_report(out_dir, rows, meta, notes):
 
 
 def related_reports(out_dir):
-    """Lines pointing to the reports beside this one that say what the speed buys: the
-    equal-time quality comparison (reporting/quality.py) and where the main job's own
-    time goes (reporting/job_time.py)."""
+    """Links to the reports beside this one: what the speed buys, where the main job's time goes."""
     lines = []
     for pattern, what, command in (
             ("quality_*.md", "What the speed buys in model quality (both models trained for the "
@@ -225,21 +231,19 @@ def related_reports(out_dir):
     return lines
 
 
-def recipe_section(pick, ratio, sizes):
+def recipe_section(one, sizes):
     lines = ["## What each piece of ours' recipe gives (`" + " ".join(CPU_RECIPE) + "`)", "",
              *table_head("size", "ours words/s (per CPU-s)",
                          "dense embedding gradients, fairseq's sgd", "fairseq's cross_entropy",
                          "ours / each (CPU)", "ratio to built-in: ours / each (CPU)",
                          "MFU: ours / each (CPU)", "load")]
     for size in sizes:
-        o, b = pick("train", size, "sutskever_lstm"), pick("train", size, "builtin_lstm")
-        ab = [pick(kind, size, "sutskever_lstm") for kind in AB_KINDS]
+        o, b = one("train", size, "sutskever_lstm"), one("train", size, "builtin_lstm")
+        ab = [one(kind, size, "sutskever_lstm") for kind in AB_KINDS]
         if not (o and b and all(ab)):
             continue
-        o, b, ab = o[0], b[0], [r[0] for r in ab]
         lines.append(table_row(
-            size, f"{o['words_per_s']:.0f} ({o['words_per_cpu_s']:.0f})",
-            *(f"{r['words_per_s']:.0f} ({r['words_per_cpu_s']:.0f})" for r in ab),
+            size, wps(o), *map(wps, ab),
             " / ".join(f"**{ratio(o['words_per_cpu_s'], r['words_per_cpu_s'])}**" for r in ab),
             " / ".join(ratio(r["words_per_cpu_s"], b["words_per_cpu_s"]) for r in [o, *ab]),
             " / ".join(f"{r['mfu_cpu']:.0%}" for r in [o, *ab]), f"{ab[-1]['load1']:.1f}"))
@@ -253,11 +257,10 @@ def recipe_section(pick, ratio, sizes):
         "the log-softmax backward: sutskever_plugin/criterions/sutskever_cross_entropy.py).", ""]
 
 
-def main_job_section(pick, ratio):
-    rows = pick("main_job", "main_job", "sutskever_lstm")
-    if not rows:
+def main_job_section(one):
+    r0 = one("main_job", "main_job", "sutskever_lstm")
+    if not r0:
         return []
-    r0 = rows[0]
     lines = ["## The small-scale main job's recipe: what each speed-up gives", "",
              f"{r0['layers']} x {r0['hidden']} cells, Multi30k's vocabularies ({r0['src_vocab']}/"
              f"{r0['tgt_vocab']}), batches of {r0['batch']} sentences of ~{r0['tgt_len']} words, "
@@ -270,24 +273,22 @@ def main_job_section(pick, ratio):
                          "with torch's dropout", "built-in", "ours / each (CPU)",
                          "ours / built-in (CPU)", "MFU ours / built-in (CPU)", "load")]
     for precision in ("fp32", "bf16"):
-        o = pick("main_job", "main_job", "sutskever_lstm", precision=precision)
-        b = pick("main_job", "main_job", "builtin_lstm", precision=precision)
-        ab = [pick(kind, "main_job", "sutskever_lstm", precision=precision) for kind in MAIN_JOB_AB]
+        o = one("main_job", "main_job", "sutskever_lstm", precision=precision)
+        b = one("main_job", "main_job", "builtin_lstm", precision=precision)
+        ab = [one(kind, "main_job", "sutskever_lstm", precision=precision) for kind in MAIN_JOB_AB]
         if not (o and b and all(ab)):
             continue
-        o, b, ab = o[0], b[0], [r[0] for r in ab]
         lines.append(table_row(
-            precision, *(f"{r['words_per_s']:.0f} ({r['words_per_cpu_s']:.0f})" for r in [o, *ab, b]),
+            precision, *map(wps, [o, *ab, b]),
             " / ".join(f"**{ratio(o['words_per_cpu_s'], r['words_per_cpu_s'])}**" for r in ab),
             f"**{ratio(o['words_per_cpu_s'], b['words_per_cpu_s'])}**",
             f"{o['mfu_cpu']:.0%} / {b['mfu_cpu']:.0%}", f"{o['load1']:.1f}"))
     return lines + [
         "", "bf16: both with `--autocast-bf16` (the built-in as `--arch lstm_autocast`, as in "
-        "the bfloat16 section); the main job trains in bf16 only where this CPU's bf16 "
-        "`torch.mm` is fast (sutskever_plugin/benchmark/bf16_choice.py).", ""]
+        "the bfloat16 section); the main job trains in bf16 on every CPU.", ""]
 
 
-def bf16_section(pick, ratio, sizes):
+def bf16_section(one, sizes):
     lines = ["## Training in bfloat16 (`--autocast-bf16`)", "",
              *table_head("size", "sutskever_lstm bf16 words/s (per CPU-s)",
                          "built-in, same autocast", "ratio wall / CPU",
@@ -295,16 +296,12 @@ def bf16_section(pick, ratio, sizes):
                          "MFU ours vs bf16 mm, CPU / wall", "bf16 mm GFLOP/s per CPU-s (this size)",
                          "load")]
     for size in sizes:
-        o, b = pick("train_bf16", size, "sutskever_lstm"), pick("train_bf16", size, "builtin_lstm")
-        o32, b32 = pick("train", size, "sutskever_lstm"), pick("train", size, "builtin_lstm")
+        o, b = one("train_bf16", size, "sutskever_lstm"), one("train_bf16", size, "builtin_lstm")
+        o32, b32 = one("train", size, "sutskever_lstm"), one("train", size, "builtin_lstm")
         if not (o and b and o32 and b32):
             continue
-        o, b, o32, b32 = o[0], b[0], o32[0], b32[0]
         lines.append(table_row(
-            size, f"{o['words_per_s']:.0f} ({o['words_per_cpu_s']:.0f})",
-            f"{b['words_per_s']:.0f} ({b['words_per_cpu_s']:.0f})",
-            f"**{ratio(o['words_per_s'], b['words_per_s'])}** / "
-            f"**{ratio(o['words_per_cpu_s'], b['words_per_cpu_s'])}**",
+            size, wps(o), wps(b), both_ratios(o, b),
             ratio(o["words_per_cpu_s"], o32["words_per_cpu_s"]),
             ratio(o["words_per_cpu_s"], b32["words_per_cpu_s"]),
             f"{o['mfu_cpu']:.0%} / {o['mfu_wall']:.0%}", f"{o['mm_gflop_per_cpu_s']:.0f}",
@@ -321,7 +318,7 @@ def bf16_section(pick, ratio, sizes):
         f"({'AMX' if has_amx() else 'no AMX'} on this CPU).", ""]
 
 
-def paper_speed_section(pick, sizes):
+def paper_speed_section(one, sizes):
     if "paper" not in sizes:
         return []
     lines = ["## The paper's model against the paper's speed", "",
@@ -333,14 +330,13 @@ def paper_speed_section(pick, sizes):
                          "x paper's 1 GPU", "7.5 epochs would take")]
     for kind, what in (("train", "fp32"), ("train_keep_memory", "fp32, freed memory kept"),
                        ("train_bf16", "bf16 autocast")):
-        r = pick(kind, "paper", "sutskever_lstm")
+        r = one(kind, "paper", "sutskever_lstm")
         if not r:
             continue
-        r = r[0]
-        wps = r["src_tgt_words_per_s"]
-        days = paper_epochs_days(wps)
-        lines.append(table_row(f"sutskever_lstm, {what}", f"{wps:.0f} ({r['words_per_s']:.0f})",
-                               f"{wps / 1700:.3f}x", f"{days:,.0f} days ({days / 365:.1f} years)"))
+        both = r["src_tgt_words_per_s"]
+        days = paper_epochs_days(both)
+        lines.append(table_row(f"sutskever_lstm, {what}", f"{both:.0f} ({r['words_per_s']:.0f})",
+                               f"{both / 1700:.3f}x", f"{days:,.0f} days ({days / 365:.1f} years)"))
     return lines + [""]
 
 

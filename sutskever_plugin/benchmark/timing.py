@@ -50,6 +50,16 @@ def time_train(trainers, samples, rounds, steps, warmup=True):
     return stats
 
 
+def rates(st):
+    """The CSV's speed columns of one model's timed steps (time_train's stats)."""
+    n, words, both = st["steps"], st["words"], st["words"] + st["src_words"]
+    return dict(steps=n, wall_s=round(st["wall"], 3), cpu_s=round(st["cpu"], 3),
+                words_per_s=round(words / st["wall"], 1), words_per_cpu_s=round(words / st["cpu"], 1),
+                src_tgt_words_per_s=round(both / st["wall"], 1),
+                src_tgt_words_per_cpu_s=round(both / st["cpu"], 1),
+                ms_per_step=round(1000 * st["wall"] / n, 1), cpu_ms_per_step=round(1000 * st["cpu"] / n, 1))
+
+
 def generator(model, tgt_dict, beam, length):
     # exactly ``length`` words + EOS for every hypothesis, for both models
     return SequenceGenerator([model], tgt_dict, beam_size=beam, max_len_a=0,

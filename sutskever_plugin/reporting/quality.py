@@ -15,19 +15,17 @@ import pandas as pd
 
 from sutskever_plugin.analysis.plots import curves_figure
 from sutskever_plugin.data.textio import write_text
-from sutskever_plugin.reporting.fairseq_log import read_log, valid_curve
-from sutskever_plugin.benchmark import bf16_choice
-from sutskever_plugin.tables import (describe_data, load_json, report_head, table_head,
-                                                table_row, write_csv)
+from sutskever_plugin.machine import commit as commit_of_code, describe
+from sutskever_plugin.scoring.fairseq_output import read_log, valid_curve
 from sutskever_plugin.scoring.bleu import metric_description
+from sutskever_plugin.tables import describe_data, load_json, report_head, table_head, table_row, write_csv
 
 SYSTEMS = {"ours": "sutskever_lstm (ours)", "builtin": "fairseq lstm (built-in)"}
 # the target: ours at the built-in's final val ppl within this share of the budget
 TARGET_SHARE = 0.6
 CSV_COLUMNS = ["kind", "system", "wall_s", "minutes", "num_updates", "val_ppl", "best_val_ppl",
                "test_bleu_beam12", "test_sacrebleu_beam12", "reached_builtin_best_s",
-               "reached_share_of_budget", "budget_minutes", "ours_bf16", "mm_bf16_over_fp32",
-               "scale", "hardware", "commit"]
+               "reached_share_of_budget", "budget_minutes", "ours_bf16", "scale", "hardware", "commit"]
 
 
 def curve(work, system):
@@ -62,7 +60,6 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="directory for quality_SCALE.{csv,md,png}")
     p.add_argument("--scale", required=True)
     p.add_argument("--budget-minutes", type=float, required=True)
-    p.add_argument("--bf16", required=True, help="the mode asked for: auto, on or off")
     p.add_argument("--validate-interval-updates", type=int, required=True)
     p.add_argument("--ours-flags", required=True)
     p.add_argument("--builtin-flags", required=True)
@@ -70,16 +67,11 @@ def main(argv=None):
     p.add_argument("--cores", required=True)
     p.add_argument("--command", required=True)
     a = p.parse_args(argv)
-    from sutskever_plugin.machine import commit as commit_of_code, describe
     try:
         curves = {s: curve(a.work, s) for s in SYSTEMS}
     except ValueError as e:
         sys.exit(f"error: {e}")
     decodes = {s: load_json(os.path.join(a.work, "decode", f"{s}_beam12.json")) or {} for s in SYSTEMS}
-    # the bf16 measurement the pair was trained after (a rerun measures again, and keeps
-    # the trained pair when it leads to the same flags)
-    mm = (load_json(os.path.join(a.work, "runs", "bf16_choice.json"))
-          or load_json(os.path.join(a.work, "bf16_choice.json")) or {})
     autocast = "--autocast-bf16" in a.ours_flags.split()
     budget_s = a.budget_minutes * 60
     hardware, commit = describe(), commit_of_code()
@@ -88,8 +80,8 @@ def main(argv=None):
     t_reach = reached(curves["ours"], target)
     share = None if t_reach is None else t_reach / budget_s
 
-    base = dict(budget_minutes=a.budget_minutes, ours_bf16=("on" if autocast else "off") + f" (--bf16 {a.bf16})",
-                mm_bf16_over_fp32=mm.get("bf16_over_fp32_512"), scale=a.scale, hardware=hardware, commit=commit)
+    base = dict(budget_minutes=a.budget_minutes, ours_bf16="on" if autocast else "off", scale=a.scale,
+                hardware=hardware, commit=commit)
     rows = []
     for s, c in curves.items():
         for _, r in c.iterrows():
@@ -116,7 +108,7 @@ def main(argv=None):
                   ylabel="validation perplexity (log scale)",
                   title=f"Multi30k En-Fr ({a.scale}), one core each, the same {a.budget_minutes:g}-minute budget",
                   hline=(target, f"built-in's best ({target:.2f})"), vlines=vlines)
-    write_text(stem + ".md", markdown(a, curves, decodes, best, t_reach, share, mm, autocast,
+    write_text(stem + ".md", markdown(a, curves, decodes, best, t_reach, share, autocast,
                                       hardware, commit, os.path.basename(stem) + ".png"))
     print(f"wrote {stem}.md, .csv and .png")
 
@@ -125,7 +117,7 @@ def _bleu(d, key):
     return f"{d[key]:.2f}" if d.get(key) is not None else "pending (no decode)"
 
 
-def markdown(a, curves, decodes, best, t_reach, share, mm, autocast, hardware, commit, png):
+def markdown(a, curves, decodes, best, t_reach, share, autocast, hardware, commit, png):
     lines = report_head(
         f"What the speed buys: validation perplexity in equal wall-clock time ({a.scale} scale)",
         f"`{a.command}`", [
@@ -138,11 +130,8 @@ def markdown(a, curves, decodes, best, t_reach, share, mm, autocast, hardware, c
              f"and a checkpoint every {a.validate_interval_updates} updates, so the faster model "
              "validates more often within its budget (it pays for it); the final model is each "
              "one's best validated checkpoint.",
-             f"- bf16: `--bf16 {a.bf16}` -> ours **{'with' if autocast else 'without'} "
-             f"`--autocast-bf16`**; the measurement: "
-             + (bf16_choice.describe(mm) if "use_bf16" in mm else "not found")
-             + f" ({mm.get('bf16_gflops_512', '?')} / {mm.get('fp32_gflops_512', '?')} GFLOP/s per "
-             "CPU second at 512; sutskever_plugin/benchmark/bf16_choice.py)",
+             f"- bf16: ours **{'with' if autocast else 'without'} `--autocast-bf16`** "
+             f"(`--bf16 {'on' if autocast else 'off'}`)",
              f"- Ours: `{a.ours_flags}`",
              f"- Built-in: `{a.builtin_flags}` (fairseq's LSTM without attention; its input "
              "feeding is built in and stays)",

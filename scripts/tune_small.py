@@ -1,23 +1,9 @@
-"""Helpers of scripts/tune_small.sh (small-scale recipe tuning on the validation set).
-
-    python scripts/tune_small.py train CPU_JSONL -- <fairseq-train arguments>
-        fairseq-train in this process, with the CPU seconds (user + system, this process,
-        from getrusage) written to CPU_JSONL: every 50 updates, at the start of every
-        epoch and around every validation. CPU time, not wall time: the machine is shared,
-        and the main job runs its trainings as one-thread jobs, so CPU seconds are what a
-        recipe spends of its budget.
-    python scripts/tune_small.py record --out-dir D --name N --flags F --train-log L
-            --cpu-jsonl C --bleu-json B --mm-json M --epochs E
-        appends one row to D/candidates.csv and regenerates D/README.md from the CSV.
-    python scripts/tune_small.py record-probe --out-dir D --name N --flags F --cpu-jsonl C
-            --mm-json M
-        appends one row (a speed probe: CPU s per update from update 50 on) to D/probes.csv.
-    python scripts/tune_small.py record-ensemble --out-dir D --name N --direction R
-            --member NAME TRAIN_LOG ... --beam-json BEAM BLEU_JSON ...
-        appends one row (an ensemble of candidates, decoded on valid) to D/ensembles.csv
-        and regenerates D/README.md.
-    python scripts/tune_small.py write-readme --out-dir D
-        regenerates D/README.md from the CSVs (it links D/notes.md, the hand-written reading).
+"""The Python steps of scripts/tune_small.sh (small-scale recipe tuning on the validation
+set; its header gives the options): ``train`` runs fairseq-train in this process, logging
+its CPU seconds; ``record``, ``record-probe`` and ``record-ensemble`` append a row to
+OUT_DIR's candidates.csv, probes.csv or ensembles.csv; ``write-readme`` (also run by
+``record`` and ``record-ensemble``) rewrites OUT_DIR/README.md from the CSVs, linking
+OUT_DIR/notes.md, the hand-written reading.
 """
 import argparse
 import datetime
@@ -28,7 +14,7 @@ import re
 import sys
 import time
 
-from sutskever_plugin.reporting.fairseq_log import validations
+from sutskever_plugin.scoring.fairseq_output import validations
 from sutskever_plugin.machine import commit as git_commit
 from sutskever_plugin.machine import describe as hardware
 from sutskever_plugin.tables import (append_csv, read_csv_rows, report_head, table_head,
@@ -38,6 +24,10 @@ from sutskever_plugin.data.textio import write_text
 
 # ---- train: fairseq-train with CPU accounting ----------------------------------------
 def train(cpu_jsonl, fairseq_args):
+    """fairseq-train with the CPU seconds of this process (user + system, getrusage) logged
+    to CPU_JSONL every 50 updates, at every epoch's start and around every validation. CPU
+    time, not wall time: the machine is shared, and the main job runs its trainings as
+    one-thread jobs, so CPU seconds are what a recipe spends of its budget."""
     from sutskever_plugin.benchmark.in_process_train import run_fairseq_train
     from sutskever_plugin.benchmark.timing import cpu_seconds
 
@@ -111,7 +101,6 @@ def record(a):
     ppl, updates = [p for _, p in curve], (curve[-1][0] if curve else 0)
     train_s, valid_s, total = parse_cpu(a.cpu_jsonl)
     bleu = json.load(open(a.bleu_json))
-    mm = json.load(open(a.mm_json))
     mean = lambda xs: round(sum(xs) / len(xs), 1) if xs else ""
     row = {
         "name": a.name, "flags": a.flags, "epochs": a.epochs, "updates": updates,
@@ -123,11 +112,10 @@ def record(a):
         "train_cpu_s_per_epoch": mean(train_s), "valid_cpu_s_per_epoch": mean(valid_s),
         "cpu_s_total": round(total, 1), "decode_cpu_s": a.decode_cpu_s,
         "bf16": "--autocast-bf16" in a.flags.split(),
-        "mm_bf16_over_fp32": f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)",
-        "hardware": hardware(), "commit": trained_at(a.cpu_jsonl),
+        "mm_bf16_over_fp32": _mm_ratio(a.mm_json), "hardware": hardware(),
+        "commit": trained_at(a.cpu_jsonl),
         "utc": _utc_now(),
     }
-    os.makedirs(a.out_dir, exist_ok=True)
     append_csv(os.path.join(a.out_dir, "candidates.csv"), row, FIELDS)
     write_readme(a.out_dir)
     print(f"| {a.name}: best val ppl {row['best_val_ppl']}, valid BLEU {row['valid_bleu_beam12']}, "
@@ -144,14 +132,12 @@ def record_probe(a):
     bsz = int(fl[fl.index("--batch-size") + 1]) if "--batch-size" in fl else 0
     pairs = next((e["train_pairs"] for e in ev if "train_pairs" in e), 0)
     upe = math.ceil(pairs / bsz) if bsz and pairs else 0
-    mm = json.load(open(a.mm_json))
     row = dict(name=a.name, flags=a.flags, updates_measured=last["updates"] - first["updates"],
                cpu_s_per_update=round(per, 4), updates_per_epoch=upe,
                train_cpu_s_per_epoch=round(per * upe, 1) if upe else "",
                bf16="--autocast-bf16" in fl,
-               mm_bf16_over_fp32=f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)",
+               mm_bf16_over_fp32=_mm_ratio(a.mm_json),
                hardware=hardware(), commit=trained_at(a.cpu_jsonl))
-    os.makedirs(a.out_dir, exist_ok=True)
     append_csv(os.path.join(a.out_dir, "probes.csv"), row, list(row))
     print(f"| probe {a.name}: {per:.4f} CPU s/update, {row['train_cpu_s_per_epoch']} CPU s/epoch of {upe} updates")
 
@@ -178,17 +164,28 @@ def record_ensemble(a):
         "valid_len_ratio_beam12": _len_ratio(bleu[12]),
         "hardware": hardware(), "commit": git_commit(), "utc": _utc_now(),
     }
-    os.makedirs(a.out_dir, exist_ok=True)
     append_csv(os.path.join(a.out_dir, "ensembles.csv"), row, ENSEMBLE_FIELDS)
     write_readme(a.out_dir)
     print(f"| {a.name}: valid BLEU beam 1 / 2 / 12: {row['valid_bleu_beam1']} / "
           f"{row['valid_bleu_beam2']} / {row['valid_bleu_beam12']}")
 
 
+def _mm_ratio(mm_json):
+    """This CPU's bf16/fp32 matmul rate, as bf16_choice measured it for the run."""
+    mm = json.load(open(mm_json))
+    return f"{mm['bf16_over_fp32_512']}x (512), {mm['bf16_over_fp32_2048']}x (2048)"
+
+
 def _len_ratio(bleu):
     """Output/reference length ratio from sacreBLEU's detail line ("... ratio = 0.95 ...")."""
     m = re.search(r"ratio = ([0-9.]+)", bleu.get("bleu_tokenized_detail", ""))
     return m.group(1) if m else ""
+
+
+def _rows(csv_path, keys):
+    """The markdown rows of a CSV's ``keys`` (the flags as code)."""
+    return [table_row(*(f"`{r[k]}`" if k == "flags" else r[k] for k in keys))
+            for r in read_csv_rows(csv_path)]
 
 
 def write_readme(out_dir):
@@ -210,12 +207,8 @@ def write_readme(out_dir):
     lines += table_head("candidate", "flags", "epochs", "val ppl per epoch", "best val ppl", "valid BLEU (b12)",
                         "len ratio", "train CPU s/epoch", "valid CPU s/epoch", "total CPU s", "bf16",
                         "bf16/fp32 mm", "hardware", "commit", "UTC", right=(2, 4, 5, 6, 7, 8, 9))
-    for r in read_csv_rows(os.path.join(out_dir, "candidates.csv")):
-        lines.append(table_row(
-            r["name"], "`" + r["flags"] + "`", r["epochs"], r["val_ppl_per_epoch"], r["best_val_ppl"],
-            r["valid_bleu_beam12"], r["valid_len_ratio"], r["train_cpu_s_per_epoch"],
-            r["valid_cpu_s_per_epoch"], r["cpu_s_total"], r["bf16"], r["mm_bf16_over_fp32"],
-            r["hardware"], r["commit"], r["utc"]))
+    lines += _rows(os.path.join(out_dir, "candidates.csv"),
+                   [f for f in FIELDS if f not in ("updates", "valid_sacrebleu_beam12", "decode_cpu_s")])
     probes = os.path.join(out_dir, "probes.csv")
     if os.path.exists(probes):
         lines += ["", "## Speed probes", "",
@@ -223,10 +216,8 @@ def write_readme(out_dir):
                   "CPU s per update from update 50 on, times the updates of one epoch.", "",
                   *table_head("probe", "flags", "updates timed", "CPU s/update", "train CPU s/epoch", "bf16",
                               "bf16/fp32 mm", "hardware", "commit", right=(2, 3, 4))]
-        for r in read_csv_rows(probes):
-            lines.append(table_row(
-                r["name"], "`" + r["flags"] + "`", r["updates_measured"], r["cpu_s_per_update"],
-                r["train_cpu_s_per_epoch"], r["bf16"], r["mm_bf16_over_fp32"], r["hardware"], r["commit"]))
+        lines += _rows(probes, ["name", "flags", "updates_measured", "cpu_s_per_update",
+                                "train_cpu_s_per_epoch", "bf16", "mm_bf16_over_fp32", "hardware", "commit"])
     ensembles = os.path.join(out_dir, "ensembles.csv")
     if os.path.exists(ensembles):
         lines += ["", "## Ensembles of candidates", "",
@@ -236,8 +227,7 @@ def write_readme(out_dir):
                   *table_head("ensemble", "direction", "members", "members' best val ppl", "valid BLEU b1", "b2",
                               "b12", "detok. sacreBLEU b12", "len ratio b12", "hardware", "commit", "UTC",
                               right=(4, 5, 6, 7, 8))]
-        for r in read_csv_rows(ensembles):
-            lines.append(table_row(*(r[k] for k in ENSEMBLE_FIELDS)))
+        lines += _rows(ensembles, ENSEMBLE_FIELDS)
     if os.path.exists(os.path.join(out_dir, "notes.md")):
         lines += ["", "The reading of these rows: [`notes.md`](notes.md)."]
     write_text(os.path.join(out_dir, "README.md"), "\n".join(lines) + "\n")

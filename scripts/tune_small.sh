@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Small-scale recipe tuning on the VALIDATION set (never test): train one named candidate
-# recipe on the Multi30k task (source reversed, as the paper, unless --direction forward),
-# log val ppl per epoch and CPU seconds, decode valid at beam 12 without length
-# normalisation, score it with the project's BLEU, append a row to
-# results/tuning_small/candidates.csv and regenerate results/tuning_small/README.md.
+# Small-scale recipe tuning on the VALIDATION set (never test), docs/recipe.md: train one
+# named candidate recipe on Multi30k (source reversed, as the paper, unless --direction
+# forward), decode valid at beam 12 without length normalisation, score it, append a row
+# to results/tuning_small/candidates.csv and regenerate its README.md (scripts/tune_small.py).
 #
 #   bash scripts/tune_small.sh --name NAME --epochs N [--work DIR] [--raw-dir DIR]
 #        [--results DIR] [--probe-updates U] [--direction reversed|forward]
@@ -11,19 +10,12 @@
 #   bash scripts/tune_small.sh --name NAME --ensemble A,B,... [--work DIR] [--results DIR]
 #        [--direction reversed|forward]
 #
-#   e.g. bash scripts/tune_small.sh --name r512 --epochs 5 -- --arch sutskever_lstm \
-#          --encoder-layers 2 --decoder-layers 2 --encoder-hidden-size 512 ... \
-#          --optimizer adam --lr 0.002 --batch-size 32 --criterion sutskever_cross_entropy
-#
 # --probe-updates U: a speed probe instead: U updates without validation or checkpoints;
 #   appends CPU s per update (and the epoch it implies) to DIR/probes.csv.
 # --ensemble A,B,...: no training: the ensemble of earlier candidates A, B, ... (their best
 #   checkpoints under --work, one direction) decodes valid at beams 12, 2 and 1, as
 #   reproduce_table1.sh decodes Table 1's ensemble on valid; appends a row to
-#   DIR/ensembles.csv (the recipe's ensemble on valid, before a main job trains it).
-# The hand-written reading of the rows lives in DIR/notes.md; after editing it,
-#   python scripts/tune_small.py write-readme --out-dir results/tuning_small
-# puts it under the tables.
+#   DIR/ensembles.csv.
 # Trainings run with one thread (OMP_NUM_THREADS=1, as each job of the main job's pool);
 # pin them yourself (taskset -c 1 bash scripts/tune_small.sh ...) on a shared machine.
 # Work data (data, checkpoints, logs, decodes) goes under --work (default work/tune_small).
@@ -89,6 +81,16 @@ PY=$ROOT/.venv/bin/python FS=$ROOT/.venv/bin
 [ -x "$PY" ] || die "$PY not found: run scripts/setup_env.sh"
 DATA=$WORK/data RUN=$WORK/runs/$NAME
 mkdir -p "$WORK" "$RESULTS"
+# decode_valid OUT BEAM CKPTS [PREFIX...]: valid decoded at BEAM without length normalisation
+# (the paper's decoding) into OUT.gen (through PREFIX, e.g. time), scored into OUT.json
+decode_valid() {
+  local out=$1 beam=$2 ckpts=$3 log; shift 3
+  log=$(dirname "$out")/generate.log
+  "$@" "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task "$TASK" --path "$ckpts" \
+      --gen-subset valid --beam "$beam" --unnormalized --batch-size 64 --num-workers 0 > "$out.gen" 2> "$log" \
+    || { tail -n 5 "$log"; die "decoding $NAME at beam $beam failed"; }
+  "$PY" -m sutskever_plugin.scoring.score --generate-output "$out.gen" --data-dir "$DATA" --subset valid --out "$out.json"
+}
 
 # ---- data (once) -------------------------------------------------------------------
 if [ ! -f "$DATA/summary.json" ]; then
@@ -104,12 +106,7 @@ if [ -n "$MEMBERS" ]; then
   mkdir -p "$OUT"
   scores=()
   for beam in 12 2 1; do  # the paper's beams, the longest first (as Table 1's on valid)
-    "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task "$TASK" \
-        --path "$(IFS=:; echo "${CKPTS[*]}")" --gen-subset valid --beam "$beam" --nbest 1 \
-        --unnormalized --batch-size 64 --num-workers 0 > "$OUT/valid_beam$beam.gen" 2> "$OUT/generate.log" \
-      || { tail -n 5 "$OUT/generate.log"; die "decoding the ensemble $NAME at beam $beam failed"; }
-    "$PY" -m sutskever_plugin.scoring.score --generate-output "$OUT/valid_beam$beam.gen" \
-        --data-dir "$DATA" --subset valid --out "$OUT/valid_beam$beam.json"
+    decode_valid "$OUT/valid_beam$beam" "$beam" "$(IFS=:; echo "${CKPTS[*]}")"
     scores+=(--beam-json "$beam" "$OUT/valid_beam$beam.json")
   done
   members=()
@@ -144,14 +141,8 @@ if [ "$PROBE" != 0 ]; then
   exit 0
 fi
 
-# ---- decode valid: beam 12, no length normalisation (the paper's decoding) ----------
-/usr/bin/time -f "%U %S" -o "$RUN/decode.time" \
-  "$FS/fairseq-generate" "$DATA/bin" --user-dir sutskever_plugin --task "$TASK" \
-    --path "$RUN/ckpt/checkpoint_best.pt" --gen-subset valid --beam 12 --unnormalized \
-    --batch-size 64 --num-workers 0 > "$RUN/valid_beam12.gen" 2> "$RUN/generate.log" \
-  || { tail -n 5 "$RUN/generate.log"; die "decoding $NAME failed"; }
-"$PY" -m sutskever_plugin.scoring.score --generate-output "$RUN/valid_beam12.gen" \
-    --data-dir "$DATA" --subset valid --out "$RUN/valid_beam12.json"
+# ---- decode valid at beam 12, its CPU seconds timed ---------------------------------
+decode_valid "$RUN/valid_beam12" 12 "$RUN/ckpt/checkpoint_best.pt" /usr/bin/time -f "%U %S" -o "$RUN/decode.time"
 "$PY" scripts/tune_small.py record --out-dir "$RESULTS" --name "$NAME" --flags "${RECORDED[*]}" \
     --train-log "$RUN/train.log" --cpu-jsonl "$RUN/cpu.jsonl" --bleu-json "$RUN/valid_beam12.json" \
     --mm-json "$WORK/mm_ratio.json" --epochs "$EPOCHS" \

@@ -33,16 +33,10 @@ def describe_data(data_dir: str) -> str:
 
 def write_csv(path: str, table: Union[pd.DataFrame, List[dict]],
               columns: Optional[Sequence[str]] = None):
-    """Write ``table`` as CSV.
-
-    A DataFrame is written as pandas writes it (Tables 1 and 2). A list of row dicts
-    (the analysis', the benchmark's) is written under ``columns`` (default: every key, in
-    order of first appearance), a value a row lacks or holds as None left empty, every
-    value as Python prints it (an integer column with gaps stays integers), with the
-    ``\\r\\n`` line ends of Python's csv module that those files have always had, so that
-    rerunning on the same numbers rewrites them byte for byte. No rows and no
-    ``columns``: nothing is written.
-    """
+    """Write ``table`` as CSV: a DataFrame as pandas writes it; a list of row dicts under
+    ``columns`` (default: every key, in order of first appearance), missing values
+    empty, every value as Python prints it, with the ``\\r\\n`` line ends those files
+    have always had. No rows and no ``columns``: nothing is written."""
     if isinstance(table, pd.DataFrame):
         text = table.to_csv(index=False)
     else:

@@ -105,7 +105,7 @@ def test_score_is_log_probability_with_the_tasks_source_order(work, name, revers
                         use_cuda=False)
     assert scorer.reverses_source is reversed_
     hyp = "Un homme court sur l' herbe ."
-    got = scorer.score(SOURCES, [(0, hyp), (1, hyp)])
+    got, _ = scorer.score(SOURCES, [(0, hyp), (1, hyp)])
     model = scorer.models[0]
     src = scorer.src_dict.encode_line(SOURCES[0], add_if_not_exist=False).long()
     tgt = scorer.tgt_dict.encode_line(hyp, add_if_not_exist=False).long()
@@ -125,9 +125,9 @@ def test_ensemble_is_log_of_mean_token_probability(work):
     members = []
     for p in paths:
         s = LstmScorer([p], data_bin=str(work / "data" / "bin"), use_cuda=False)
-        members.append(s.score(SOURCES, pairs, return_positional=True)[1])
+        members.append(s.score(SOURCES, pairs)[1])
     ens = LstmScorer(paths, data_bin=str(work / "data" / "bin"), use_cuda=False)
-    got, got_pos = ens.score(SOURCES, pairs, return_positional=True)
+    got, got_pos = ens.score(SOURCES, pairs)
     for i in range(len(pairs)):
         per_model = np.stack([m[i] for m in members])          # [models, tokens]
         expected_pos = np.log(np.exp(per_model).mean(axis=0))  # log of mean probability
@@ -140,8 +140,8 @@ def test_ensemble_is_log_of_mean_token_probability(work):
 def test_unknown_words_become_unk_and_are_counted(work):
     scorer = LstmScorer([str(work / "models" / "reversed1.pt")],
                         data_bin=str(work / "data" / "bin"), use_cuda=False)
-    scores = scorer.score(["A zebra runs on the grass ."], [(0, "Un zèbre court ."),
-                                                            (0, "Un zèbre zèbre .")])
+    scores, _ = scorer.score(["A zebra runs on the grass ."], [(0, "Un zèbre court ."),
+                                                               (0, "Un zèbre zèbre .")])
     assert np.isfinite(scores).all()
     assert scorer.src_unk.unk_tokens == 1 and scorer.src_unk.unk_types == {"zebra": 1}
     assert scorer.tgt_unk.unk_tokens == 3 and scorer.tgt_unk.tokens == 8
@@ -180,7 +180,8 @@ def test_rescoring_moves_the_models_best_hypothesis_to_the_top(work, tmp_path):
         block = [NbestEntry(sid, h, [("LM0", [-1.0])], -0.01 * k)
                  for k, h in enumerate(reversed(hyps))]
         blocks.append(block)
-    lstm = rescore.lstm_scores_for(scorer, SOURCES, blocks)
+    pairs, keys = token_scores.distinct_pairs(blocks)
+    lstm = token_scores.per_block(scorer.score(SOURCES, pairs)[0], keys, blocks)
     for sid, block in enumerate(blocks):
         beam_scores = dict(lists[sid])
         for e, s in zip(block, lstm[sid]):
@@ -235,10 +236,6 @@ def test_cli_writes_one_1best_per_sentence_with_lstm_column(work, tmp_path):
     assert 0.0 <= summary["weight"] <= 1.0 and len(summary["dev_weight_grid"]) == 21
     assert summary["source_unk"]["unk_tokens"] == 1  # "in" is not in the tiny dictionary
     assert json.loads((tmp_path / "s.json").read_text())["sentences"] == 3
-    # the combine CLI re-derives the same choice from the LSTM= and Baseline= columns
-    combine.main(["--nbest", str(out_nb), "--source", str(d / "tok" / "test.en"),
-                  "--weight", str(summary["weight"]), "--out-1best", str(tmp_path / "c.1best")])
-    assert (tmp_path / "c.1best").read_text() == out_1.read_text()
 
 
 def test_cli_rejects_nbest_not_matching_the_source(work, tmp_path):

@@ -2,19 +2,13 @@
 
     python -m sutskever_plugin.analysis --work work/small --out results
 
-Reads (WORK as left by scripts/reproduce_table1.sh and scripts/reproduce_table2.sh):
-
-    WORK/data/                   the prepared data (summary.json, tok/, raw/, bin/)
-    WORK/models/reversed1.pt     the single reversed LSTM (Figure 2; --model)
-    WORK/decode/ens5_beam12.tok  1-best of the 5-LSTM ensemble, beam 12 (--lstm-row)
-    WORK/smt/test.1best          1-best of the phrase-based baseline (--baseline); when
-                                 absent, the single reversed LSTM (reversed_beam12) stands
-                                 in and the report says so
-
-Writes to OUT: figure2.{png,csv} (+ figure2_paper.{png,csv} when the vocabulary knows
-the paper's phrases), figure3.png, figure3_length.{png,csv}, figure3_rank.{png,csv},
-table3.md, analysis.md and analysis.json (every number the text quotes).  Anything
-whose inputs are missing is reported as pending, never guessed.
+Reads WORK/data/, the model of Figure 2 (--model, in WORK/models/), the LSTM row's decode
+(--lstm-row, WORK/decode/ID.tok) and the baseline's 1-best (--baseline, default
+WORK/smt/test.1best; when absent, --fallback-row stands in and the report says so).
+Writes to OUT figure2.{png,csv} (+ figure2_paper.{png,csv} when the vocabulary knows the
+paper's phrases), figure3.png, figure3_length.{png,csv}, figure3_rank.{png,csv},
+table3.md, analysis.md and analysis.json (every number the text quotes); anything whose
+inputs are missing is reported as pending.
 """
 import argparse
 import json
@@ -29,7 +23,7 @@ from ..data.pipeline import load_summary
 from ..data.textio import DataPrepError, read_text_lines as read_lines, write_text
 from .report import analysis_markdown
 from ..machine import commit
-from .table3 import longest, table3_markdown, table3_rows
+from .table3 import table3_markdown, table3_rows
 from ..tables import write_csv
 from ..scoring.bleu import tokenized_bleu
 from . import buckets as B
@@ -126,8 +120,6 @@ def figure3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: di
 
 
 def table3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: dict):
-    from ..data.moses import detokenize
-
     name = ROW_NAMES.get(args.lstm_row, args.lstm_row)
     if name not in systems:
         report["table3"] = {"pending": f"{args.lstm_row}.tok not found"}
@@ -137,16 +129,12 @@ def table3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: dic
                    "(run scripts/reproduce_table1.sh, then scripts/analyze.sh).\n")
         return
     hyps = systems[name]
-    src_l, tgt_l = report["src"], report["tgt"]
-    raw_src = os.path.join(data_dir, "raw", "test." + src_l)
-    raw_ref = os.path.join(data_dir, "raw", "test." + tgt_l)
+    raw_src = os.path.join(data_dir, "raw", "test." + report["src"])
+    raw_ref = os.path.join(data_dir, "raw", "test." + report["tgt"])
     src_show = read_lines(raw_src) if os.path.exists(raw_src) else src_tok
     ref_show = read_lines(raw_ref) if os.path.exists(raw_ref) else ref_tok
-    idx = longest(src_tok, args.table3)
-    hyp_show = list(hyps)
-    for i, d in zip(idx, detokenize([hyps[i] for i in idx], tgt_l)):
-        hyp_show[i] = d
-    rows = table3_rows(idx, src_tok, hyps, ref_tok, src_show, hyp_show, ref_show)
+    rows = table3_rows(args.table3, src_tok, hyps, ref_tok, src_show, ref_show, report["tgt"])
+    idx = [r["line"] - 1 for r in rows]
     rows_bleu = tokenized_bleu([hyps[i] for i in idx], [ref_tok[i] for i in idx]).score
     report["table3"] = {"system": name, "rows": rows, "bleu_of_these": round(rows_bleu, 2)}
     write_text(os.path.join(out, "table3.md"), table3_markdown(

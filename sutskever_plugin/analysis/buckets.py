@@ -1,18 +1,12 @@
 """Figure 3: BLEU of subsets of the test set, by source length and by word rarity.
 
-* Length: the number of Moses tokens of the source sentence (punctuation included, no
-  EOS), in buckets of ``width`` lengths (4-7, 8-11, ... as the paper's axis, which runs
-  4, 7, 8, 12, 17, ...); a bucket with fewer than ``min_size`` sentences is merged with
-  the next one so that no BLEU rests on a handful of sentences.  The paper's own plot
-  sorts the test sentences by length and plots groups of them:
-  :func:`equal_size_groups` gives that view.
-* Rarity: every source word's rank in the frequency list of the training source
-  (1 = most frequent; words never seen in training get rank ``V + 1``, V = distinct
-  training words); a sentence's score is the mean rank of its words; sentences sorted by
-  it are cut into equal-size groups.
-
-Each subset's BLEU is :func:`sutskever_plugin.scoring.bleu.subset_bleu`: corpus BLEU of
-just those sentences, the scorer of every table.
+Length: Moses tokens of the source (punctuation included, no EOS), in buckets of
+``width`` lengths (4-7, 8-11, ... as the paper's axis), a bucket of fewer than
+``min_size`` sentences merged with the next one; :func:`equal_size_groups` gives the
+paper's own view (sentences sorted by length, in groups). Rarity: the mean rank of a
+sentence's words in the training source's frequency list (unseen words rank last),
+sentences cut into equal-size groups. Each subset's BLEU is the corpus BLEU of just
+those sentences, by the scorer of every table.
 """
 from collections import Counter
 from dataclasses import dataclass
@@ -20,7 +14,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from ..scoring.bleu import subset_bleu
+from ..scoring.bleu import tokenized_bleu
 
 
 @dataclass
@@ -138,7 +132,7 @@ def bucket_table(buckets: Sequence[Bucket], systems: Dict[str, Sequence[str]],
         if values is not None:
             row["mean"] = round(float(np.mean([values[i] for i in b.indices])), 2)
         for name, hyps in systems.items():
-            score = subset_bleu(hyps, refs, b.indices)
-            row[name] = None if score is None else round(score, 2)
+            bleu = tokenized_bleu([hyps[i] for i in b.indices], [refs[i] for i in b.indices])
+            row[name] = round(bleu.score, 2)
         rows.append(row)
     return rows

@@ -23,18 +23,13 @@ def pca(x: np.ndarray, k: int = 2) -> PCAResult:
         raise ValueError(f"PCA needs an n x d matrix with n >= 2, got shape {x.shape}")
     centered = x - x.mean(axis=0, keepdims=True)
     _, s, vt = np.linalg.svd(centered, full_matrices=False)
-    k_eff = min(k, vt.shape[0])
-    vt = vt[:k_eff]
-    signs = np.sign(vt[np.arange(k_eff), np.abs(vt).argmax(axis=1)])
+    vt = vt[:k]
+    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
     signs[signs == 0] = 1
     vt = vt * signs[:, None]
-    coords = centered @ vt.T
     total = float((s ** 2).sum())
-    explained = (s[:k_eff] ** 2) / total if total > 0 else np.zeros(k_eff)
-    if k_eff < k:  # fewer points than components: pad with zeros
-        coords = np.hstack([coords, np.zeros((coords.shape[0], k - k_eff))])
-        explained = np.concatenate([explained, np.zeros(k - k_eff)])
-    return PCAResult(coords, explained, vt)
+    explained = (s[:k] ** 2) / total if total > 0 else np.zeros(len(vt))
+    return PCAResult(centered @ vt.T, explained, vt)
 
 
 @dataclass

@@ -101,9 +101,10 @@ def bucket_figure(views: Sequence[dict], systems: Sequence[str], path: str, supt
 
 
 def curves_figure(curves: Dict[str, Sequence], path: str, xlabel: str, ylabel: str, title: str = "",
-                  hline: Optional[tuple] = None, vlines: Sequence[tuple] = (), logy: bool = True):
+                  hline: Optional[tuple] = None, vlines: Sequence[tuple] = ()):
     """Learning curves: ``curves`` maps a label to (x values, y values), one line with
-    markers each; ``hline`` (y, label) and ``vlines`` [(x, label)] are dashed guides."""
+    markers each, on a log scale; ``hline`` (y, label) and ``vlines`` [(x, label)] are
+    dashed guides."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for k, (label, (xs, ys)) in enumerate(curves.items()):
         ax.plot(xs, ys, marker=MARKERS[k % len(MARKERS)], markersize=4, lw=1.4,
@@ -112,11 +113,10 @@ def curves_figure(curves: Dict[str, Sequence], path: str, xlabel: str, ylabel: s
         ax.axhline(hline[0], ls="--", lw=0.9, color="0.4", label=hline[1])
     for k, (x, label) in enumerate(vlines):
         ax.axvline(x, ls=":" if k else "--", lw=0.9, color=COLORS[(k + 2) % len(COLORS)], label=label)
-    if logy:
-        ax.set_yscale("log")
-        # perplexities as plain numbers (20, 50, 100), not powers of ten
-        ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_yscale("log")
+    # perplexities as plain numbers (20, 50, 100), not powers of ten
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:

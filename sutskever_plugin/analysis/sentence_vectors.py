@@ -7,7 +7,7 @@ used) and the dataset's collater (padding), then ``model.encode``.
 """
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 import torch
@@ -21,21 +21,12 @@ class EncodedPhrase:
 
 
 def load_model(checkpoint: str, data_bin: str):
-    """(model, task) of a fairseq checkpoint of this plugin, on CPU, in eval mode.
+    """(model, task) of a fairseq checkpoint of this plugin, on CPU, in eval mode, under
+    the task it was trained with and the dictionaries of ``data_bin``."""
+    from ..rescoring.lstm_scorer import load_models
 
-    ``data_bin`` is the fairseq data directory the model was trained on (its
-    dictionaries); the task (``translation`` or ``translation_reversed``) is the one the
-    checkpoint was trained with, and the model refuses the other one.
-    """
-    import sutskever_plugin  # noqa: F401  (registers the model, task, checkpoint allow-list)
-    from fairseq import checkpoint_utils
-
-    if not os.path.exists(checkpoint):
-        raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task(
-        [checkpoint], arg_overrides={"data": os.path.abspath(data_bin)})
-    model = models[0].cpu().eval()
-    return model, task
+    models, task = load_models([checkpoint], os.path.abspath(data_bin))
+    return models[0].cpu(), task
 
 
 def encode_phrase(task, text: str) -> EncodedPhrase:
@@ -66,7 +57,3 @@ def sentence_vectors(model, task, phrases: Sequence[str], batch_size: int = 64) 
         out.append(rows)
     return torch.cat(out).cpu().numpy().astype(np.float64)
 
-
-def source_reversed(model) -> Optional[bool]:
-    flag = getattr(model, "source_reversed", None)
-    return None if flag is None else bool(flag)

@@ -1,33 +1,26 @@
 """Table 3: the longest test sentences with our translation and the reference."""
 from typing import List, Optional, Sequence
 
+from ..data.moses import detokenize
 from ..scoring.bleu import sentence_bleu_tok
 from ..machine import commit
 from ..tables import table_head, table_row
-
-
-def longest(src_tok: Sequence[str], k: int) -> List[int]:
-    """Indices of the ``k`` longest source sentences (Moses tokens), longest first; ties
-    in test-set order."""
-    order = sorted(range(len(src_tok)), key=lambda i: (-len(src_tok[i].split()), i))
-    return order[:k]
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def table3_rows(indices: Sequence[int], src_tok: Sequence[str], hyp_tok: Sequence[str],
-                ref_tok: Sequence[str], src_show: Sequence[str], hyp_show: Sequence[str],
-                ref_show: Sequence[str]) -> List[dict]:
-    rows = []
-    for i in indices:
-        rows.append({
-            "line": i + 1, "source_tokens": len(src_tok[i].split()),
-            "source": src_show[i], "ours": hyp_show[i], "truth": ref_show[i],
-            "sentence_bleu": round(sentence_bleu_tok(hyp_tok[i], ref_tok[i]), 1),
-        })
-    return rows
+def table3_rows(k: int, src_tok: Sequence[str], hyp_tok: Sequence[str], ref_tok: Sequence[str],
+                src_show: Sequence[str], ref_show: Sequence[str], tgt_lang: str) -> List[dict]:
+    """The ``k`` longest source sentences (Moses tokens; ties in test-set order), longest
+    first, with the translation (detokenized) and the reference as shown."""
+    idx = sorted(range(len(src_tok)), key=lambda i: (-len(src_tok[i].split()), i))[:k]
+    ours = detokenize([hyp_tok[i] for i in idx], tgt_lang)
+    return [{"line": i + 1, "source_tokens": len(src_tok[i].split()), "source": src_show[i],
+             "ours": hyp, "truth": ref_show[i],
+             "sentence_bleu": round(sentence_bleu_tok(hyp_tok[i], ref_tok[i]), 1)}
+            for i, hyp in zip(idx, ours)]
 
 
 def table3_markdown(rows: Sequence[dict], system: str, note: Optional[str] = None) -> str:

@@ -1,26 +1,15 @@
 """Where the main job's own time goes: scripts/reproduce_table1.sh's wall-clock time divided
-into data preparation, each training, test perplexity, each decode and the table, from
-what the run leaves in its work directory.
+into data preparation, each training, test perplexity, each decode and the table.
 
     python -m sutskever_plugin.reporting.job_time --work work/small --out results
 
-writes ``OUT/job_time_SCALE.{csv,md}`` (SCALE from ``WORK/data/summary.json``, or
-``--scale``). It reads:
-
-* ``WORK/logs/steps.tsv``: one line per step of ``scripts/lib.sh``'s ``step`` (UTC start,
-  UTC end, wall seconds, done|skipped|failed, step name), appended by every run;
-* ``WORK/logs/train_NAME.log``: fairseq-train's log of each training (timestamped lines;
-  a resumed training appends a second process to it), for when each training ran and so
-  how many ran at once;
-* ``WORK/models/NAME.json`` (``train_wall_s``): the wall the script measured itself.
-
-The total is the wall clock from the first step's start to the last one's end. Phases
-are attributed by a sweep over time: every second goes to the phase running then (split
-evenly if two ran at once), to "between steps" when none did, or to "idle" for gaps of
-more than IDLE_GAP_S (the script was not running: a rerun after a stop), so the phases'
-attributed seconds add up to the total. The job's time is the total less idle: a job
-stopped and resumed, or rerun later to rewrite its table, is charged only for the time
-its script ran.
+writes ``OUT/job_time_SCALE.{csv,md}`` from ``WORK/logs/steps.tsv`` (a line per step of
+``scripts/lib.sh``'s ``step``, appended by every run), the fairseq-train logs
+``WORK/logs/train_NAME.log`` (when each training ran: a resumed training appends a second
+process) and ``train_wall_s`` of ``WORK/models/NAME.json``. Every second from the first
+step's start to the last one's end goes to the phase running then (split evenly if two
+ran at once), to "between steps" when none did, or to "idle" in gaps over IDLE_GAP_S
+(the script was not running): the job's time is the total less idle.
 """
 import argparse
 import glob
@@ -30,7 +19,7 @@ import sys
 import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
-from sutskever_plugin.reporting.fairseq_log import read_log, train_runs
+from sutskever_plugin.scoring.fairseq_output import read_log, train_runs
 from sutskever_plugin.tables import load_json, table_head, table_row, write_csv
 
 STATUSES = ("done", "skipped", "failed")
@@ -38,6 +27,8 @@ STEP_COLUMNS = ["start", "end", "wall_s", "status", "name"]
 # no step and no training for this long: the script was not running (stopped, rerun later)
 IDLE_GAP_S = 600
 PHASES = ["data preparation", "training", "test perplexity", "decoding", "table", "other"]
+# every second of the wall clock goes to one of these
+ATTRIBUTED = PHASES + ["between steps", "idle"]
 CSV_COLUMNS = ["level", "phase", "name", "status", "start_utc", "end_utc", "wall_s",
                "attributed_wall_s", "share_of_total", "at_once", "recorded_wall_s", "source",
                "scale", "hardware", "commit"]
@@ -55,7 +46,7 @@ def phase_of(step_name: str) -> str:
 
 
 def read_steps(path) -> pd.DataFrame:
-    """steps.tsv as rows (start, end: UTC; wall_s; status; name; line). A first line that
+    """steps.tsv as rows (start, end; wall_s; status; name; line). A first line that
     is not a step (a header) is skipped; any other malformed line is an error naming it."""
     rows = []
     with open(path, encoding="utf-8") as f:
@@ -76,13 +67,8 @@ def read_steps(path) -> pd.DataFrame:
                 if i == 1 and not rows:
                     continue  # a header line
                 raise ValueError(f"{path}:{i}: not a step line ({e}): {line!r}") from None
-            start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
-            end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
             rows.append((start, end, wall, fields[3], fields[4], i))
-    df = pd.DataFrame(rows, columns=STEP_COLUMNS + ["line"])
-    for col in ("start", "end"):
-        df[col] = pd.to_datetime(df[col], utc=True)
-    return df
+    return pd.DataFrame(rows, columns=STEP_COLUMNS + ["line"])
 
 
 def _names(work, pattern, strip_prefix=""):
@@ -120,7 +106,7 @@ def sweep(items: pd.DataFrame):
     Returns (attributed seconds per phase incl. 'between steps' and 'idle', trainings
     running at once averaged over each item's time (NaN for items without times))."""
     timed = items.dropna(subset=["start", "end"])
-    attributed = {p: 0.0 for p in PHASES + ["between steps", "idle"]}
+    attributed = {p: 0.0 for p in ATTRIBUTED}
     at_once = pd.Series(float("nan"), index=items.index)
     if timed.empty:
         return attributed, at_once
@@ -172,6 +158,18 @@ def job_time(work):
     return dict(first=first, last=last, total=total, attributed=attributed, df=df)
 
 
+def _phases(facts):
+    """(phase, its items) of every phase with items or attributed seconds, in order."""
+    for phase in ATTRIBUTED:
+        mine = facts["df"][facts["df"]["phase"] == phase]
+        if not mine.empty or facts["attributed"][phase]:
+            yield phase, mine
+
+
+def _round(x, nd):
+    return None if x is None or pd.isna(x) else round(float(x), nd)
+
+
 def _utc(t):
     return "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -187,18 +185,12 @@ def _share(x, total):
 def csv_rows(facts, scale, hardware, commit):
     df, total, attributed = facts["df"], facts["total"], facts["attributed"]
     base = dict(scale=scale, hardware=hardware, commit=commit)
-    rows = []
-    for _, r in df.iterrows():
-        rows.append(dict(level="step", phase=r["phase"], name=r["name"], status=r["status"],
-                         start_utc=_utc(r["start"]), end_utc=_utc(r["end"]),
-                         wall_s=None if pd.isna(r["wall_s"]) else round(float(r["wall_s"]), 1),
-                         at_once=None if pd.isna(r["at_once"]) else round(float(r["at_once"]), 2),
-                         recorded_wall_s=r["recorded_wall_s"] if pd.notna(r["recorded_wall_s"]) else None,
-                         source=r["source"], **base))
-    for phase in PHASES + ["between steps", "idle"]:
-        mine = df[df["phase"] == phase]
-        if mine.empty and not attributed[phase]:
-            continue
+    rows = [dict(level="step", phase=r["phase"], name=r["name"], status=r["status"],
+                 start_utc=_utc(r["start"]), end_utc=_utc(r["end"]), wall_s=_round(r["wall_s"], 1),
+                 at_once=_round(r["at_once"], 2),
+                 recorded_wall_s=r["recorded_wall_s"] if pd.notna(r["recorded_wall_s"]) else None,
+                 source=r["source"], **base) for _, r in df.iterrows()]
+    for phase, mine in _phases(facts):
         rows.append(dict(level="phase", phase=phase, name=f"{len(mine)} steps" if len(mine) else "",
                          wall_s=round(float(mine["wall_s"].sum()), 1) if len(mine) else None,
                          attributed_wall_s=round(attributed[phase], 1),
@@ -207,14 +199,13 @@ def csv_rows(facts, scale, hardware, commit):
                          **base))
     source = "logs/steps.tsv and the training logs"
     rows.append(dict(level="total", phase="total", name="first step's start to last step's end",
-                     start_utc=_utc(facts["first"]) if total is not None else "",
-                     end_utc=_utc(facts["last"]) if total is not None else "",
-                     wall_s=round(total, 1) if total is not None else None,
+                     start_utc=_utc(facts["first"]), end_utc=_utc(facts["last"]),
+                     wall_s=_round(total, 1),
                      attributed_wall_s=round(sum(attributed.values()), 1) if total is not None else None,
                      share_of_total=1.0 if total else None, source=source, **base))
     running = running_s(facts)
     rows.append(dict(level="total", phase="running", name="the total less idle: the job's time",
-                     wall_s=round(running, 1) if running is not None else None,
+                     wall_s=_round(running, 1),
                      share_of_total=round(running / total, 4) if total else None,
                      source=source, **base))
     return rows
@@ -256,10 +247,7 @@ def markdown(facts, scale, hardware, commit, work, command):
               "attributed seconds add up to the total; summed: its steps' walls added up "
               "(trainings that ran side by side count each).", "",
               *table_head("phase", "steps", "attributed s", "share of total", "summed s")]
-    for phase in PHASES + ["between steps", "idle"]:
-        mine = df[df["phase"] == phase]
-        if mine.empty and not attributed[phase]:
-            continue
+    for phase, mine in _phases(facts):
         lines.append(table_row(phase, len(mine) or "", _s(attributed[phase]),
                                _share(attributed[phase], total), _s(mine["wall_s"].sum()) if len(mine) else ""))
     lines.append(table_row("**total**", len(df), f"**{_s(sum(attributed.values()))}**",

@@ -14,7 +14,7 @@ import sys
 import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
-from sutskever_plugin.reporting.fairseq_log import validations
+from sutskever_plugin.scoring.fairseq_output import validations
 from sutskever_plugin.tables import describe_data, frame_markdown, report_head, write_csv
 from sutskever_plugin.tables import load_json as _load
 from sutskever_plugin.scoring.bleu import metric_description

@@ -4,26 +4,16 @@
         --baseline-nbest work/small/smt/test.nbest --out results
 
 Rows are named as the paper names them, with the size of our lists (the paper rescored
-1000-best lists; the small and tiny scales' baseline writes --nbest, 100, hypotheses per
-sentence), the paper's BLEU beside ours. Every BLEU here is
-computed from the 1-best files by the project's one scorer (tokenized cased BLEU, the
-paper's metric, and detokenized sacreBLEU against the raw references, as Table 1). Two
-columns for the rescoring rows: the paper's even average of baseline and LSTM scores
-(lambda = 0.5), and lambda tuned on the valid n-best lists (our addition). The rows
-"Cho et al." and "Best WMT'14 result" are quoted from the paper, not reproduced.
-Missing inputs give "pending" rows, never guessed numbers.
+1000-best lists), the paper's BLEU beside ours, every BLEU computed from 1-best files by
+the project's one scorer. Two columns for the rescoring rows: the paper's even average of
+baseline and LSTM scores (lambda = 0.5), and lambda tuned on the valid n-best lists (our
+addition). Missing inputs give "pending" rows, never guessed numbers.
 
-Why the even average may not lift the baseline is measured from the same columns: per
-LSTM system, the spread of the two systems' scores within the lists and how often the
-average picks each system's own best (rescoring.combine.score_spread; the second table
-of table2.md, columns sd_* and lambda05_* of table2.csv) and the BLEU of the LSTM score
-alone, all at lambda 0.5, nothing tuned on test.
-
-Layout read from WORK/table2/, for KEY in forward, reversed1, ensemble5: ``KEY.nbest``
-(the rescored test list, with ``Baseline=`` and ``LSTM=`` columns), ``KEY.tuned.1best``
-and ``KEY.json`` (rescore's outputs with the dev-tuned lambda); the lambda = 0.5 1-best
-is derived here from the columns and written to ``KEY.avg.1best`` (``KEY.lstm_alone.1best``
-likewise). And ``oracle.1best``.
+Read from WORK/table2/, for KEY in forward, reversed1, ensemble5: ``KEY.nbest`` (the
+rescored test list, with ``Baseline=`` and ``LSTM=`` columns), ``KEY.tuned.1best`` and
+``KEY.json`` (rescore's outputs with the dev-tuned lambda), and ``oracle.1best``; the
+lambda = 0.5 1-best is derived here from the columns (``KEY.avg.1best``, and
+``KEY.lstm_alone.1best`` likewise).
 """
 import argparse
 import json
@@ -33,10 +23,10 @@ from typing import Dict, List, Optional, Tuple
 
 import pandas as pd
 
-from ..data.textio import read_text_lines, write_lines, write_text
+from ..data.textio import count_lines, read_text_lines, write_lines, write_text
 from ..rescoring.combine import (PAPER_WEIGHT, one_best, rerank, score_spread,
                                  scores_from_rescored)
-from ..data.nbest import count_lines, read_nbest_blocks
+from ..data.nbest import read_nbest_blocks
 from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
 from ..machine import commit, describe
 from ..tables import describe_data, frame_markdown, report_head, write_csv
@@ -58,8 +48,17 @@ ROWS = [
 ]
 MODELS = {"forward": "forward", "reversed1": "reversed1",
           "ensemble5": "reversed1:reversed2:reversed3:reversed4:reversed5"}
+# a row's own columns, between the paper's and the note (None where a row has none)
+COLUMNS = ["ours", "ours_tuned_lambda", "lambda_tuned", "ours_sacrebleu_detok",
+           "sacrebleu_signature", "models", "wall_s"]
 SPREAD_COLUMNS = ["sd_baseline", "sd_lstm", "sd_ratio", "lambda05_is_lstm_best",
                   "lambda05_is_baseline_best", "ours_lstm_alone"]
+
+
+def _bleu_cells(summary: Dict) -> Dict:
+    """A row's BLEU cells from a bleu_summary."""
+    return {"ours": summary["bleu_tokenized"], "ours_sacrebleu_detok": summary["sacrebleu_detok"],
+            "sacrebleu_signature": summary["sacrebleu_signature"]}
 
 
 def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
@@ -117,16 +116,11 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     rows = []
     for key, name, paper, note in ROWS:
         row = {"method": name.format(n=n), "paper": float(paper.lstrip("~")) if paper else None,
-               "paper_printed": paper, "ours": None, "ours_tuned_lambda": None,
-               "lambda_tuned": None, "ours_sacrebleu_detok": None, "sacrebleu_signature": None,
-               "models": None, "wall_s": None, "note": note,
+               "paper_printed": paper, **dict.fromkeys(COLUMNS), "note": note,
                **dict.fromkeys(SPREAD_COLUMNS)}
         if key == "baseline":
-            row.update(ours=base["bleu_tokenized"], ours_sacrebleu_detok=base["sacrebleu_detok"],
-                       sacrebleu_signature=base["sacrebleu_signature"],
-                       models=smt.get("models", f"external n-best: {baseline_nbest}"),
-                       wall_s=smt.get("wall_s"),
-                       note="first hypothesis of each baseline n-best block")
+            row.update(_bleu_cells(base), models=smt.get("models", f"external n-best: {baseline_nbest}"),
+                       wall_s=smt.get("wall_s"), note="first hypothesis of each baseline n-best block")
         elif key in MODELS:
             meta = _load(os.path.join(t2, f"{key}.json"))
             if meta is None:
@@ -135,24 +129,21 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                 continue
             spread, avg, tuned = rescored(key)
             alone = score(os.path.join(t2, f"{key}.lstm_alone.1best"))
+            src_unk, hyp_unk = meta.get("source_unk", {}), meta.get("hypothesis_unk", {})
             row.update({c: spread[c] for c in SPREAD_COLUMNS if c in spread},
                        ours_lstm_alone=alone["bleu_tokenized"])
-            row.update(ours=avg["bleu_tokenized"], ours_sacrebleu_detok=avg["sacrebleu_detok"],
-                       sacrebleu_signature=avg["sacrebleu_signature"], models=MODELS[key],
+            row.update(_bleu_cells(avg), models=MODELS[key],
                        ours_tuned_lambda=tuned["bleu_tokenized"] if tuned else None,
                        lambda_tuned=meta.get("weight"), wall_s=rescoring_seconds(meta),
                        note="lambda 0.5, the paper's even average; <unk> in test: source "
-                            f"{meta.get('source_unk', {}).get('unk_tokens', '?')}/"
-                            f"{meta.get('source_unk', {}).get('tokens', '?')}, hypotheses "
-                            f"{meta.get('hypothesis_unk', {}).get('unk_tokens', '?')}/"
-                            f"{meta.get('hypothesis_unk', {}).get('tokens', '?')} tokens")
+                            f"{src_unk.get('unk_tokens', '?')}/{src_unk.get('tokens', '?')}, "
+                            f"hypotheses {hyp_unk.get('unk_tokens', '?')}/{hyp_unk.get('tokens', '?')} tokens")
         elif key == "oracle":
             orc = score(os.path.join(t2, "oracle.1best"))
             if orc is None:
                 row["note"] = "pending: oracle not run"
             else:
-                row.update(ours=orc["bleu_tokenized"], ours_sacrebleu_detok=orc["sacrebleu_detok"],
-                           sacrebleu_signature=orc["sacrebleu_signature"])
+                row.update(_bleu_cells(orc))
         rows.append(row)
     df = pd.DataFrame(rows)
     df.attrs["seeds"] = seed_rows(t2, rescored)
@@ -296,12 +287,10 @@ def main(argv=None):
     p.add_argument("--write-baseline-json", action="store_true",
                    help="also write WORK/smt/baseline_bleu.json from the n-best's 1-best "
                         "(for an external baseline, e.g. the paper's lists)")
-    p.add_argument("--src", default="en")
-    p.add_argument("--tgt", default="fr")
     args = p.parse_args(argv)
     data = args.data or os.path.join(args.work, "data")
     df, base = build_table(args.work, data, args.scale, args.baseline_nbest,
-                           args.src, args.tgt, args.nbest_size)
+                           nbest_size=args.nbest_size)
     os.makedirs(args.out, exist_ok=True)
     write_csv(os.path.join(args.out, "table2.csv"), df)
     if df.attrs["seeds"]:

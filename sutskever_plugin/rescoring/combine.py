@@ -11,10 +11,6 @@ with lambda = 0.5 for the paper's average. The two scores live on different scal
 Moses total score is a weighted sum of feature values), so we also offer lambda tuned
 on a dev n-best list: the value in a grid that maximizes dev BLEU of the re-ranked
 1-best (an option the paper did not use; reported separately).
-
-One reading of the even average is measured beside it, from the same two columns (no
-model pass): the spread of each system's scores within the lists (:func:`score_spread`:
-an even average of two scores is decided by the one that varies more over a list).
 """
 from typing import List, Sequence, Tuple
 
@@ -88,17 +84,9 @@ def tune_weight(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.nda
 
 
 def score_spread(base_scores: Sequence[np.ndarray], lstm_scores: Sequence[np.ndarray]) -> dict:
-    """How much each system's score varies within an n-best list, and who decides the
-    even average.
-
-    ``sd_baseline``/``sd_lstm``: the mean over sentences of the (population) standard
-    deviation of the score within the sentence's list, over lists of two or more
-    hypotheses (a single hypothesis has nothing to rank); ``sd_ratio``: sd_lstm /
-    sd_baseline. At lambda 0.5 the system with the larger spread mostly decides the
-    order: ``lambda05_is_lstm_best``/``lambda05_is_baseline_best`` are the shares of
-    sentences (same lists) where the even average picks the LSTM's own best hypothesis /
-    the baseline's own best (both when the two agree).
-    """
+    """How much each system's score varies within an n-best list (mean over the lists of
+    two or more hypotheses of the population sd), and how often the even average picks
+    each system's own best: the system with the larger spread mostly decides it."""
     sd_b, sd_l, same_l, same_b = [], [], [], []
     for b, l in zip(base_scores, lstm_scores):
         b, l = np.asarray(b, dtype=float), np.asarray(l, dtype=float)
@@ -120,7 +108,6 @@ def score_spread(base_scores: Sequence[np.ndarray], lstm_scores: Sequence[np.nda
             "lambda05_is_baseline_best": float(np.mean(same_b)), "lists": len(sd_b)}
 
 
-# ------------------------------------------------------------------ command line
 def scores_from_rescored(blocks: Sequence[List[NbestEntry]]):
     """(baseline, LSTM) scores read back from the columns a rescored list carries."""
     base, lstm = [], []
@@ -132,62 +119,3 @@ def scores_from_rescored(blocks: Sequence[List[NbestEntry]]):
             raise ValueError(f"sentence {block[0].sent_id}: no {e.args[0]}= column; is this "
                              "the output of sutskever_plugin.rescoring.rescore?") from None
     return base, lstm
-
-
-def main(argv=None):
-    """Re-combine a rescored n-best list with another weight, without the models.
-
-        python -m sutskever_plugin.rescoring.combine --nbest test.rescored.nbest \\
-            --source test.en --weight tuned --dev-nbest valid.rescored.nbest \\
-            --dev-ref valid.fr --out-1best test.tuned.1best [--summary-json J]
-    """
-    import argparse
-
-    from ..data.textio import read_text_lines as read_lines, write_json, write_lines
-    from ..data.nbest import count_lines, load_nbest
-
-    p = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
-    p.add_argument("--nbest", required=True, help="output of rescoring.rescore (LSTM= column)")
-    p.add_argument("--source", required=True, help="source file (one block per line checked)")
-    p.add_argument("--weight", default="tuned", help="avg, tuned or a number in [0, 1]")
-    p.add_argument("--dev-nbest")
-    p.add_argument("--dev-source")
-    p.add_argument("--dev-ref")
-    p.add_argument("--out-1best", required=True)
-    p.add_argument("--summary-json")
-    args = p.parse_args(argv)
-    blocks = load_nbest(args.nbest, count_lines(args.source))
-    base, lstm = scores_from_rescored(blocks)
-    summary = {"nbest": args.nbest, "weight_mode": args.weight}
-    if args.weight == "avg":
-        weight = PAPER_WEIGHT
-    elif args.weight == "tuned":
-        if not (args.dev_nbest and args.dev_ref):
-            raise SystemExit("--weight tuned needs --dev-nbest and --dev-ref")
-        dev_refs = read_lines(args.dev_ref)
-        n_dev = count_lines(args.dev_source) if args.dev_source else len(dev_refs)
-        dev_blocks = load_nbest(args.dev_nbest, n_dev)
-        dev_base, dev_lstm = scores_from_rescored(dev_blocks)
-        # tune on the baseline score, not the rescored total of the dev file
-        for b, s in zip(dev_blocks, dev_base):
-            for e, v in zip(b, s):
-                e.score = float(v)
-        weight, table = tune_weight(dev_blocks, dev_lstm, dev_refs)
-        summary["dev_weight_grid"] = table
-        summary["dev_bleu_at_weight"] = dict(table)[weight]
-    else:
-        weight = float(args.weight)
-    for b, s in zip(blocks, base):
-        for e, v in zip(b, s):
-            e.score = float(v)
-    hyps = one_best(rerank(blocks, lstm, weight))
-    write_lines(args.out_1best, hyps)
-    summary.update({"weight": weight, "sentences": len(hyps)})
-    if args.summary_json:
-        write_json(args.summary_json, summary)
-    print(f"[combine] lambda={weight:g} ({args.weight}): {len(hyps)} sentences -> "
-          f"{args.out_1best}", flush=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,28 +1,17 @@
-"""Score (source, hypothesis) pairs with a fairseq model or ensemble.
+"""Score (source, hypothesis) pairs with a fairseq model or ensemble, built only from
+fairseq's own pieces, so that a hypothesis gets exactly the score that
+``fairseq-generate --score-reference`` would give it: models and task from
+``checkpoint_utils.load_model_ensemble_and_task``, the pairs binarized into a temporary
+split that the task itself loads (a ``translation_reversed`` model sees its source
+reversed exactly as in training), ``task.get_batch_iterator`` (over-long pairs raise
+instead of being dropped) and ``SequenceScorer``.
 
-Built only from fairseq's own pieces, so that a hypothesis gets exactly the score that
-``fairseq-generate --score-reference`` would give it as a reference:
-
-* models and task come from ``checkpoint_utils.load_model_ensemble_and_task`` (a list of
-  checkpoints is an ensemble; the task is the one the models were trained with);
-* the pairs are binarized with the task's dictionaries into a temporary split, which the
-  task itself loads with ``task.load_dataset``: a model trained with
-  ``translation_reversed`` sees its source reversed exactly as during training, a
-  ``translation`` model sees it forward;
-* ``task.get_batch_iterator`` batches by ``max_tokens`` / ``batch_size`` (no pair is
-  skipped: over-long pairs raise instead of being dropped);
-* ``fairseq.sequence_scorer.SequenceScorer`` computes the per-token log-probabilities.
-
-The hypothesis score is the sum of its positional scores: log p(hypothesis </s> | source),
-the quantity the paper averages with the baseline score. For an ensemble,
-``SequenceScorer`` averages the members' *probabilities* token by token and takes the
-log (log of the arithmetic mean, not the mean of log-probabilities), as fairseq's beam
-search does; tests check this against the members' scores.
-
-Words missing from a dictionary become ``<unk>`` (the paper: "every out-of-vocabulary
-word was replaced with a special UNK token") and are counted, not hidden.
+The hypothesis score is log p(hypothesis </s> | source), the quantity the paper averages
+with the baseline score; an ensemble's is, token by token, the log of the members'
+averaged probabilities, as fairseq's beam search. Words missing from a dictionary become
+``<unk>`` (the paper: "every out-of-vocabulary word was replaced with a special UNK
+token") and are counted, not hidden.
 """
-import logging
 import os
 import sys
 import tempfile
@@ -35,9 +24,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-logger = logging.getLogger(__name__)
-
 SPLIT = "rescore"
+MAX_TOKENS = 16000  # per batch
 
 
 @dataclass
@@ -45,27 +33,21 @@ class UnkCounts:
     """Tokens mapped to <unk> by a dictionary (counted once per distinct sentence)."""
 
     tokens: int = 0
-    unk_tokens: int = 0
     unk_types: Counter = field(default_factory=Counter)
+
+    @property
+    def unk_tokens(self) -> int:
+        return sum(self.unk_types.values())
 
     def add(self, words: Sequence[str], ids: torch.Tensor, unk: int):
         self.tokens += len(words)
-        for w, i in zip(words, ids.tolist()):
-            if i == unk:
-                self.unk_tokens += 1
-                self.unk_types[w] += 1
+        self.unk_types.update(w for w, i in zip(words, ids.tolist()) if i == unk)
 
     def as_dict(self, top: int = 10) -> Dict:
         rate = self.unk_tokens / self.tokens if self.tokens else 0.0
         return {"tokens": self.tokens, "unk_tokens": self.unk_tokens,
                 "unk_rate": round(rate, 5), "unk_types": len(self.unk_types),
                 "most_frequent_unk": self.unk_types.most_common(top)}
-
-
-
-def import_plugin():
-    """Register the plugin's architectures and tasks (what ``--user-dir`` does)."""
-    import sutskever_plugin  # noqa: F401
 
 
 class Progress:
@@ -91,40 +73,38 @@ class Progress:
         sys.stderr.flush()
 
 
+def load_models(paths: Sequence[str], data_bin: Optional[str] = None):
+    """(models in eval mode, task) of checkpoints of this plugin, under the task they were
+    trained with (fairseq's loading, with the plugin's checkpoint checks) and the
+    dictionaries of ``data_bin`` (default: the data directory stored in the checkpoint)."""
+    from fairseq import checkpoint_utils
+
+    import sutskever_plugin  # noqa: F401  (registers its models and tasks, as --user-dir)
+    for p in paths:
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"model checkpoint not found: {p}")
+    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task(
+        list(paths), arg_overrides={"data": data_bin} if data_bin else {})
+    return [m.eval() for m in models], task
+
+
 class LstmScorer:
     def __init__(self, paths: Sequence[str], data_bin: Optional[str] = None,
-                 use_cuda: Optional[bool] = None, max_tokens: Optional[int] = 16000,
-                 batch_size: Optional[int] = None, src_encode=None, tgt_encode=None):
+                 use_cuda: Optional[bool] = None, src_encode=None, tgt_encode=None):
         """``src_encode``/``tgt_encode``: optional ``lines -> lines`` maps applied before
         the dictionary lookup (SentencePiece, for models trained on subwords)."""
-        from fairseq import checkpoint_utils
-
-        import_plugin()
-        paths = list(paths)
-        for p in paths:
-            if not os.path.exists(p):
-                raise FileNotFoundError(f"model checkpoint not found: {p}")
-        overrides = {"data": data_bin} if data_bin else {}
-        models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
-            paths, arg_overrides=overrides)
-        self.paths, self.models, self.cfg, self.task = paths, models, cfg, task
+        self.paths = list(paths)
+        self.models, self.task = load_models(self.paths, data_bin)
         self.use_cuda = torch.cuda.is_available() if use_cuda is None else use_cuda
-        for m in models:
-            m.eval()
-            if self.use_cuda:
+        if self.use_cuda:
+            for m in self.models:
                 m.cuda()
-        self.max_tokens, self.batch_size = max_tokens, batch_size
         self.src_encode, self.tgt_encode = src_encode, tgt_encode
-        self.reverses_source = bool(getattr(task, "reverses_source", False))
-        for p, m in zip(paths, models):
-            recorded = getattr(m, "source_reversed", None)
-            if recorded is not None and bool(recorded) != self.reverses_source:
-                raise ValueError(f"{p}: model trained with source_reversed={bool(recorded)} "
-                                 f"but loaded under a task that reverses={self.reverses_source}")
-        self.src_dict, self.tgt_dict = task.source_dictionary, task.target_dictionary
-        self.src_lang = getattr(task.cfg, "source_lang", None) or "src"
-        self.tgt_lang = getattr(task.cfg, "target_lang", None) or "tgt"
-        self.src_unk, self.tgt_unk = UnkCounts(), UnkCounts()
+        self.reverses_source = bool(getattr(self.task, "reverses_source", False))
+        self.src_dict, self.tgt_dict = self.task.source_dictionary, self.task.target_dictionary
+        self.src_lang = getattr(self.task.cfg, "source_lang", None) or "src"
+        self.tgt_lang = getattr(self.task.cfg, "target_lang", None) or "tgt"
+        self.reset_counts()
 
     def reset_counts(self):
         """Start new <unk> counts (e.g. between the dev and the test list)."""
@@ -167,17 +147,14 @@ class LstmScorer:
 
     # ---------------------------------------------------------------- scoring
     @torch.no_grad()
-    def score(self, sources: Sequence[str], pairs: Sequence[Tuple[int, str]],
-              return_positional: bool = False):
-        """Log-probability of each ``(source index, hypothesis)``; float64 array.
-
-        With ``return_positional`` also the per-token scores (list of 1-d arrays).
-        """
+    def score(self, sources: Sequence[str], pairs: Sequence[Tuple[int, str]]):
+        """(log-probability of each ``(source index, hypothesis)``, float64 array; the
+        per-token scores, a list of 1-d arrays)."""
         from fairseq import utils
         from fairseq.sequence_scorer import SequenceScorer
 
         if not pairs:
-            return (np.zeros(0), []) if return_positional else np.zeros(0)
+            return np.zeros(0), []
         if self.src_encode is not None:
             sources = self.src_encode(list(sources))
         src_ids = self._encode(sources, self.src_dict, self.src_unk)
@@ -198,13 +175,13 @@ class LstmScorer:
             max_positions = utils.resolve_max_positions(
                 self.task.max_positions(), *[m.max_positions() for m in self.models])
             itr = self.task.get_batch_iterator(
-                dataset=dataset, max_tokens=self.max_tokens, max_sentences=self.batch_size,
+                dataset=dataset, max_tokens=MAX_TOKENS, max_sentences=None,
                 max_positions=max_positions, ignore_invalid_inputs=False,
                 required_batch_size_multiple=1, seed=1, num_workers=0,
             ).next_epoch_itr(shuffle=False)
             scorer = SequenceScorer(self.tgt_dict)
             scores = np.full(len(pairs), np.nan)
-            positional: List = [None] * len(pairs) if return_positional else []
+            positional: List = [None] * len(pairs)
             progress = Progress(len(pairs), label="+".join(Path(p).stem for p in self.paths))
             for sample in itr:
                 if self.use_cuda:
@@ -213,11 +190,10 @@ class LstmScorer:
                 for i, sid in enumerate(sample["id"].tolist()):
                     pos = hypos[i][0]["positional_scores"].double().cpu()
                     scores[sid] = float(pos.sum())
-                    if return_positional:
-                        positional[sid] = pos.numpy()
+                    positional[sid] = pos.numpy()
                 progress.advance(len(sample["id"]))
             self.task.datasets.pop(SPLIT, None)
         missing = np.isnan(scores)
         if missing.any():  # would mean fairseq dropped pairs: never report a partial list
             raise RuntimeError(f"{int(missing.sum())} of {len(pairs)} pairs were not scored")
-        return (scores, positional) if return_positional else scores
+        return scores, positional

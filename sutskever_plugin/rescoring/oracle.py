@@ -1,9 +1,8 @@
 """Oracle rescoring: the best the n-best list allows (Table 2's last row, "~45").
 
-For each sentence pick the hypothesis with the highest smoothed sentence-level BLEU
-against the reference (the project's :func:`sentence_bleu_tok`); ties keep the
-baseline's order. Corpus BLEU of that selection is an estimate of the list's ceiling:
-sentence-level choices do not exactly maximize corpus BLEU, but they come close.
+Per sentence the hypothesis with the highest smoothed sentence BLEU against the reference
+(ties keep the baseline's order); the corpus BLEU of that choice estimates the list's
+ceiling (sentence-level choices do not exactly maximize corpus BLEU, but come close).
 
     python -m sutskever_plugin.rescoring.oracle --nbest test.nbest --source test.en \\
         --ref test.fr --out-1best oracle.1best
@@ -12,22 +11,18 @@ import argparse
 from typing import List, Sequence
 
 from ..scoring.bleu import sentence_bleu_tok, tokenized_bleu
-from ..data.textio import read_text_lines as read_lines, write_json, write_lines
-from ..data.nbest import NbestEntry, count_lines, load_nbest
+from ..data.textio import count_lines, read_text_lines as read_lines, write_json, write_lines
+from ..data.nbest import NbestEntry, load_nbest
 
 
-def oracle_indices(blocks: Sequence[List[NbestEntry]], refs: Sequence[str]) -> List[int]:
+def oracle_1best(blocks: Sequence[List[NbestEntry]], refs: Sequence[str]) -> List[str]:
     if len(blocks) != len(refs):
         raise ValueError(f"{len(blocks)} n-best blocks but {len(refs)} references")
     out = []
     for block, ref in zip(blocks, refs):
         scores = [sentence_bleu_tok(e.hyp, ref) for e in block]
-        out.append(max(range(len(block)), key=lambda i: (scores[i], -i)))
+        out.append(block[max(range(len(block)), key=lambda i: (scores[i], -i))].hyp)
     return out
-
-
-def oracle_1best(blocks: Sequence[List[NbestEntry]], refs: Sequence[str]) -> List[str]:
-    return [b[i].hyp for b, i in zip(blocks, oracle_indices(blocks, refs))]
 
 
 def main(argv=None):

@@ -1,53 +1,31 @@
-"""Rescore a Moses n-best list with an LSTM (or an ensemble) - the paper's Table 2.
+"""Rescore a Moses n-best list with an LSTM or an ensemble (the paper's Table 2).
 
-    python -m sutskever_plugin.rescoring.rescore \\
-        --path work/small/models/reversed1.pt[:reversed2.pt:...] \\
-        --data-dir work/small/data  (or --data-bin work/small/data/bin) \\
-        --source work/small/data/tok/test.en --nbest work/small/smt/test.nbest \\
+    python -m sutskever_plugin.rescoring.rescore --path reversed1.pt[:reversed2.pt:...] \\
+        --data-dir work/small/data --source test.en --nbest test.nbest \\
         --out-nbest test.rescored.nbest --out-1best test.rescored.1best \\
-        [--weight avg | tuned | 0.3]  [--dev-source valid.en --dev-nbest valid.nbest \\
-        --dev-ref valid.fr [--dev-max-sentences N]]  [--ref test.fr] \\
-        [--max-tokens 16000] [--batch-size N] [--cpu] [--summary-json FILE] \\
-        [--save-token-scores reversed1.npz]
-
+        [--weight avg | tuned | 0.3] [--dev-source valid.en --dev-nbest valid.nbest \\
+        --dev-ref valid.fr] [--save-token-scores reversed1.npz]
     # an ensemble from the token scores its members saved (no model is run):
-    python -m sutskever_plugin.rescoring.rescore --token-scores r1.npz:r2.npz:... \\
-        --source ... --nbest ... --out-nbest ... --out-1best ... [same options]
+    python -m sutskever_plugin.rescoring.rescore --token-scores r1.npz:r2.npz:... ...
 
-No ``--user-dir`` is needed: the plugin registers its architectures and tasks itself.
 The output n-best list has two added feature columns, ``Baseline=`` (the original total
-score) and ``LSTM=`` (log p(hypothesis | source) under the model or ensemble), its total
-score is the combined score and each block is re-sorted; the 1-best file has exactly one
-line per source sentence. A malformed n-best list or a source file whose line count does
-not match the n-best ids stops with an error naming the file and line.
-
-``--save-token-scores`` (one model) also writes the model's token log-probabilities of
-both lists; ``--token-scores`` takes such files instead of ``--path`` and combines them as
-fairseq combines an ensemble (``token_scores.py``), so Table 2 runs every model once.
+score) and ``LSTM=`` (log p(hypothesis | source)); its total score is the combined score
+and each block is re-sorted; the 1-best file has one line per source sentence.
+``--save-token-scores`` and ``--token-scores`` (:mod:`.token_scores`) let Table 2 run
+every model once.
 """
 import argparse
 import logging
 import os
 import sys
 import time
-from typing import Dict, List, Sequence
-
-import numpy as np
+from typing import Dict
 
 from .combine import PAPER_WEIGHT, one_best, rerank, tune_weight
 from ..data.textio import atomic_open, read_text_lines as read_lines, write_json, write_lines
-from ..data.nbest import NbestEntry, load_nbest, write_nbest
+from ..data.nbest import load_nbest, write_nbest
 from .token_scores import ListScores, distinct_pairs, ensemble_scores, per_block
 from . import token_scores
-
-logger = logging.getLogger("sutskever_plugin.rescoring.rescore")
-
-
-def lstm_scores_for(scorer, sources: Sequence[str], blocks: Sequence[List[NbestEntry]]
-                    ) -> List[np.ndarray]:
-    """LSTM log-probabilities of every hypothesis; duplicates are scored once."""
-    pairs, keys = distinct_pairs(blocks)
-    return per_block(scorer.score(sources, pairs), keys, blocks)
 
 
 def subword_encoders(data_dir):
@@ -96,11 +74,10 @@ def _run_models(args, lists):
     """Score every list with the models of --path (and save their token scores if asked)."""
     from .lstm_scorer import LstmScorer
 
-    data_bin = args.data_bin or (os.path.join(args.data_dir, "bin") if args.data_dir else None)
+    data_bin = os.path.join(args.data_dir, "bin") if args.data_dir else None
     src_encode, tgt_encode = subword_encoders(args.data_dir)
     paths = args.path.split(":")
     scorer = LstmScorer(paths, data_bin=data_bin, use_cuda=False if args.cpu else None,
-                        max_tokens=args.max_tokens, batch_size=args.batch_size,
                         src_encode=src_encode, tgt_encode=tgt_encode)
     summary = {"models": paths, "task": type(scorer.task).__name__,
                "reversed_source": scorer.reverses_source, "nbest": args.nbest}
@@ -108,7 +85,7 @@ def _run_models(args, lists):
     scores, saved, inputs, unk, t0 = {}, {}, {}, {}, time.time()
     for name, (sources, blocks) in lists.items():
         pairs, keys = distinct_pairs(blocks)
-        flat, positional = scorer.score(sources, pairs, return_positional=True)
+        flat, positional = scorer.score(sources, pairs)
         scores[name] = per_block(flat, keys, blocks)
         if save:
             saved[name] = ListScores.from_positional(pairs, positional)
@@ -159,9 +136,8 @@ def build_parser():
     p.add_argument("--save-token-scores", metavar="FILE", help="with --path of one model: "
                    "also write its token log-probabilities of the lists to FILE (.npz)")
     p.add_argument("--data-dir", help="prepared data dir (summary.json, bin/): dictionaries "
-                   "from its bin/, and SentencePiece encoding if the data used it")
-    p.add_argument("--data-bin", help="fairseq data dir with the dictionaries (default: "
-                   "<data-dir>/bin, else the path stored in the checkpoint)")
+                   "from its bin/ (else the path stored in the checkpoint), and SentencePiece "
+                   "encoding if the data used it")
     p.add_argument("--source", required=True, help="tokenized source, one sentence a line")
     p.add_argument("--nbest", required=True, help="Moses n-best list of the source")
     p.add_argument("--out-nbest", required=True)
@@ -176,8 +152,6 @@ def build_parser():
                    help="tune lambda on the first N dev sentences only (0: all); one "
                         "scalar needs few sentences, and scoring is the slow part")
     p.add_argument("--ref", help="test references: report BLEU of the new 1-best")
-    p.add_argument("--max-tokens", type=int, default=16000)
-    p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--cpu", action="store_true", help="do not use a GPU even if present")
     p.add_argument("--summary-json", help="write counts, weight and BLEU here")
     return p
@@ -241,8 +215,6 @@ def main(argv=None):
     lstm = scores["test"]
     new_blocks = rerank(blocks, lstm, weight)
     hyps = one_best(new_blocks)
-    if len(hyps) != len(sources):  # cannot happen: load_nbest checked every id
-        raise RuntimeError(f"{len(hyps)} 1-best lines for {len(sources)} sentences")
     with atomic_open(args.out_nbest) as f:
         write_nbest((e for b in new_blocks for e in b), f)
     write_lines(args.out_1best, hyps)

@@ -1,26 +1,18 @@
 """One model's token log-probabilities over n-best lists, saved once, combined later.
 
 Table 2's ensemble of 5 reversed LSTMs contains the single reversed LSTM of the row above
-it, and every model scores the same hypotheses. Rather than run reversed1 twice and the
-five members one after another in one process, reproduce_table2.sh scores each model once
-(``rescore --save-token-scores``, two models at a time) and builds the ensemble's scores
-from the saved files (``rescore --token-scores``), combined as fairseq's
-``SequenceScorer`` combines an ensemble: per token, the log of the members' probabilities
-averaged. That is fairseq's ensemble score up to float rounding (fairseq averages float32
-probabilities; here float32 log-probabilities are averaged in float64); a test checks the
-two against each other.
+it, and every model scores the same hypotheses: reproduce_table2.sh scores each model once
+(``rescore --save-token-scores``) and builds the ensemble's scores from the saved files
+(``rescore --token-scores``), combined as fairseq's ``SequenceScorer`` combines an
+ensemble: per token, the log of the members' averaged probabilities (equal up to float
+rounding; a test checks it).
 
-A file (``.npz``) holds, for each list it scored (``test``, ``dev``): the distinct
-``(sentence id, hypothesis)`` pairs in order of first appearance, their token
-log-probabilities (float32, as fairseq computes them, the final ``</s>`` included)
-concatenated with offsets, and a JSON header: the model, its task's direction, the
-``<unk>`` counts, the seconds the scoring took and, per list, the sha256 of the source
-sentences and of the n-best hypotheses it was computed for (:func:`list_digests`). A file
-is used only for the very source and n-best list it was computed for: scores of the same
-hypotheses for other source sentences (a file of the same length, the same n-best ids)
-would rescore every list with the wrong sentences' probabilities, so they are refused
-(:class:`TokenScoresError`, printed as one line), as is a file that records no digests
-(written before they were recorded), a truncated or missing one.
+A file (``.npz``) holds, per list it scored (``test``, ``dev``), the distinct
+``(sentence id, hypothesis)`` pairs, their token log-probabilities (float32, ``</s>``
+included) with offsets, and a JSON header, with the sha256 of the source sentences and
+n-best hypotheses they were computed for: scores of the same hypotheses for other source
+sentences would rescore every list with the wrong sentences' probabilities, so such a
+file is refused (:class:`TokenScoresError`), as is one without digests or a damaged one.
 """
 import hashlib
 import json
@@ -184,16 +176,10 @@ def check_inputs(path: str, meta: Dict, name: str, digests: Dict[str, str]):
 def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], name: str,
                     pairs: Sequence[Pair], sources: Optional[Sequence[str]] = None
                     ) -> Tuple[np.ndarray, List[Dict]]:
-    """log p(hypothesis | source) of every pair under the ensemble of the files' models.
-
-    ``files``: ``(path, meta, lists)`` of each file, as :func:`load` read it (once for all
-    the lists scored). Each file must hold list ``name`` with exactly ``pairs`` (the same
-    n-best list, read the same way) and all files one task direction. One file: that
-    model's scores. Several: per token log(mean_m exp(lp_m)), fairseq's ensemble, summed
-    over the hypothesis. With ``sources`` (the list's source sentences) each file must
-    also have been computed for these sentences (:func:`check_inputs`). Returns the
-    scores and the files' headers.
-    """
+    """(log p(hypothesis | source) of every pair under the ensemble of the files' models:
+    per token log(mean_m exp(lp_m)), as fairseq; the files' headers). ``files``: ``(path,
+    meta, lists)`` as :func:`load` read them; each must hold list ``name`` with exactly
+    ``pairs``, computed for ``sources`` when given, all of one task direction."""
     paths = [f[0] for f in files]
     metas, members = [], []
     for p, meta, lists in files:

@@ -6,30 +6,13 @@ tokenized.  Beside it we report detokenized sacreBLEU (13a) with its signature, 
 number other papers can compare with.
 """
 import os
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import sacrebleu
 from sacrebleu.metrics import BLEU
+from sacrebleu.metrics.bleu import BLEUScore
 
 from ..data.moses import detokenize
-
-
-@dataclass
-class BleuResult:
-    score: float
-    signature: str
-    detail: str  # sacreBLEU's one-line summary (n-gram precisions, BP, lengths)
-
-
-def _check_lengths(hyps: Sequence[str], refs: Sequence[str]):
-    if len(hyps) != len(refs):
-        raise ValueError(
-            f"BLEU needs one hypothesis per reference: got {len(hyps)} hypotheses "
-            f"and {len(refs)} references"
-        )
-    if len(hyps) == 0:
-        raise ValueError("BLEU of an empty test set is undefined (0 sentences)")
 
 
 def tokenized_metric() -> BLEU:
@@ -38,20 +21,20 @@ def tokenized_metric() -> BLEU:
     return BLEU(tokenize="none", lowercase=False, force=True)
 
 
-def tokenized_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
+def _corpus_score(metric: BLEU, hyps: Sequence[str], refs: Sequence[str]) -> BLEUScore:
+    if len(hyps) != len(refs):
+        raise ValueError(
+            f"BLEU needs one hypothesis per reference: got {len(hyps)} hypotheses "
+            f"and {len(refs)} references"
+        )
+    if len(hyps) == 0:
+        raise ValueError("BLEU of an empty test set is undefined (0 sentences)")
+    return metric.corpus_score(list(hyps), [list(refs)])
+
+
+def tokenized_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BLEUScore:
     """Cased BLEU on Moses-tokenized text, as multi-bleu.perl (the paper's metric)."""
-    _check_lengths(hyps, refs)
-    metric = tokenized_metric()
-    res = metric.corpus_score(list(hyps), [list(refs)])
-    return BleuResult(res.score, str(metric.get_signature()), str(res))
-
-
-def detok_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BleuResult:
-    """Standard sacreBLEU (13a tokenization, cased) on detokenized text."""
-    _check_lengths(hyps, refs)
-    metric = BLEU()
-    res = metric.corpus_score(list(hyps), [list(refs)])
-    return BleuResult(res.score, str(metric.get_signature()), str(res))
+    return _corpus_score(tokenized_metric(), hyps, refs)
 
 
 def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
@@ -64,24 +47,23 @@ def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
 def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
                  raw_refs: Optional[Sequence[str]] = None,
                  detok_hyps: Optional[Sequence[str]] = None) -> Dict:
-    """Both numbers of a table row (Tables 1 and 2, the baseline), as every score JSON
-    of the project holds them: the paper's tokenized BLEU of the Moses-tokenized ``hyps``
-    against ``refs``, and detokenized sacreBLEU with its signature.
-
-    For the latter the hypotheses are detokenized with the data pipeline's Moses
-    detokenizer (``detok_hyps``: already done by the caller) and compared with
-    ``raw_refs``, the untokenized references of ``<data>/raw/``; without them (e.g. an
-    external paper-scale test set given only tokenized) with ``refs`` detokenized the
-    same way, and ``detok_reference`` says which.
+    """Both numbers of a table row, as every score JSON of the project holds them: the
+    paper's tokenized BLEU of the Moses-tokenized ``hyps`` against ``refs``, and
+    detokenized sacreBLEU (13a) with its signature, of the hypotheses detokenized by the
+    data pipeline's Moses detokenizer (``detok_hyps``: already done by the caller)
+    against ``raw_refs`` (``<data>/raw/``), else against ``refs`` detokenized the same
+    way (``detok_reference`` says which).
     """
     detok_hyps = detokenize(hyps, lang) if detok_hyps is None else detok_hyps
     detok_refs = list(raw_refs) if raw_refs is not None else detokenize(refs, lang)
-    tok = tokenized_bleu(hyps, refs)
-    detok = detok_bleu(detok_hyps, detok_refs)
+    tok_metric, detok_metric = tokenized_metric(), BLEU()
+    tok = _corpus_score(tok_metric, hyps, refs)
+    detok = _corpus_score(detok_metric, detok_hyps, detok_refs)
     return {
-        "bleu_tokenized": round(tok.score, 2), "bleu_tokenized_detail": tok.detail,
-        "bleu_tokenized_signature": tok.signature,
-        "sacrebleu_detok": round(detok.score, 2), "sacrebleu_signature": detok.signature,
+        "bleu_tokenized": round(tok.score, 2), "bleu_tokenized_detail": str(tok),
+        "bleu_tokenized_signature": str(tok_metric.get_signature()),
+        "sacrebleu_detok": round(detok.score, 2),
+        "sacrebleu_signature": str(detok_metric.get_signature()),
         "sentences": len(hyps),
         "detok_reference": "raw" if raw_refs is not None else "detokenized tokenized refs",
     }
@@ -90,13 +72,6 @@ def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
 def sentence_bleu_tok(hyp: str, ref: str) -> float:
     """Smoothed sentence-level BLEU on tokenized text (for oracle n-best selection)."""
     return sacrebleu.sentence_bleu(hyp, [ref], tokenize="none", lowercase=False).score
-
-
-def subset_bleu(hyps: Sequence[str], refs: Sequence[str], indices: List[int]) -> Optional[float]:
-    """Tokenized BLEU of a subset of sentences (buckets of Figure 3); None if empty."""
-    if not indices:
-        return None
-    return tokenized_bleu([hyps[i] for i in indices], [refs[i] for i in indices]).score
 
 
 def metric_description(signatures) -> str:

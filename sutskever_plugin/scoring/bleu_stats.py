@@ -58,7 +58,3 @@ def pad_blocks(blocks: List[np.ndarray], fill: float = 0.0) -> np.ndarray:
         out[i, : b.shape[0]] = b
     return out
 
-
-def select(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Index of the best hypothesis per sentence (first one on ties); scores [..., S, K]."""
-    return np.argmax(np.where(valid, scores, -np.inf), axis=-1)

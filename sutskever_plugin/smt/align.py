@@ -6,20 +6,13 @@ grow-diag-final-and, which we reimplement here (eflomal ships only the aligner).
 eflomal (Östling & Tiedemann 2016, a Bayesian IBM/HMM/fertility aligner) replaces
 GIZA++: it is pip-installable and aligns the 29k Multi30k pairs in seconds.
 """
-import logging
 from typing import Iterable, List, Set, Tuple
-
-logger = logging.getLogger(__name__)
 
 Alignment = Set[Tuple[int, int]]  # (source index, target index)
 
 
 def parse_links(line: str) -> Alignment:
-    out = set()
-    for tok in line.split():
-        i, j = tok.split("-")
-        out.add((int(i), int(j)))
-    return out
+    return {(int(i), int(j)) for i, j in (tok.split("-") for tok in line.split())}
 
 
 def format_links(links: Iterable[Tuple[int, int]]) -> str:

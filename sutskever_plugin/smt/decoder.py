@@ -46,8 +46,8 @@ class DecoderConfig:
     distortion_limit: int = 6    # Moses default
     max_phrase_len: int = 7
     nbest: int = 100
-    distinct: bool = True        # distinct surface strings (Moses -distinct)
-    nbest_factor: int = 20       # paths examined per distinct entry, as Moses
+    # distinct surface strings (Moses -distinct): paths examined per entry, as Moses
+    nbest_factor: int = 20
 
 
 class _Option:
@@ -295,7 +295,7 @@ class PhraseDecoder:
 
         # heap entry: (-score, tie, parent nodes, parent score, pos, idx)
         heap = [(-root.score, next(counter), None, 0.0, -1, 0)]
-        max_paths = n * self.cfg.nbest_factor if self.cfg.distinct else n
+        max_paths = n * self.cfg.nbest_factor
         popped = 0
         while heap and len(out) < n and popped < max_paths:
             neg, _, parent, pscore, pos, idx = heapq.heappop(heap)
@@ -317,7 +317,7 @@ class PhraseDecoder:
                 for f, v in enumerate(node.delta()):
                     feats[f] += v
             hyp = " ".join(words)
-            if not self.cfg.distinct or hyp not in seen:
+            if hyp not in seen:
                 seen.add(hyp)
                 out.append((hyp, feats, sum(a * b for a, b in zip(w, feats))))
             for p in range(pos + 1, len(nodes)):

@@ -183,10 +183,3 @@ class NgramLM:
 
     def begin(self) -> Tuple[str, ...]:
         return self.context_state((BOS,))
-
-    def sentence_logprob(self, words: Sequence[str], eos: bool = True) -> float:
-        state, total = self.begin(), 0.0
-        for w in list(words) + ([EOS] if eos else []):
-            lp, state = self.score(state, w)
-            total += lp
-        return total

@@ -5,10 +5,10 @@ the parent and shared with forked workers (copy-on-write), each worker decoding 
 of the sentences.
 """
 import multiprocessing as mp
-import os
 from typing import List, Optional, Sequence, Set
 
 from ..data.nbest import NbestEntry, write_nbest
+from ..data.textio import atomic_open, write_lines
 from .decoder import DecoderConfig, PhraseDecoder, group_features
 from .lm import NgramLM
 from .phrase_table import load_phrase_table
@@ -73,13 +73,7 @@ def nbest_entries(results) -> List[NbestEntry]:
 
 
 def write_results(results, nbest_path: str, onebest_path: str):
-    """Write the n-best list and the 1-best file atomically (temp file + rename)."""
-    tmp = nbest_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    """Write the n-best list and the 1-best file, each atomically."""
+    with atomic_open(nbest_path) as f:
         write_nbest(nbest_entries(results), f)
-    os.replace(tmp, nbest_path)
-    tmp = onebest_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for hyps in results:
-            f.write(hyps[0][0] + "\n")
-    os.replace(tmp, onebest_path)
+    write_lines(onebest_path, (hyps[0][0] for hyps in results))

@@ -8,14 +8,11 @@ Och's exact line search by a coordinate search over a grid of values per weight
 (evaluated exactly, vectorized with numpy) with a few random restarts, which is enough
 for eight features.
 """
-import logging
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..scoring.bleu_stats import STATS, corpus_bleu, pad_blocks, sentence_stats
-
-logger = logging.getLogger(__name__)
 
 
 class NbestPool:

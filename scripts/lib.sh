@@ -34,18 +34,15 @@ run() {
   fi
 }
 
-# step NAME DONE_FILE [--adopt-unkeyed] [--inputs PATH... --] CMD...: run CMD unless
-# DONE_FILE exists and was made from the same inputs. The key (sutskever_plugin/steps.py:
-# sha256 of CMD's words and of the contents of every input PATH, a directory with all its
-# files) is stored in DONE_FILE.key after the step (step_fresh and step_done below, which
-# the trainings of reproduce_table1.sh use too); a changed input or option, or a DONE_FILE
-# without a key, redoes the step. --adopt-unkeyed: a DONE_FILE made before keys were
-# recorded (no .key) is kept and its current inputs recorded (the data preparation, which
-# keys its own stages by content). A step writes DONE_FILE last, atomically; a failure
-# stops the pipeline naming the step.
+# step NAME DONE_FILE [--inputs PATH... --] CMD...: run CMD unless DONE_FILE exists and
+# was made from the same inputs. The key (sutskever_plugin/steps.py: sha256 of CMD's words
+# and of the contents of every input PATH, a directory with all its files) is stored in
+# DONE_FILE.key after the step (step_fresh and step_done below, which the trainings of
+# reproduce_table1.sh use too); a changed input or option, or a DONE_FILE without a key,
+# redoes the step. A step writes DONE_FILE last, atomically; a failure stops the pipeline
+# naming the step.
 step() {
-  local name=$1 done_file=$2 adopt=0; shift 2
-  [ "${1:-}" = --adopt-unkeyed ] && { adopt=1; shift; }
+  local name=$1 done_file=$2; shift 2
   local inputs=()
   if [ "${1:-}" = --inputs ]; then
     shift
@@ -62,11 +59,6 @@ step() {
     return 0
   fi
   if [ -e "$done_file" ]; then
-    if [ "$adopt" = 1 ] && [ ! -e "$done_file.key" ]; then
-      step_done "$done_file" "$rec"
-      say "$name: already done, skipped ($done_file, made before its inputs were recorded; recorded now)"
-      return 0
-    fi
     say "$name: redoing it, its inputs or options changed since $done_file was made"
     rm -f "$done_file" "$done_file.key"
   fi
@@ -141,15 +133,6 @@ step_done() { printf '%s' "$2" > "$1.key.tmp" && mv -f "$1.key.tmp" "$1.key"; }
 # The digests of big unchanged files (models, corpora) are computed once per work dir.
 digest_cache() { export SUTSKEVER_DIGEST_CACHE="$1/.digests.json"; }
 
-# bf16_choice_once WORK [PREFIX...]: this CPU's bf16 and fp32 matmul rates measured into
-# WORK/bf16_choice.json (sutskever_plugin/benchmark/bf16_choice.py, through PREFIX, e.g.
-# taskset) once per work dir: the trainings' keys include the choice, so a rerun must not
-# flip it on a noisy second measurement and retrain them
-bf16_choice_once() {
-  local work=$1; shift
-  [ -s "$work/bf16_choice.json" ] || OMP_NUM_THREADS=1 "$@" "$PY" -m sutskever_plugin.benchmark.bf16_choice \
-    --out "$work/bf16_choice.json" > /dev/null || die "measuring this CPU's bf16 and fp32 matmul rates failed (see above)"
-}
 # Option checks, before anything is done: one line naming the option.
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] && [[ $2 != --* ]] || die "$1 needs a value (see the header of $0)"; }
 # int_opt VAR OPTION MIN: the one parser of every script's integer options. The value in

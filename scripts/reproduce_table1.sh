@@ -153,7 +153,7 @@ case $SCALE in
       SPARSE=() SPARSE_OFF="paper scale on $GPUS CPU workers: --sparse-embedding-grads off (data parallelism all-reduces dense gradients)"
     fi
     DROPOUT=0.0; LR=0.7; BATCH=128; EPOCHS=7.5; HALVE_AFTER=5; HALVE_EVERY=0.5; N_FORWARD=2
-    JOBS=1; SAVE_EVERY=5000 ;;
+    SAVE_EVERY=5000 ;;
 esac
 [ $((BATCH % GPUS)) = 0 ] || die "--gpus $GPUS must divide the batch of $BATCH sentences (each GPU takes batch/GPUS of an update)"
 # the options are all checked: from here on the script reports what it does
@@ -172,7 +172,7 @@ setup_venv
 [ "$DRY_RUN" = 1 ] || digest_cache "$WORK"
 STEP_LOG=$WORK/logs/steps.tsv   # every step's time (lib.sh timeline)
 COMMIT=unknown   # the models' record of the code that trained them (not needed by a dry run)
-[ "$DRY_RUN" = 1 ] || COMMIT=$("$PY" -c "from sutskever_plugin.machine import commit; print(commit())" 2>/dev/null || echo unknown)
+[ "$DRY_RUN" = 1 ] || COMMIT=$("$PY" "$ROOT/sutskever_plugin/machine.py" commit 2>/dev/null || echo unknown)
 
 # ---- 1. data ---------------------------------------------------------------------
 # keyed on the raw corpora's contents when they are given (--raw-dir or ../shared);
@@ -183,68 +183,53 @@ PREP_INPUTS=()
 if [ "$DRY_RUN" = 1 ] && [ "$SCALE" = paper ]; then
   "${prep[@]}" --dry-run || die "step 'prepare data' (dry run)"   # lists every download and tool
 else
-  step "prepare data" "$DATA/summary.json" --adopt-unkeyed ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} run "${prep[@]}"
+  step "prepare data" "$DATA/summary.json" ${PREP_INPUTS[@]+"${PREP_INPUTS[@]}"} run "${prep[@]}"
 fi
 
 # ---- precision of the LSTMs' training ---------------------------------------------
 BF16=() PRECISION_NOTE="fp32"
 [ "$PRECISION" = fp32 ] || BF16=(--autocast-bf16) PRECISION_NOTE="bf16 autocast (--precision bf16)"
 
-# Updates for a fractional number of epochs: fairseq makes ceil(N / batch) batches an
-# epoch; under data parallelism each GPU takes batch/GPUS sentences of one update. A dry
-# run before the data exist counts the scale's nominal training pairs.
-case $SCALE in tiny) NTRAIN=2000 ;; small) NTRAIN=29000 ;; paper) NTRAIN=12000000 ;; esac
-if [ -f "$DATA/tok/train.en" ]; then NTRAIN=$(wc -l < "$DATA/tok/train.en"); fi
-# updates_for EPOCHS: the --max-update that trains EPOCHS epochs of this scale's batches,
-# ceil(EPOCHS x ceil(NTRAIN / BATCH)) (sutskever_plugin/optim/sutskever_halving.py's
-# updates_for_epochs; tests/test_reproduce_table1.py checks the two agree)
-updates_for() {
-  awk -v n="$NTRAIN" -v b="$BATCH" -v e="$1" \
-    'BEGIN { u = e * int((n + b - 1) / b); printf "%d\n", (u == int(u)) ? u : int(u) + 1 }'
-}
-# the updates, the lr schedule and their descriptions for EPOCHS epochs
-MAX_UPDATE=$(updates_for "$EPOCHS")
-SCHEDULE="$EPOCHS epochs ($MAX_UPDATE updates)"
-if [ -n "$O_MAX_UPDATE" ]; then
-  MAX_UPDATE=$O_MAX_UPDATE SCHEDULE="$O_MAX_UPDATE updates (--max-update; the recipe's $EPOCHS epochs are $MAX_UPDATE)"
-fi
-# the attention analogue trains as long as the LSTMs unless the recipe says (small: the
-# budget's 3 epochs, scripts/recipe_small.sh)
-ATT_MAX_UPDATE=$MAX_UPDATE ATT_SCHEDULE="" ATT_EPOCHS=${ATT_EPOCHS:-$EPOCHS}
-if [ "$ATT_EPOCHS" != "$EPOCHS" ] && [ -z "$O_MAX_UPDATE" ]; then
-  ATT_MAX_UPDATE=$(updates_for "$ATT_EPOCHS")
-  ATT_SCHEDULE=", trained $ATT_EPOCHS epochs ($ATT_MAX_UPDATE updates; the LSTMs $EPOCHS)"
-fi
-HALVE_FROM=$HALVE_AFTER; [ "$HALVE_AFTER" = end ] && HALVE_FROM=$EPOCHS
-if awk "BEGIN { exit !($HALVE_FROM >= $EPOCHS) }"; then
-  LR_SCHEDULE="lr fixed (no halving within the $EPOCHS epochs)"
-else
-  LR_SCHEDULE="lr halved every $HALVE_EVERY epoch(s) after $HALVE_FROM"
-fi
-[ "$WARMUP" = 0 ] || LR_SCHEDULE="lr warmed up linearly over $WARMUP updates, then $LR_SCHEDULE"
-RECIPE=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
-        --halve-after-epochs "$HALVE_FROM" --halve-every-epochs "$HALVE_EVERY"
-        --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$MAX_UPDATE"
-        "${CRITERION[@]}" --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
-        --no-epoch-checkpoints --log-format simple --log-interval 50)
-[ "$WARMUP" = 0 ] || RECIPE+=(--warmup-updates "$WARMUP")
 # Paper scale: fairseq's data-parallel training. On GPUs fairseq-train starts one worker
 # per GPU itself (torch.multiprocessing.spawn; tests/test_distributed.py runs that launch
 # path). On the CPU its launcher refuses (it counts GPUs), so the ranks are started here,
-# one process each (launch below), over gloo; --ddp-backend legacy_ddp because torch's
-# DistributedDataParallel refuses the device_ids fairseq's pytorch_ddp passes for a CPU
-# module.
+# one process each (launch below), over gloo.
 WORKERS=1   # processes per training
-if [ "$SCALE" = paper ] && [ "$CPU" = 1 ]; then
-  RECIPE+=(--cpu)
-  if [ "$GPUS" -gt 1 ]; then
-    WORKERS=$GPUS
-    RECIPE+=(--distributed-world-size "$GPUS" --distributed-backend gloo --ddp-backend legacy_ddp
-             --distributed-no-spawn)
+[ "$SCALE" = paper ] && [ "$CPU" = 1 ] && WORKERS=$GPUS
+# What follows from the recipe and the cores (sutskever_plugin/job.py plan): MAX_UPDATE
+# and ATT_MAX_UPDATE (fairseq makes ceil(N / batch) batches an epoch: the updates of the
+# tokenised training pairs, or of the scale's nominal ones before the data exist),
+# SCHEDULE, ATT_SCHEDULE, HALVE_FROM, LR_SCHEDULE, the trainings (MODELS: NAME TASK SEED,
+# FURTHER_SEEDS), PLAN (each training's epochs, for the progress lines), JOBS and THREADS
+# (the trainings' pool), DECODE_POOL (the decodes' pool)
+PLAN_ARGS=(--scale "$SCALE" --epochs "$EPOCHS" --batch "$BATCH" --train-file "$DATA/tok/train.en"
+           --cores "$CORES" --workers "$WORKERS" --forward-seeds "${FORWARD_SEEDS:-$N_FORWARD}"
+           --halve-after "$HALVE_AFTER" --halve-every "$HALVE_EVERY" --warmup "$WARMUP")
+[ -z "$ATT_EPOCHS" ] || PLAN_ARGS+=(--att-epochs "$ATT_EPOCHS")
+[ -z "$O_MAX_UPDATE" ] || PLAN_ARGS+=(--max-update "$O_MAX_UPDATE")
+[ -z "$DECODE_JOBS" ] || PLAN_ARGS+=(--decode-jobs "$DECODE_JOBS")
+JOB_PLAN=$("$PY" "$ROOT/sutskever_plugin/job.py" plan "${PLAN_ARGS[@]}") || die "the job's plan (see above)"
+eval "$JOB_PLAN"
+# recipe_of NAME: REC = the model's training flags (the attention analogue: its own updates)
+recipe_of() {
+  local n=$MAX_UPDATE
+  [ "$1" = attention ] && n=$ATT_MAX_UPDATE
+  REC=("${OPTIMIZER[@]}" --lr "$LR" --lr-scheduler sutskever_halving
+       --halve-after-epochs "$HALVE_FROM" --halve-every-epochs "$HALVE_EVERY"
+       --batch-size $((BATCH / GPUS)) --sentence-avg --clip-norm 5 --max-update "$n"
+       "${CRITERION[@]}" --save-interval-updates "$SAVE_EVERY" --keep-interval-updates 1
+       --no-epoch-checkpoints --log-format simple --log-interval 50)
+  [ "$WARMUP" = 0 ] || REC+=(--warmup-updates "$WARMUP")
+  # --ddp-backend legacy_ddp for the CPU ranks because torch's DistributedDataParallel
+  # refuses the device_ids fairseq's pytorch_ddp passes for a CPU module.
+  if [ "$SCALE" = paper ] && [ "$CPU" = 1 ]; then
+    REC+=(--cpu)
+    [ "$WORKERS" = 1 ] || REC+=(--distributed-world-size "$GPUS" --distributed-backend gloo
+                                --ddp-backend legacy_ddp --distributed-no-spawn)
+  elif [ "$SCALE" = paper ]; then
+    REC+=(--distributed-world-size "$GPUS" --ddp-backend pytorch_ddp)
   fi
-elif [ "$SCALE" = paper ]; then
-  RECIPE+=(--distributed-world-size "$GPUS" --ddp-backend pytorch_ddp)
-fi
+}
 
 # launch CMD...: the training, as one process or as WORKERS CPU ranks (rank 0's log on
 # stdout, rank R's in LOG.rankR). All ranks run in the background so that a TERM
@@ -258,7 +243,7 @@ launch() {
     done
     return 0
   fi
-  port=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  port=$("$PY" "$ROOT/sutskever_plugin/job.py" free-port)
   trap 'kill "${pids[@]}" 2>/dev/null; exit 143' TERM INT
   for ((r = 0; r < WORKERS; r++)); do
     if [ "$r" = 0 ]; then
@@ -273,32 +258,12 @@ launch() {
 }
 
 # ---- 2. training -----------------------------------------------------------------
-# NAME TASK SEED: one forward LSTM and five reversed LSTMs differing only in the seed
+# MODELS (job.py): one forward LSTM and five reversed LSTMs differing only in the seed
 # (the paper's ensemble members), and fairseq's attention LSTM at the same size, in the
 # LSTMs' precision (models/lstm_autocast.py: in fp32 it took three times an LSTM's time).
-# The attention LSTM is the slowest per epoch (fairseq's decoder loops over time steps
-# in Python), so it starts first.
 # Further forward seeds (--forward-seeds): the paper's reversal gain is shown against the
 # spread between seeds, of the forward models as of the five reversed ones.
 ATT_ARCH=lstm_autocast
-MODELS=("attention translation 1" "forward translation 1")
-FURTHER_SEEDS=()   # decoded alone at beam 12 besides Table 1's rows
-for ((s = 2; s <= ${FORWARD_SEEDS:-$N_FORWARD}; s++)); do
-  MODELS+=("forward$s translation $s") FURTHER_SEEDS+=("forward$s")
-done
-for s in 1 2 3 4 5; do MODELS+=("reversed$s translation_reversed $s"); done
-FURTHER_SEEDS+=(reversed2 reversed3 reversed4 reversed5)
-
-# recipe_of NAME: REC = the training flags of RECIPE with the model's own --max-update
-recipe_of() {
-  local a prev="" n=$MAX_UPDATE
-  [ "$1" = attention ] && n=$ATT_MAX_UPDATE
-  REC=()
-  for a in "${RECIPE[@]}"; do
-    if [ "$prev" = --max-update ]; then REC+=("$n"); else REC+=("$a"); fi
-    prev=$a
-  done
-}
 
 # train_cmd NAME TASK SEED: TRAIN_ARGS = the model's fairseq-train arguments
 train_cmd() {
@@ -329,12 +294,12 @@ train_one() {
         --jobs "$JOBS" --state-dir "$WORK/logs/progress" --models-dir "$WORK/models" --tag "$TAG"
   # the model of record is the checkpoint with the best validation loss
   cp "$save/checkpoint_best.pt" "$WORK/models/$name.pt.tmp"
-  "$PY" -c "import json,sys; json.dump({'train_wall_s': int(sys.argv[1]), 'commit': sys.argv[3], 'seed': int(sys.argv[4]), 'task': sys.argv[5]}, open(sys.argv[2], 'w'))" \
-      $((SECONDS - t0)) "$WORK/models/$name.json" "$COMMIT" "$seed" "$task"
+  "$PY" "$ROOT/sutskever_plugin/job.py" record-model --out "$WORK/models/$name.json" \
+      --train-wall-s $((SECONDS - t0)) --commit "$COMMIT" --seed "$seed" --task "$task"
   timeline "train $name" "$t0_utc" done
   mv "$WORK/models/$name.pt.tmp" "$WORK/models/$name.pt"
   step_done "$WORK/models/$name.pt" "$TRAIN_REC"   # the data and recipe it was trained on
-  say "train $name: done in $((SECONDS - t0)) s, $("$PY" -m sutskever_plugin.reporting.fairseq_log --last-valid-ppl "$log") (val)"
+  say "train $name: done in $((SECONDS - t0)) s, $("$PY" -m sutskever_plugin.scoring.fairseq_output --last-valid-ppl "$log") (val)"
 }
 
 # ---- 3 and 4, per model: test perplexity (paper: forward 5.8, reversed 4.7) and the
@@ -357,17 +322,8 @@ ppl_step() {  # ppl_step NAME TASK (in the decodes' pool where one is open)
 source "$ROOT/scripts/table1_decodes.sh"
 decode_set "$DATA/bin" "$DATA" "$WORK/decode"
 
-# Tiny and small: a pool of as many trainings as there are cores, one thread each (in
-# total faster than one model on all cores for these small matrices, and the same numbers
-# whatever the cores: a matmul's result can depend on its threads); the paper scale
-# trains one model on all its GPUs (or CPU workers).
-THREADS=1 JOBS=$CORES PLAN=""
-[ "$JOBS" -le ${#MODELS[@]} ] || JOBS=${#MODELS[@]}
-if [ "$SCALE" = paper ]; then JOBS=1 THREADS=$(share_of "$WORKERS"); else export OMP_NUM_THREADS=1; fi
-for spec in "${MODELS[@]}"; do
-  set -- $spec
-  PLAN+="${PLAN:+,}$1:$([ "$1" = attention ] && echo "$ATT_EPOCHS" || echo "$EPOCHS")"
-done
+# Tiny and small: a pool of JOBS trainings, one thread each (job.py plan)
+[ "$SCALE" = paper ] || export OMP_NUM_THREADS=1
 say "${#MODELS[@]} trainings, $JOBS at a time on $THREADS thread(s) each ($CORES cores)"
 # On CPU, glibc handing every freed activation buffer back to the OS costs about 5% of
 # the training time (results/benchmark.md); keeping freed memory in the heap avoids it.
@@ -398,13 +354,6 @@ for spec in "${MODELS[@]}"; do
     ${SPARSE[@]+"${SPARSE[@]}"} "${REC[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
   model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
   if step_fresh "$model" "$TRAIN_REC"; then say "train $1: already done, skipped"; continue; fi
-  if [ -e "$model" ] && [ ! -e "$model.key" ]; then
-    # trained before keys were recorded: hours of training are not redone on a guess
-    say "train $1: already done, skipped (trained before its inputs were recorded; recorded now: delete $model to retrain)"
-    step_done "$model" "$TRAIN_REC"
-    [ -d "$save" ] && step_done "$save/inputs" "$TRAIN_REC"
-    continue
-  fi
   if [ -e "$save/inputs.key" ] && ! same_key "$save/inputs" "$TRAIN_REC"; then
     say "train $1: its data or recipe changed since $save was started: training anew, the old checkpoints moved to $save.stale"
     rm -rf "$save.stale" && mv "$save" "$save.stale"
@@ -422,17 +371,16 @@ done
 # single decodes instead, one at a time on one thread, until the last training ends and
 # the steps below (the decodes as many at a time as cores) take over, finding these done.
 # A training's failure still ends the pool at its next wait.
-still_training() {  # how many of the pool's trainings have not ended (models/NAME.pt is
-  local n count=0   # moved in by train_one last)
-  for n in "${running[@]}"; do [ -e "$WORK/models/$n.pt" ] || count=$((count + 1)); done
-  echo "$count"
+still_training() {  # whether a training of the pool has not ended (models/NAME.pt is
+  local n           # moved in by train_one last)
+  for n in "${running[@]}"; do [ -e "$WORK/models/$n.pt" ] || return 0; done
+  return 1
 }
 declare -A tail_done=()
 while [ ${#running[@]} -gt 0 ]; do
   finish_one
   for spec in "${MODELS[@]}"; do
-    busy=$(still_training)
-    [ "$busy" -gt 0 ] || break
+    still_training || break
     set -- $spec
     [ -z "${tail_done[$1]:-}" ] && [ -e "$WORK/models/$1.pt" ] || continue
     tail_done[$1]=1
@@ -444,9 +392,9 @@ trap - EXIT
 
 # ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
 # every seed's: the reversal gain is read against the spread between seeds. From here on
-# DECODE_JOBS steps at a time (tiny and small: as many as cores, one thread each;
+# DECODE_POOL steps at a time (tiny and small: as many as cores, one thread each;
 # paper: one, or --decode-jobs)
-POOL_JOBS=${DECODE_JOBS:-$([ "$SCALE" = paper ] && echo 1 || echo "$CORES")}
+POOL_JOBS=$DECODE_POOL
 for spec in "${MODELS[@]}"; do
   set -- $spec
   [ "$1" = attention ] || ppl_step "$1" "$2"

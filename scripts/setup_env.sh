@@ -15,5 +15,5 @@ echo "[setup] creating .venv and installing torch, fairseq and sutskever-seq2seq
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build on a CPU box
 .venv/bin/python -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
 .venv/bin/python -m pip install -q -e ".[test]"
-.venv/bin/python -c "import fairseq, torch, sutskever_plugin; print('[setup] fairseq', fairseq.__version__, 'torch', torch.__version__)" >&2
+echo "[setup] $(.venv/bin/python -m sutskever_plugin.machine describe)" >&2   # the plugin imports
 touch "$stamp"

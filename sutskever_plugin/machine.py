@@ -82,3 +82,14 @@ def describe() -> str:
         n = torch.cuda.device_count()
         desc = f"{n}x {torch.cuda.get_device_name(0)} + " + desc
     return desc + f", torch {torch.__version__}"
+
+
+if __name__ == "__main__":
+    # python sutskever_plugin/machine.py commit: the stamp, for the scripts (run as a
+    # script, it starts without the plugin); python -m sutskever_plugin.machine describe:
+    # this machine, once the plugin (and with it fairseq) imports (scripts/setup_env.sh)
+    import sys
+    verbs = {"commit": commit, "describe": describe}
+    if len(sys.argv) != 2 or sys.argv[1] not in verbs:
+        sys.exit("usage: python sutskever_plugin/machine.py commit|describe")
+    print(verbs[sys.argv[1]]())

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import PLUGIN, REPO, binarize_lines as _binarize, cli
+from conftest import PLUGIN, REPO, TINY, cli
 
 from sutskever_plugin.optim.sutskever_halving import lr_at_update
 
@@ -167,33 +167,14 @@ def test_checkpoint_copies_are_atomic(tmp_path, monkeypatch):
 # ------------------------------------------------------------ the pipeline script
 
 @pytest.fixture
-def work_after_training(multi30k_bin, tiny_checkpoints, tmp_path):
-    """A ``reproduce_table1.sh --scale tiny`` work directory after training: data prepared (the fixture's dictionaries and a
-    10-sentence test set), the seven models trained (the fixture's tiny forward and
-    reversed models in every role), made by an earlier version of the script (no keys
-    beside them: the data and the trainings are kept as they are, the perplexities and
-    decodes are made)."""
+def work_after_training(tiny_run, tmp_path):
+    """A ``reproduce_table1.sh --scale tiny`` work directory after training: a copy of the
+    shared tiny run (conftest.py: its data, models and every key as the pipeline records
+    them) without its test perplexities, decodes and table."""
     work = tmp_path / "work"
-    data = work / "data"
-    for sub in ("bin", "tok", "raw"):
-        (data / sub).mkdir(parents=True)
-    n = 10
-    for lang in ("en", "fr"):
-        shutil.copy(multi30k_bin / "bin" / f"dict.{lang}.txt", data / "bin")
-        lines = (multi30k_bin / f"test.{lang}").read_text(encoding="utf-8").splitlines()[:n]
-        _binarize(lines, data / "bin" / f"dict.{lang}.txt", data / "bin" / f"test.en-fr.{lang}")
-        for sub in ("tok", "raw"):
-            (data / sub / f"test.{lang}").write_text("".join(l + "\n" for l in lines), encoding="utf-8")
-    shutil.copy(multi30k_bin / "train.en", data / "tok" / "train.en")
-    (data / "summary.json").write_text(json.dumps({
-        "dataset": "multi30k", "scale": "tiny", "src": "en", "tgt": "fr", "bpe": None,
-        "splits": {"test": {"lines": n}}}))
-    (work / "models").mkdir()
-    roles = {"attention": "forward", "forward": "forward", "forward2": "forward",
-             **{f"reversed{i}": "reversed" for i in range(1, 6)}}
-    for name, kind in roles.items():
-        shutil.copy(tiny_checkpoints[kind], work / "models" / f"{name}.pt")
-        (work / "models" / f"{name}.json").write_text('{"train_wall_s": 1}')
+    shutil.copytree(tiny_run[0], work, symlinks=True)
+    for sub in ("ppl", "decode", "results"):
+        shutil.rmtree(work / sub)
     return work
 
 
@@ -201,7 +182,7 @@ def work_after_training(multi30k_bin, tiny_checkpoints, tmp_path):
 def test_script_killed_while_decoding_redoes_only_that_step(work_after_training, tmp_path):
     work = work_after_training
     dec = work / "decode"
-    cmd = ["bash", REPO / "scripts" / "reproduce_table1.sh", "--scale", "tiny", "--work", work]
+    cmd = ["bash", *TINY, work]   # the tiny run's own command: its data step is skipped too
     first = start(cmd, tmp_path / "first.log")
     # killed (its whole process group, as a crash or Ctrl-C would) while fairseq-generate
     # writes the output of the last decoding step; the main job decodes two at a time, so
@@ -225,7 +206,8 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
     rerun = start(cmd, tmp_path / "rerun.log")
     assert rerun.wait(timeout=900) == 0, (tmp_path / "rerun.log").read_text()[-3000:]
     log2 = (tmp_path / "rerun.log").read_text()
-    for name in ("attention", "forward", "reversed1", "reversed2", "reversed3", "reversed4", "reversed5"):
+    for name in ("attention", "forward", "forward2", "reversed1", "reversed2", "reversed3", "reversed4",
+                 "reversed5"):
         assert f"train {name}: already done, skipped" in log2
     for step in ("prepare data", "test perplexity forward", "test perplexity reversed1",
                  "decode forward beam 12", "decode reversed beam 12", "decode ensemble 5 beam 1",
@@ -238,8 +220,9 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
     assert "all done" in log2
     assert (dec / "ens5_beam12.json").stat().st_mtime_ns == done_first
     assert {p: p.read_bytes() for p in earlier} == earlier
-    assert json.loads((dec / "reversed5_beam12.json").read_text())["sentences"] == 10
-    assert len(re.findall(r"^H-\d+\t", (dec / "reversed5_beam12.gen").read_text(), re.M)) == 10
+    n = json.loads((work / "data" / "summary.json").read_text())["splits"]["test"]["lines"]
+    assert json.loads((dec / "reversed5_beam12.json").read_text())["sentences"] == n
+    assert len(re.findall(r"^H-\d+\t", (dec / "reversed5_beam12.gen").read_text(), re.M)) == n
     assert not list(dec.glob("*.tmp"))
     assert "Single forward LSTM, beam size 12" in (work / "results" / "table1.md").read_text()
 

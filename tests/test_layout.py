@@ -14,7 +14,7 @@ PLUGIN = Path(__file__).resolve().parent.parent / "sutskever_plugin"
 # other only where the stage says "one" (the models stage is one fairseq plugin); else
 # they are side by side and import neither way.
 ORDER = [
-    ("one", ["errors", "machine", "progress", "steps"]),
+    ("one", ["errors", "job", "machine", "progress", "steps"]),
     ("one", ["data"]),
     ("one", ["tables"]),
     ("one", ["", "models", "tasks", "criterions", "optim", "fairseq_patches", "checkpoint_check"]),

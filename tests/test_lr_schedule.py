@@ -6,8 +6,9 @@ from fairseq.optim.sgd import SGD
 
 import sutskever_plugin  # noqa: F401
 from sutskever_plugin.optim.sutskever_halving import (
-    SutskeverHalvingConfig, SutskeverHalvingSchedule, lr_at_update, updates_for_epochs,
+    SutskeverHalvingConfig, SutskeverHalvingSchedule, lr_at_update,
 )
+from sutskever_plugin.job import updates_for_epochs
 
 UPE = 10  # updates per epoch in this simulation
 

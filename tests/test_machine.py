@@ -1,5 +1,8 @@
 """machine.py: the commit stamp, on a throwaway git repository; the AMX flag."""
 import subprocess
+import sys
+
+from conftest import PLUGIN, REPO
 
 from sutskever_plugin.machine import NOT_A_CHECKOUT, commit, has_amx
 
@@ -60,3 +63,13 @@ def test_has_amx_reads_the_cpu_flags(tmp_path):
     info.write_text("processor\t: 0\nflags\t\t: fpu avx512_bf16 avx512f\n")
     assert not has_amx(str(info))
     assert not has_amx(str(tmp_path / "missing"))
+
+
+def test_commit_as_the_scripts_call_it():
+    # python sutskever_plugin/machine.py commit: reproduce_table1.sh's models' stamp
+    env = {"SUTSKEVER_COMMIT": "abc1234", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, str(PLUGIN / "machine.py"), "commit"], capture_output=True,
+                         text=True, check=True, env=env, cwd=REPO).stdout
+    assert out == "abc1234 (stated)\n"
+    bad = subprocess.run([sys.executable, str(PLUGIN / "machine.py")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "usage" in bad.stderr

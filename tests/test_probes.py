@@ -222,7 +222,7 @@ def stale_lock_and_stale_decode(d):
 def small_epochs(d):
     """The updates of 8 epochs of the small scale's batches over its nominal 29000 pairs
     (what a dry run counts before the data exist)."""
-    from sutskever_plugin.optim.sutskever_halving import updates_for_epochs
+    from sutskever_plugin.job import updates_for_epochs
 
     batch = subprocess.run(["bash", "-c", "source scripts/recipe_small.sh; echo $SMALL_BATCH"],
                            cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()

@@ -460,16 +460,3 @@ def test_more_cores_give_the_same_table(tiny_run, tmp_path):
         ppl = {p.name: json.loads(p.read_text())["ppl"] for p in (w / "ppl").glob("*.json")}
         return table, ppl
     assert numbers(other) == numbers(work)
-
-
-@pytest.mark.parametrize("n, batch, epochs", [(29000, 128, 7), (29000, 128, 3), (12000000, 128, 7.5),
-                                              (2000, 32, 3), (1000, 7, 2.5)])
-def test_the_scripts_updates_match_the_schedulers(n, batch, epochs):
-    """reproduce_table1.sh counts --max-update in awk (no Python start per dry run): the
-    same number as optim/sutskever_halving.py's updates_for_epochs."""
-    from sutskever_plugin.optim.sutskever_halving import updates_for_epochs
-    awk = subprocess.run(
-        ["bash", "-c", 'NTRAIN=$1 BATCH=$2; eval "$(sed -n "/^updates_for() {/,/^}/p" scripts/reproduce_table1.sh)";'
-         ' updates_for "$3"', "_", str(n), str(batch), str(epochs)],
-        cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-    assert int(awk) == updates_for_epochs(n, batch, epochs)

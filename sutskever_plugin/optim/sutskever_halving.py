@@ -15,7 +15,6 @@ Not in the paper: ``--warmup-updates N`` raises the lr linearly over the first N
 Adam at small scale: its first updates, made before the second-moment average has seen
 many gradients, are the ones that set a seed behind (results/tuning_small/).
 """
-import math
 from dataclasses import dataclass, field
 from typing import List
 
@@ -59,12 +58,6 @@ def lr_at_update(num_updates, lr, updates_per_epoch, after, every, factor=0.5, w
     period = max(1, round(every * updates_per_epoch))
     halvings = (num_updates - start) // period + 1
     return lr * factor ** halvings
-
-
-def updates_for_epochs(num_sentences, batch_size, epochs):
-    """--max-update for a fractional number of epochs (the paper's 7.5) with batches of
-    ``batch_size`` sentences: fairseq makes ceil(N / batch_size) batches per epoch."""
-    return math.ceil(epochs * math.ceil(num_sentences / batch_size))
 
 
 @register_lr_scheduler("sutskever_halving", dataclass=SutskeverHalvingConfig)

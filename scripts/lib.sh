@@ -71,13 +71,32 @@ step() {
   say "$name: done in $((SECONDS - t0)) s"
 }
 
-# pool_step NAME DONE_FILE [step's options] -- CMD...: step, run in the background beside
-# others, POOL_JOBS at a time with the cores shared out among them, when the caller sets
-# POOL_JOBS above 1; at once otherwise. A failed step or Ctrl-C stops the steps beside it
-# too (an EXIT trap while pooled steps run, removed by pool_wait once all are waited
-# for), rather than leaving one writing into the work directory a rerun then redoes.
-POOL_JOBS=1
+# pool NAME CMD...: CMD in the background beside others, POOL_JOBS at a time on
+# POOL_THREADS threads each, when the caller sets POOL_JOBS (and ends with pool_wait); at
+# once otherwise. A failed job or Ctrl-C stops the jobs beside it too (an EXIT trap while
+# pooled jobs run, removed by pool_wait once all are waited for), rather than leaving one
+# writing into the work directory a rerun then redoes.
+# pool_step NAME DONE_FILE [step's options] -- CMD...: step, in the pool.
+POOL_JOBS=0 POOL_THREADS=1
 declare -A POOL_RUNNING=()
+pool() {
+  local name=$1; shift
+  if [ "$POOL_JOBS" = 0 ] || [ "$DRY_RUN" = 1 ]; then "$@"; return; fi
+  while [ ${#POOL_RUNNING[@]} -ge "$POOL_JOBS" ]; do pool_wait_one; done
+  trap 'stop_jobs "${!POOL_RUNNING[@]}"' EXIT
+  OMP_NUM_THREADS=$POOL_THREADS "$@" &
+  POOL_RUNNING[$!]=$name
+}
+pool_step() { pool "$1" step "$@"; }
+pool_wait_one() {
+  local pid
+  wait -n -p pid "${!POOL_RUNNING[@]}" || die "step '${POOL_RUNNING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
+  unset "POOL_RUNNING[$pid]"
+}
+pool_wait() {
+  while [ ${#POOL_RUNNING[@]} -gt 0 ]; do pool_wait_one; done
+  trap - EXIT
+}
 # cores: the cores this process may use; SUTSKEVER_CORES overrides the count (the tests
 # fake a bigger machine with it). nproc alone would honour OMP_NUM_THREADS, which is a
 # thread setting of the caller's, not a core count.
@@ -88,24 +107,6 @@ cores() {
   else
     env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc
   fi
-}
-# share_of N: this machine's cores shared out among N processes (at least one each)
-share_of() { local n=$(( $(cores) / $1 )); echo $(( n > 0 ? n : 1 )); }
-pool_step() {
-  if [ "$POOL_JOBS" -le 1 ] || [ "$DRY_RUN" = 1 ]; then step "$@"; return; fi
-  while [ ${#POOL_RUNNING[@]} -ge "$POOL_JOBS" ]; do pool_wait_one; done
-  trap 'stop_jobs "${!POOL_RUNNING[@]}"' EXIT
-  OMP_NUM_THREADS=$(share_of "$POOL_JOBS") step "$@" &
-  POOL_RUNNING[$!]=$1
-}
-pool_wait_one() {
-  local pid
-  wait -n -p pid "${!POOL_RUNNING[@]}" || die "step '${POOL_RUNNING[$pid]}' failed (see above); once it is fixed, rerunning the same command redoes it and keeps the finished steps"
-  unset "POOL_RUNNING[$pid]"
-}
-pool_wait() {
-  while [ ${#POOL_RUNNING[@]} -gt 0 ]; do pool_wait_one; done
-  trap - EXIT
 }
 
 # timeline NAME START STATUS: one line per step (START in epoch seconds, STATUS done,

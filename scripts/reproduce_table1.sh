@@ -199,9 +199,9 @@ WORKERS=1   # processes per training
 # What follows from the recipe and the cores (sutskever_plugin/job.py plan): MAX_UPDATE
 # and ATT_MAX_UPDATE (fairseq makes ceil(N / batch) batches an epoch: the updates of the
 # tokenised training pairs, or of the scale's nominal ones before the data exist),
-# SCHEDULE, ATT_SCHEDULE, HALVE_FROM, LR_SCHEDULE, the trainings (MODELS: NAME TASK SEED,
-# FURTHER_SEEDS), PLAN (each training's epochs, for the progress lines), JOBS and THREADS
-# (the trainings' pool), DECODE_POOL (the decodes' pool)
+# SCHEDULE, ATT_SCHEDULE, HALVE_FROM, LR_SCHEDULE, the trainings (MODELS: NAME TASK SEED),
+# PLAN (each training's epochs, for the progress lines), JOBS and THREADS (the trainings'
+# pool), DECODE_POOL and DECODE_THREADS (the decodes' pool)
 PLAN_ARGS=(--scale "$SCALE" --epochs "$EPOCHS" --batch "$BATCH" --train-file "$DATA/tok/train.en"
            --cores "$CORES" --workers "$WORKERS" --forward-seeds "${FORWARD_SEEDS:-$N_FORWARD}"
            --halve-after "$HALVE_AFTER" --halve-every "$HALVE_EVERY" --warmup "$WARMUP")
@@ -286,6 +286,7 @@ train_one() {
   train_cmd "$@"
   local cmd=("$FS/fairseq-train" "${TRAIN_ARGS[@]}")
   if [ "$DRY_RUN" = 1 ]; then launch "${cmd[@]}"; return 0; fi
+  say "train $name: started"
   # fairseq's progress stays visible (prefixed with the model, with the job's progress at
   # each epoch's end: sutskever_plugin/progress.py), the full log is kept
   local epochs=$EPOCHS; [ "$name" = attention ] && epochs=$ATT_EPOCHS
@@ -302,8 +303,9 @@ train_one() {
   say "train $name: done in $((SECONDS - t0)) s, $("$PY" -m sutskever_plugin.scoring.fairseq_output --last-valid-ppl "$log") (val)"
 }
 
-# ---- 3 and 4, per model: test perplexity (paper: forward 5.8, reversed 4.7) and the
-# model's own decode at beam 12 (the ensembles' decodes follow in section 4)
+# ---- 3 and 4, per model: test perplexity (paper: forward 5.8, reversed 4.7; every
+# seed's, as the reversal gain is read against the spread between seeds) and the model's
+# own decode at beam 12 (model_job below)
 perplexity() {
   local name=$1 task=$2 log=$WORK/ppl/$1.log
   [ "$DRY_RUN" = 1 ] && log=/dev/null
@@ -315,12 +317,25 @@ perplexity() {
 shopt -s nullglob
 TEST_BIN=("$DATA"/bin/dict.*.txt "$DATA"/bin/test.*)
 shopt -u nullglob
-ppl_step() {  # ppl_step NAME TASK (in the decodes' pool where one is open)
-  pool_step "test perplexity $1" "$WORK/ppl/$1.json" --inputs "$WORK/models/$1.pt" "${TEST_BIN[@]}" -- \
+ppl_step() {  # ppl_step NAME TASK
+  step "test perplexity $1" "$WORK/ppl/$1.json" --inputs "$WORK/models/$1.pt" "${TEST_BIN[@]}" -- \
       perplexity "$1" "$2"
 }
 source "$ROOT/scripts/table1_decodes.sh"
 decode_set "$DATA/bin" "$DATA" "$WORK/decode"
+
+# model_job NAME TASK SEED: train the model unless it is done, then its test perplexity
+# and its own decode (its Table 1 or seed row), on the training's threads: so a core
+# freed near the end takes these while the longer trainings run (the attention LSTM's is
+# the longest), not idling until the last ends.
+model_job() {
+  local POOL_JOBS=0   # its steps run in this job, one after the other
+  if [ "${TRAINED[$1]:-}" != 1 ]; then
+    train_one "$@" || { say "train $1: its log is $WORK/logs/train_$1.log; a rerun resumes it from its last checkpoint"; return 1; }
+  fi
+  [ "$1" = attention ] || ppl_step "$1" "$2"
+  decode_single "$1"
+}
 
 # Tiny and small: a pool of JOBS trainings, one thread each (job.py plan)
 [ "$SCALE" = paper ] || export OMP_NUM_THREADS=1
@@ -329,15 +344,6 @@ say "${#MODELS[@]} trainings, $JOBS at a time on $THREADS thread(s) each ($CORES
 # the training time (results/benchmark.md); keeping freed memory in the heap avoids it.
 if [ "$SCALE" != paper ] || [ "$CPU" = 1 ]; then export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}; fi
 
-declare -A running=()
-# a failure or Ctrl-C stops the pool's other trainings too (a rerun would otherwise
-# start a second fairseq-train on the same save dir)
-trap 'stop_jobs "${!running[@]}"' EXIT
-finish_one() {
-  local pid
-  wait -n -p pid "${!running[@]}" || die "step 'train ${running[$pid]}' (see $WORK/logs/train_${running[$pid]}.log); once the cause is fixed, rerun the same command: it resumes from the last checkpoint"
-  unset "running[$pid]"
-}
 # A training is keyed as every step is (scripts/lib.sh step_fresh and step_done) on the
 # training data, the dictionaries and every flag train_one gives it. The key is stored in
 # SAVE_DIR/inputs.key when it starts (an interrupted training resumes only from
@@ -345,66 +351,40 @@ finish_one() {
 shopt -s nullglob
 TRAIN_INPUTS=("$DATA"/bin/dict.*.txt "$DATA"/bin/train.* "$DATA"/bin/valid.*)
 shopt -u nullglob
+declare -A TRAINED=()   # the models already trained from the same data and recipe
+POOL_JOBS=$JOBS POOL_THREADS=$THREADS
 for spec in "${MODELS[@]}"; do
   set -- $spec
-  if [ "$DRY_RUN" = 1 ]; then train_one "$@"; continue; fi
-  arch=$ARCH; [ "$1" = attention ] && arch=$ATT_ARCH
-  recipe_of "$1"
-  TRAIN_REC=$(step_key train "$@" "$arch" "${SIZE[@]}" "$DIM" "$DROPOUT" ${BF16[@]+"${BF16[@]}"} \
-    ${SPARSE[@]+"${SPARSE[@]}"} "${REC[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
-  model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
-  if step_fresh "$model" "$TRAIN_REC"; then say "train $1: already done, skipped"; continue; fi
-  if [ -e "$save/inputs.key" ] && ! same_key "$save/inputs" "$TRAIN_REC"; then
-    say "train $1: its data or recipe changed since $save was started: training anew, the old checkpoints moved to $save.stale"
-    rm -rf "$save.stale" && mv "$save" "$save.stale"
+  if [ "$DRY_RUN" != 1 ]; then
+    arch=$ARCH; [ "$1" = attention ] && arch=$ATT_ARCH
+    recipe_of "$1"
+    TRAIN_REC=$(step_key train "$@" "$arch" "${SIZE[@]}" "$DIM" "$DROPOUT" ${BF16[@]+"${BF16[@]}"} \
+      ${SPARSE[@]+"${SPARSE[@]}"} "${REC[@]}" --inputs "${TRAIN_INPUTS[@]}") || die "train $1: cannot key it on its data (see above)"
+    model=$WORK/models/$1.pt save=$WORK/checkpoints/$1
+    if step_fresh "$model" "$TRAIN_REC"; then
+      say "train $1: already done, skipped"
+      TRAINED[$1]=1
+    else
+      if [ -e "$save/inputs.key" ] && ! same_key "$save/inputs" "$TRAIN_REC"; then
+        say "train $1: its data or recipe changed since $save was started: training anew, the old checkpoints moved to $save.stale"
+        rm -rf "$save.stale" && mv "$save" "$save.stale"
+      fi
+      rm -f "$model" "$model.key" "$WORK/logs/progress/$1.json"
+      mkdir -p "$save" && step_done "$save/inputs" "$TRAIN_REC"
+    fi
   fi
-  rm -f "$model" "$model.key" "$WORK/logs/progress/$1.json"
-  mkdir -p "$save" && step_done "$save/inputs" "$TRAIN_REC"
-  while [ ${#running[@]} -ge "$JOBS" ]; do finish_one; done
-  say "train $1: started"
-  OMP_NUM_THREADS=$THREADS train_one "$@" &
-  running[$!]=$1
+  # a failure or Ctrl-C stops the pool's other jobs too (a rerun would otherwise start
+  # a second fairseq-train on the same save dir)
+  pool "train $1" model_job "$@"
 done
-# The pool's tail: once no training is left to start, a core freed by a finished one
-# would idle until the last ends (the attention LSTM's run is longer than an LSTM's, so
-# the cores' queues end apart): it takes the finished models' test perplexities and
-# single decodes instead, one at a time on one thread, until the last training ends and
-# the steps below (the decodes as many at a time as cores) take over, finding these done.
-# A training's failure still ends the pool at its next wait.
-still_training() {  # whether a training of the pool has not ended (models/NAME.pt is
-  local n           # moved in by train_one last)
-  for n in "${running[@]}"; do [ -e "$WORK/models/$n.pt" ] || return 0; done
-  return 1
-}
-declare -A tail_done=()
-while [ ${#running[@]} -gt 0 ]; do
-  finish_one
-  for spec in "${MODELS[@]}"; do
-    still_training || break
-    set -- $spec
-    [ -z "${tail_done[$1]:-}" ] && [ -e "$WORK/models/$1.pt" ] || continue
-    tail_done[$1]=1
-    [ "$1" = attention ] || OMP_NUM_THREADS=$THREADS ppl_step "$1" "$2"
-    OMP_NUM_THREADS=$THREADS decode_single "$1"
-  done
-done
-trap - EXIT
+pool_wait
 
-# ---- 3. test perplexity (paper: forward 5.8, reversed 4.7) ------------------------
-# every seed's: the reversal gain is read against the spread between seeds. From here on
-# DECODE_POOL steps at a time (tiny and small: as many as cores, one thread each;
-# paper: one, or --decode-jobs)
-POOL_JOBS=$DECODE_POOL
-for spec in "${MODELS[@]}"; do
-  set -- $spec
-  [ "$1" = attention ] || ppl_step "$1" "$2"
-done
-
-# ---- 4. decoding: every LSTM row of Table 1 ---------------------------------------
-decode_all "$DATA/bin" "$DATA" "$WORK/decode"
-# the other seeds at beam 12 (the spread between seeds), and the ensemble's beam sizes on
-# the validation set (the beam ordering is read on valid as on test)
-decode_seeds "$DATA/bin" "$DATA" "$WORK/decode" "${FURTHER_SEEDS[@]}"
+# ---- 3 and 4: the ensembles' decodes (Table 1's rows), then the 5-ensemble's beams on
+# the validation set (the beam ordering is read on valid as on test), DECODE_POOL at a
+# time (tiny and small: as many as cores, one thread each; paper: one, or --decode-jobs)
+POOL_JOBS=$DECODE_POOL POOL_THREADS=$DECODE_THREADS
+decode_ensembles
+decode_valid_beams
 pool_wait
 
 # ---- 5. the table -----------------------------------------------------------------

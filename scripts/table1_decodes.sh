@@ -4,6 +4,8 @@
 #   decode_all BIN_DIR DATA_DIR OUT_DIR [REF_DIR]
 # decodes the test split of BIN_DIR with every system and scores it against REF_DIR's
 # tok/ and raw/ references (default DATA_DIR, the data the models were trained on).
+# reproduce_table1.sh decodes each model alone as its training's pool job ends
+# (decode_single), then the ensembles (decode_ensembles, decode_valid_beams).
 
 # Left-to-right beam search without length normalisation, as the paper.
 DECODING="beam search, no length normalisation (fairseq-generate --unnormalized), batch 64"
@@ -38,10 +40,9 @@ decode_one() {
 
 # decode_step NAME ID TASK BEAM MODEL...: decode_one as a step keyed on the models' files,
 # the test split and dictionaries it decodes and the references it is scored against; in
-# lib.sh's pool when the caller sets POOL_JOBS (reproduce_table1.sh: as many as its
-# trainings, one thread each: beam search over small matrices uses a second thread
-# poorly, so two decodes side by side finish sooner than the two in turn on both
-# threads). A caller that sets POOL_JOBS ends with pool_wait.
+# lib.sh's pool when the caller sets POOL_JOBS (reproduce_table1.sh: as many as cores,
+# one thread each: beam search over small matrices uses a second thread poorly, so two
+# decodes side by side finish sooner than the two in turn on both threads).
 decode_step() {
   local name=$1 id=$2; shift 2
   local m files=("${TEST_INPUTS[@]}")
@@ -75,26 +76,28 @@ decode_set() {
   split_inputs test
 }
 
-decode_all() {
-  decode_set "$@"
+# decode_ensembles: the ensembles' rows of Table 1, the longest first (so that a pool of
+# decodes ends together)
+decode_ensembles() {
   local R="reversed1 reversed2 reversed3 reversed4 reversed5"
-  # the longest first, so that a pool of decodes ends together
   decode_step "decode ensemble 5 beam 12" ens5_beam12      translation_reversed 12 $R
   decode_step "decode ensemble 2 beam 12" ens2_beam12      translation_reversed 12 reversed1 reversed2
   decode_step "decode ensemble 5 beam 2"  ens5_beam2       translation_reversed 2 $R
-  decode_single attention
-  decode_single forward
-  decode_single reversed1
   decode_step "decode ensemble 5 beam 1"  ens5_beam1       translation_reversed 1 $R
 }
 
-# decode_seeds BIN_DIR DATA_DIR OUT_DIR MODEL...: each further seed alone at beam 12 (the
-# spread between seeds), and the ensemble of 5 at beams 1, 2, 12 on the validation set
-# (the paper's beam ordering, read on valid as on test). Reproduce_table1.sh only: other
-# test sets (evaluate.sh) take the rows of decode_all.
-decode_seeds() {
-  BIN_DIR=$1 DATA_DIR=$2 OUT_DIR=$3 REF_DIR=$2; shift 3
-  local R="reversed1 reversed2 reversed3 reversed4 reversed5" m beam
+decode_all() {
+  decode_set "$@"
+  decode_ensembles
+  decode_single attention
+  decode_single forward
+  decode_single reversed1
+}
+
+# decode_valid_beams: the ensemble of 5 at beams 1, 2, 12 on the validation set (the
+# paper's beam ordering, read on valid as on test). Reproduce_table1.sh only.
+decode_valid_beams() {
+  local R="reversed1 reversed2 reversed3 reversed4 reversed5" beam
   split_inputs valid
   if [ "$DRY_RUN" != 1 ] && ! compgen -G "$BIN_DIR/valid.*" > /dev/null; then
     say "no valid split in $BIN_DIR: the 5-ensemble's beams are decoded on test only"
@@ -105,5 +108,4 @@ decode_seeds() {
     done
   fi
   split_inputs test
-  for m in "$@"; do decode_single "$m"; done
 }

@@ -16,6 +16,11 @@ import socket
 import sys
 from typing import Dict, List, Optional, Union
 
+if __package__:
+    from .steps import atomic_write
+else:  # run as a file, as the scripts do: steps.py beside it, without the plugin's imports
+    from steps import atomic_write
+
 # training pairs of each scale, for a dry run before the data exist
 NOMINAL_TRAIN = {"tiny": 2000, "small": 29000, "paper": 12000000}
 
@@ -75,9 +80,6 @@ def plan(scale: str, epochs: str, batch: int, ntrain: int, cores: int, forward_s
     p["LR_SCHEDULE"] = lr
     specs = models(forward_seeds)
     p["MODELS"] = [" ".join(s) for s in specs]
-    # decoded alone at beam 12 besides Table 1's rows: the spread between seeds
-    p["FURTHER_SEEDS"] = [s[0] for s in specs if s[0].startswith("forward") and s[0] != "forward"]
-    p["FURTHER_SEEDS"] += ["reversed2", "reversed3", "reversed4", "reversed5"]
     p["PLAN"] = ",".join(f"{s[0]}:{att_epochs if s[0] == 'attention' else epochs}" for s in specs)
     # Tiny and small: a pool of as many trainings as there are cores, one thread each (in
     # total faster than one model on all cores for these small matrices, and the same
@@ -88,8 +90,9 @@ def plan(scale: str, epochs: str, batch: int, ntrain: int, cores: int, forward_s
     else:
         p["JOBS"], p["THREADS"] = str(min(cores, len(specs))), "1"
     # the test perplexities and decodes after the trainings: as many at a time as cores,
-    # one thread each; paper: one, or --decode-jobs
+    # one thread each; paper: one, or --decode-jobs, the cores shared among them
     p["DECODE_POOL"] = str(decode_jobs or (1 if scale == "paper" else cores))
+    p["DECODE_THREADS"] = str(max(1, cores // int(p["DECODE_POOL"])))
     return p
 
 
@@ -114,8 +117,8 @@ def free_port() -> int:
 def record_model(out: str, train_wall_s: int, commit: str, seed: int, task: str):
     """models/NAME.json: how long the model trained, the code that trained it, its seed
     and task (read by the table's notes and the analyses)."""
-    with open(out, "w") as f:
-        json.dump({"train_wall_s": train_wall_s, "commit": commit, "seed": seed, "task": task}, f)
+    atomic_write(out, json.dumps({"train_wall_s": train_wall_s, "commit": commit, "seed": seed,
+                                  "task": task}))
 
 
 def main(argv=None):

@@ -25,20 +25,21 @@ def test_small_plan_follows_the_recipe():
                                 "(no halving within the 7 epochs)")
     assert p["MODELS"][:2] == ["attention translation 1", "forward translation 1"]
     assert p["MODELS"][2:] == [f"reversed{s} translation_reversed {s}" for s in range(1, 6)]
-    assert p["FURTHER_SEEDS"] == ["reversed2", "reversed3", "reversed4", "reversed5"]
     assert p["PLAN"] == "attention:3,forward:7," + ",".join(f"reversed{s}:7" for s in range(1, 6))
-    assert (p["JOBS"], p["THREADS"], p["DECODE_POOL"]) == ("2", "1", "2")
+    assert (p["JOBS"], p["THREADS"], p["DECODE_POOL"], p["DECODE_THREADS"]) == ("2", "1", "2", "1")
 
 
 def test_paper_plan_halves_and_trains_one_model_at_a_time():
     p = plan("paper", "7.5", 128, 12000000, cores=16, forward_seeds=2, halve_after="5", workers=4)
     assert p["MAX_UPDATE"] == p["ATT_MAX_UPDATE"] == "703125" and p["ATT_SCHEDULE"] == ""
     assert p["LR_SCHEDULE"] == "lr halved every 0.5 epoch(s) after 5"
-    assert p["FURTHER_SEEDS"][0] == "forward2" and "forward2 translation 2" in p["MODELS"]
+    assert "forward2 translation 2" in p["MODELS"]
     # one training at a time, the cores shared among its CPU workers; decodes one at a time
-    assert (p["JOBS"], p["THREADS"], p["DECODE_POOL"]) == ("1", "4", "1")
+    # on every core, or --decode-jobs at a time sharing them
+    assert (p["JOBS"], p["THREADS"], p["DECODE_POOL"], p["DECODE_THREADS"]) == ("1", "4", "1", "16")
     assert plan("paper", "7.5", 128, 12000000, 2, 2, workers=8, decode_jobs=3)["THREADS"] == "1"
-    assert plan("paper", "7.5", 128, 12000000, 2, 2, decode_jobs=3)["DECODE_POOL"] == "3"
+    p = plan("paper", "7.5", 128, 12000000, 8, 2, decode_jobs=3)
+    assert (p["DECODE_POOL"], p["DECODE_THREADS"]) == ("3", "2")
 
 
 def test_max_update_override_applies_to_every_model():
@@ -52,6 +53,7 @@ def test_max_update_override_applies_to_every_model():
 def test_the_pool_never_exceeds_the_trainings(cores, jobs):
     p = plan("tiny", "3", 32, 2000, cores=int(cores), forward_seeds=2, halve_after="2")
     assert len(p["MODELS"]) == 8 and p["JOBS"] == str(jobs) and p["DECODE_POOL"] == cores
+    assert p["THREADS"] == p["DECODE_THREADS"] == "1"  # the same numbers whatever the cores
     assert p["LR_SCHEDULE"] == "lr halved every 0.5 epoch(s) after 2"
 
 

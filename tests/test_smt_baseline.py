@@ -21,7 +21,7 @@ from sutskever_plugin.smt.decoder import (
 )
 from sutskever_plugin.smt.lm import EOS, NgramLM, train_kneser_ney, write_arpa
 from sutskever_plugin.smt.phrase_table import build_phrase_table, extract_phrase_spans
-from sutskever_plugin.smt.tune import NbestPool, bleu_of_weights, optimize_weights
+from sutskever_plugin.smt.tune import bleu_of_weights, optimize_weights, pool_arrays
 
 # ----------------------------------------------------------------- a toy language pair
 NOUNS = {"dog": ("chien", "m"), "cat": ("chat", "m"), "man": ("homme", "m"),
@@ -180,7 +180,7 @@ def test_unknown_words_are_copied(toy_decoder):
 
 
 def test_empty_source_line_is_an_error_naming_the_line(toy_decoder):
-    from sutskever_plugin.smt.translate import decode_nbest
+    from sutskever_plugin.smt.build import decode_nbest
 
     with pytest.raises(ValueError, match=r"^test.en:2: empty source sentence"):
         decode_nbest(toy_decoder, [["a", "dog", "."], []], workers=1, source_name="test.en")
@@ -200,7 +200,7 @@ def test_distortion_limit_zero_is_monotone(toy_decoder):
 def test_optimizer_finds_weights_that_pick_the_references():
     rng = np.random.RandomState(0)
     refs = ["a b c d e f", "g h i j k l", "m n o p q r"]
-    pool = NbestPool(len(refs))
+    pool = [{} for _ in refs]
     true_w = np.array([0.2, -0.7, 0.1])
     for s, ref in enumerate(refs):
         cands = [ref] + [" ".join(rng.permutation(ref.split())) for _ in range(6)]
@@ -208,8 +208,8 @@ def test_optimizer_finds_weights_that_pick_the_references():
         # make the reference the argmax of true_w
         feats[0] = feats[1:].max(0) * np.sign(true_w) + np.sign(true_w)
         for h, f, st in zip(cands, feats, sentence_stats(cands, [ref] * len(cands))):
-            pool.add(s, h, f, st)
-    F, S, V = pool.arrays()
+            pool[s].setdefault(h, (f, st))
+    F, S, V = pool_arrays(pool)
     w, bleu = optimize_weights(F, S, V, init=[0.0, 0.0, 1.0], restarts=3)
     assert bleu == pytest.approx(100.0)
     assert bleu_of_weights(w, F, S, V) == pytest.approx(100.0)

@@ -8,6 +8,10 @@ GIZA++: it is pip-installable and aligns the 29k Multi30k pairs in seconds.
 """
 from typing import Iterable, List, Set, Tuple
 
+import eflomal
+
+from ..data.textio import read_lines
+
 Alignment = Set[Tuple[int, int]]  # (source index, target index)
 
 
@@ -26,10 +30,6 @@ def eflomal_align(src_path: str, tgt_path: str, fwd_out: str, rev_out: str):
     different alignments (a rebuilt baseline differs by a few tenths of BLEU), which is
     why the build keeps its alignment and reruns reuse it.
     """
-    try:
-        import eflomal
-    except ImportError as e:  # pragma: no cover - dependency documented in setup.py
-        raise ImportError("the SMT baseline needs `pip install eflomal`") from e
     aligner = eflomal.Aligner(model=3)
     with open(src_path, encoding="utf-8") as s, open(tgt_path, encoding="utf-8") as t:
         aligner.align(s, t, links_filename_fwd=fwd_out, links_filename_rev=rev_out, quiet=True)
@@ -72,11 +72,6 @@ def grow_diag_final_and(fwd: Alignment, rev: Alignment, src_len: int, tgt_len: i
 
 
 def symmetrize_files(src_path, tgt_path, fwd_path, rev_path) -> List[Alignment]:
-    out = []
-    with open(src_path, encoding="utf-8") as s, open(tgt_path, encoding="utf-8") as t, open(
-        fwd_path
-    ) as f, open(rev_path) as r:
-        for sl, tl, fl, rl in zip(s, t, f, r):
-            out.append(grow_diag_final_and(parse_links(fl), parse_links(rl),
-                                           len(sl.split()), len(tl.split())))
-    return out
+    lines = zip(*(read_lines(p) for p in (src_path, tgt_path, fwd_path, rev_path)))
+    return [grow_diag_final_and(parse_links(f), parse_links(r), len(s.split()), len(t.split()))
+            for s, t, f, r in lines]

@@ -4,9 +4,8 @@ Hypotheses extend a partial translation left to right with the translation of an
 uncovered source span; they live in stacks indexed by the number of source words covered
 and are compared by model score plus a future-cost estimate of the uncovered spans.
 Hypotheses with the same coverage, last source position and language-model state are
-recombined (only the best is expanded); the losers are kept as "arcs" so that the n-best
-list can be extracted afterwards exactly as Moses does (TrellisPath: each path is the best
-path with a sequence of arc deviations at increasing positions, popped best first).
+recombined (only the best is expanded); the losers are kept as "arcs" from which the
+n-best list is extracted as Moses' TrellisPath does (:meth:`PhraseDecoder.nbest`).
 
 Features, with Moses' names, signs and natural logs, so the n-best lists look like the
 paper's (Moses) lists::
@@ -17,16 +16,15 @@ paper's (Moses) lists::
     PhrasePenalty0=   number of phrases
     TranslationModel0= ln phi(s|t) ln lex(s|t) ln phi(t|s) ln lex(t|s)  (summed)
 """
+import functools
 import heapq
 import itertools
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from .lm import EOS, NgramLM
 
-FEATURE_NAMES = ["Distortion0", "LM0", "WordPenalty0", "PhrasePenalty0",
-                 "TranslationModel0", "TranslationModel0", "TranslationModel0",
-                 "TranslationModel0"]
+FEATURE_NAMES = ["Distortion0", "LM0", "WordPenalty0", "PhrasePenalty0"] + ["TranslationModel0"] * 4
 NUM_FEATURES = len(FEATURE_NAMES)
 # Moses' defaults written by train-model.perl (the start point of tuning)
 DEFAULT_WEIGHTS = [0.3, 0.5, -1.0, 0.2, 0.2, 0.2, 0.2, 0.2]
@@ -34,9 +32,8 @@ DEFAULT_WEIGHTS = [0.3, 0.5, -1.0, 0.2, 0.2, 0.2, 0.2, 0.2]
 
 def group_features(values: Sequence[float]) -> List[Tuple[str, List[float]]]:
     """Feature vector -> Moses n-best feature groups (TM's four values under one label)."""
-    return [("Distortion0", [values[0]]), ("LM0", [values[1]]),
-            ("WordPenalty0", [values[2]]), ("PhrasePenalty0", [values[3]]),
-            ("TranslationModel0", list(values[4:8]))]
+    return [(name, [v]) for name, v in zip(FEATURE_NAMES[:4], values)] + [
+        ("TranslationModel0", list(values[4:8]))]
 
 
 @dataclass
@@ -46,17 +43,17 @@ class DecoderConfig:
     distortion_limit: int = 6    # Moses default
     max_phrase_len: int = 7
     nbest: int = 100
-    # distinct surface strings (Moses -distinct): paths examined per entry, as Moses
-    nbest_factor: int = 20
+
+
+# distinct surface strings (Moses -distinct): paths examined per n-best entry, as Moses
+PATHS_PER_ENTRY = 20
 
 
 class _Option:
-    __slots__ = ("words", "start", "end", "static", "delta_tm", "inner_lm", "final_state",
-                 "nctx", "text")
+    __slots__ = ("words", "static", "delta_tm", "inner_lm", "final_state", "nctx", "text")
 
-    def __init__(self, words, start, end, static, delta_tm, inner_lm, final_state, nctx):
-        self.words, self.start, self.end = words, start, end
-        self.text = " " + " ".join(words)
+    def __init__(self, words, static, delta_tm, inner_lm, final_state, nctx):
+        self.words, self.text = words, " " + " ".join(words)
         self.static, self.delta_tm, self.inner_lm = static, delta_tm, inner_lm
         self.final_state, self.nctx = final_state, nctx
 
@@ -72,24 +69,16 @@ class _Hyp:
         self.out = out  # target words so far (to drop spurious-ambiguity arcs)
         self.arcs = None
 
-    def delta(self):
-        """This step's feature values (see FEATURE_NAMES)."""
-        o = self.opt
-        return (self.dist, self.lm, -float(len(o.words)), 1.0) + o.delta_tm
-
 
 class PhraseDecoder:
     def __init__(self, phrase_table: Dict[str, list], lm: NgramLM, weights: Sequence[float],
-                 config: Optional[DecoderConfig] = None):
-        self.pt, self.lm, self.cfg = phrase_table, lm, config or DecoderConfig()
+                 config: DecoderConfig):
+        self.pt, self.lm, self.cfg = phrase_table, lm, config
         self.set_weights(weights)
 
     def set_weights(self, weights: Sequence[float]):
-        if len(weights) != NUM_FEATURES:
-            raise ValueError(f"need {NUM_FEATURES} weights, got {len(weights)}")
         self.w = [float(x) for x in weights]
 
-    # ----------------------------------------------------------------- options
     def _options(self, src: List[str]):
         """Translation options per span, best ``ttable_limit`` by estimated score."""
         w = self.w
@@ -122,11 +111,10 @@ class PhraseDecoder:
                     tm_w = w[4] * tm[0] + w[5] * tm[1] + w[6] * tm[2] + w[7] * tm[3]
                     static = tm_w + w[2] * -len(words) + w[3] + w[1] * inner
                     est_score = static + w[1] * (est - inner)
-                    cands.append((est_score, _Option(words, i, j, static, tuple(tm), inner,
+                    cands.append((est_score, _Option(words, static, tuple(tm), inner,
                                                      final_state, nctx)))
                 cands.sort(key=lambda x: -x[0])
-                cands = cands[: self.cfg.ttable_limit]
-                opts[i, j] = cands
+                opts[i, j] = cands[: self.cfg.ttable_limit]
         return opts
 
     def _future_costs(self, n, opts):
@@ -137,19 +125,13 @@ class PhraseDecoder:
             for i in range(0, n - length + 1):
                 j = i + length
                 best = opts[i, j][0][0] if (i, j) in opts else NEG
-                for k in range(i + 1, j):
-                    v = fc[i][k] + fc[k][j]
-                    if v > best:
-                        best = v
-                fc[i][j] = best
+                fc[i][j] = max([best] + [fc[i][k] + fc[k][j] for k in range(i + 1, j)])
         return fc
 
-    # ----------------------------------------------------------------- search
     def decode(self, src: List[str]):
-        """Return the final hypothesis (with arcs for n-best) or None for empty input."""
+        """Return the final hypothesis (with arcs for n-best, best first) or None if none
+        covers the whole (or an empty) input."""
         n = len(src)
-        if n == 0:
-            return None
         cfg, w, lm = self.cfg, self.w, self.lm
         w_d, w_lm = w[0], w[1]
         dl = cfg.distortion_limit
@@ -158,22 +140,20 @@ class PhraseDecoder:
         full = (1 << n) - 1
         span_list = sorted(opts.keys())
         span_mask = {(i, j): ((1 << j) - 1) ^ ((1 << i) - 1) for i, j in span_list}
-        fc_cache: Dict[int, float] = {}
 
+        @functools.cache
         def future(cov):
-            v = fc_cache.get(cov)
-            if v is None:
-                v, i = 0.0, 0
-                while i < n:
-                    if cov >> i & 1:
-                        i += 1
-                        continue
-                    j = i
-                    while j < n and not cov >> j & 1:
-                        j += 1
-                    v += fc[i][j]
-                    i = j
-                fc_cache[cov] = v
+            """The future cost of the gaps of coverage bitmask ``cov``."""
+            v, i = 0.0, 0
+            while i < n:
+                if cov >> i & 1:
+                    i += 1
+                    continue
+                j = i
+                while j < n and not cov >> j & 1:
+                    j += 1
+                v += fc[i][j]
+                i = j
             return v
 
         stacks: List[Dict] = [dict() for _ in range(n + 1)]
@@ -195,10 +175,7 @@ class PhraseDecoder:
             hyps = sorted(stacks[k].values(), key=lambda h: -h.fscore)
             for hyp in hyps:
                 cov = hyp.coverage
-                # first uncovered position
-                first_gap = 0
-                while cov >> first_gap & 1:
-                    first_gap += 1
+                first_gap = (~cov & (cov + 1)).bit_length() - 1  # first uncovered position
                 for (i, j) in span_list:
                     mask = span_mask[i, j]
                     if cov & mask:
@@ -241,11 +218,11 @@ class PhraseDecoder:
                         if fscore < thr and len(stack_m) >= size:
                             continue
                         old = stack_m.get(key)
-                        if old is not None and old.score >= score and not keep_arcs:
-                            continue
                         out = hyp.out + opt.text
-                        if old is not None and old.score >= score and old.out == out:
-                            # the same words by another segmentation ("spurious
+                        if old is not None and old.score >= score and (
+                                not keep_arcs or old.out == out):
+                            # a loser is kept only as an arc for the n-best list, and not if
+                            # it has the same words by another segmentation ("spurious
                             # ambiguity"): as an arc it would only add duplicate strings
                             continue
                         new = _Hyp(score, hyp, new_cov, j, state, opt, -float(dist), lm_step,
@@ -253,23 +230,21 @@ class PhraseDecoder:
                         if old is None:
                             stack_m[key] = new
                         elif score > old.score:
-                            arcs = [] if old.out == out else [old]
-                            if old.arcs:
-                                arcs.extend(old.arcs)
-                                old.arcs = None
-                            new.arcs = arcs
+                            new.arcs = ([] if old.out == out else [old]) + (old.arcs or [])
+                            old.arcs = None
                             stack_m[key] = new
                         else:
-                            if old.arcs is None:
-                                old.arcs = []
+                            old.arcs = old.arcs or []
                             old.arcs.append(new)
                     if len(stack_m) > 2 * size:
                         prune(m)
-        final = stacks[n].get((full,))
-        return final
+        for st in stacks:
+            for hyp in st.values():
+                if hyp.arcs:
+                    hyp.arcs.sort(key=lambda a: -a.score)
+        return stacks[n].get((full,))
 
-    # ----------------------------------------------------------------- n-best
-    def nbest(self, src: List[str], n: Optional[int] = None):
+    def nbest(self, src: List[str]):
         """Return ``[(hyp string, feature vector, score)]`` best first.
 
         Paths are enumerated lazily best first: a path is its parent path with the node at
@@ -278,24 +253,16 @@ class PhraseDecoder:
         path is produced once. Its score is the parent's, minus the node's, plus the arc's
         (recombined hypotheses share all later steps).
         """
-        n = n or self.cfg.nbest
+        n = self.cfg.nbest
         root = self.decode(src)
         if root is None:
             return []
         w = self.w
         out, seen = [], set()
         counter = itertools.count()
-        sorted_ids = set()
-
-        def arcs_of(node):
-            if node.arcs and id(node) not in sorted_ids:
-                node.arcs.sort(key=lambda a: -a.score)
-                sorted_ids.add(id(node))
-            return node.arcs
-
         # heap entry: (-score, tie, parent nodes, parent score, pos, idx)
         heap = [(-root.score, next(counter), None, 0.0, -1, 0)]
-        max_paths = n * self.cfg.nbest_factor
+        max_paths = n * PATHS_PER_ENTRY
         popped = 0
         while heap and len(out) < n and popped < max_paths:
             neg, _, parent, pscore, pos, idx = heapq.heappop(heap)
@@ -314,7 +281,9 @@ class PhraseDecoder:
             feats = [0.0] * NUM_FEATURES
             for node in reversed(nodes):
                 words.extend(node.opt.words)
-                for f, v in enumerate(node.delta()):
+                # this step's feature values (see FEATURE_NAMES)
+                delta = (node.dist, node.lm, -float(len(node.opt.words)), 1.0) + node.opt.delta_tm
+                for f, v in enumerate(delta):
                     feats[f] += v
             hyp = " ".join(words)
             if hyp not in seen:
@@ -322,7 +291,7 @@ class PhraseDecoder:
                 out.append((hyp, feats, sum(a * b for a, b in zip(w, feats))))
             for p in range(pos + 1, len(nodes)):
                 nd = nodes[p]
-                arcs = arcs_of(nd)
+                arcs = nd.arcs
                 if arcs:
                     heapq.heappush(heap, (-(score - nd.score + arcs[0].score), next(counter),
                                           nodes, score, p, 0))

@@ -11,6 +11,7 @@ Estimation as lmplz: the highest order uses raw counts, lower orders continuatio
 discounts D1, D2, D3+ per order from counts-of-counts; unigrams interpolate with the
 uniform distribution over the vocabulary (including ``<unk>``).
 """
+import functools
 import gzip
 import math
 from collections import Counter, defaultdict
@@ -20,7 +21,7 @@ BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 LN10 = math.log(10.0)
 
 
-def _discounts(counts: Counter, order: int) -> Tuple[float, float, float]:
+def _discounts(counts: Counter) -> Tuple[float, float, float]:
     coc = Counter(min(c, 4) for c in counts.values())
     n1, n2, n3, n4 = (coc.get(k, 0) for k in (1, 2, 3, 4))
     if min(n1, n2, n3, n4) == 0:  # tiny corpora: fall back to a single discount
@@ -45,17 +46,10 @@ def train_kneser_ney(sentences: Iterable[Sequence[str]], order: int = 4):
             for i in range(len(toks) - n + 1):
                 raw[n][tuple(toks[i:i + n])] += 1
     # adjusted counts: continuation counts below the top order
-    adj: List[Counter] = [Counter() for _ in range(order + 1)]
-    adj[order] = raw[order]
+    adj = {order: raw[order]}
     for n in range(order - 1, 0, -1):
-        cont = Counter()
-        for g in raw[n + 1]:
-            cont[g[1:]] += 1
-        a = Counter()
-        for g, c in raw[n].items():
-            a[g] = c if g[0] == BOS else cont.get(g, 0)
-        adj[n] = a
-    adj[1][(UNK,)] = adj[1].get((UNK,), 0)
+        cont = Counter(g[1:] for g in raw[n + 1])
+        adj[n] = Counter({g: c if g[0] == BOS else cont.get(g, 0) for g, c in raw[n].items()})
 
     model: Dict[int, Dict[Tuple[str, ...], List[float]]] = {}
     vocab_size = len(vocab | {EOS, UNK})  # <s> is never predicted
@@ -63,17 +57,15 @@ def train_kneser_ney(sentences: Iterable[Sequence[str]], order: int = 4):
     for n in range(1, order + 1):
         # <s> is only ever a context, never predicted: no unigram mass for it
         counts = {g: c for g, c in adj[n].items() if c > 0 and g != (BOS,)}
-        d1, d2, d3 = _discounts(counts, n)
+        d1, d2, d3 = _discounts(counts)
         ctx_total: Dict[Tuple[str, ...], float] = defaultdict(float)
         ctx_ns = defaultdict(lambda: [0, 0, 0])
         for g, c in counts.items():
             h = g[:-1]
             ctx_total[h] += c
             ctx_ns[h][min(c, 3) - 1] += 1
-        gamma = {}
-        for h, tot in ctx_total.items():
-            n1, n2, n3 = ctx_ns[h]
-            gamma[h] = (d1 * n1 + d2 * n2 + d3 * n3) / tot
+        gamma = {h: (d1 * ctx_ns[h][0] + d2 * ctx_ns[h][1] + d3 * ctx_ns[h][2]) / tot
+                 for h, tot in ctx_total.items()}
         probs: Dict[Tuple[str, ...], float] = {}
         for g, c in counts.items():
             h = g[:-1]
@@ -95,9 +87,8 @@ def train_kneser_ney(sentences: Iterable[Sequence[str]], order: int = 4):
 
 
 def write_arpa(model, path: str):
-    opener = gzip.open if path.endswith(".gz") else open
     order = max(model)
-    with opener(path, "wt", encoding="utf-8") as f:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write("\\data\\\n")
         for n in range(1, order + 1):
             f.write(f"ngram {n}={len(model[n])}\n")
@@ -105,10 +96,8 @@ def write_arpa(model, path: str):
             f.write(f"\n\\{n}-grams:\n")
             for g in sorted(model[n]):
                 lp, bo = model[n][g]
-                if n < order and bo != 0.0:
-                    f.write(f"{lp:.6f}\t{' '.join(g)}\t{bo:.6f}\n")
-                else:
-                    f.write(f"{lp:.6f}\t{' '.join(g)}\n")
+                backoff = f"\t{bo:.6f}" if n < order and bo != 0.0 else ""
+                f.write(f"{lp:.6f}\t{' '.join(g)}{backoff}\n")
         f.write("\n\\end\\\n")
 
 
@@ -123,33 +112,23 @@ class NgramLM:
     """
 
     def __init__(self, path: str):
-        opener = gzip.open if path.endswith(".gz") else open
         self.prob: Dict[Tuple[str, ...], float] = {}
         self.backoff: Dict[Tuple[str, ...], float] = {}
-        order = 0
-        with opener(path, "rt", encoding="utf-8") as f:
+        self.order = 0
+        with gzip.open(path, "rt", encoding="utf-8") as f:
             section = 0
             for line in f:
                 line = line.strip()
-                if not line:
-                    continue
                 if line.startswith("\\"):
-                    if line.endswith("-grams:"):
-                        section = int(line[1:line.index("-")])
-                        order = max(order, section)
-                    else:
-                        section = 0
-                    continue
-                if section == 0:
-                    continue
-                parts = line.split("\t")
-                g = tuple(parts[1].split())
-                self.prob[g] = float(parts[0]) * LN10
-                if len(parts) > 2:
-                    self.backoff[g] = float(parts[2]) * LN10
-        self.order = order
+                    section = int(line[1:line.index("-")]) if line.endswith("-grams:") else 0
+                    self.order = max(self.order, section)
+                elif line and section:
+                    parts = line.split("\t")
+                    g = tuple(parts[1].split())
+                    self.prob[g] = float(parts[0]) * LN10
+                    if len(parts) > 2:
+                        self.backoff[g] = float(parts[2]) * LN10
         self.unk = self.prob[(UNK,)]
-        self._cache: Dict[Tuple[Tuple[str, ...], str], Tuple[float, Tuple[str, ...]]] = {}
 
     def context_state(self, words: Tuple[str, ...]) -> Tuple[str, ...]:
         """The LM state after ``words``: their longest suffix (of at most order-1 words)
@@ -159,27 +138,14 @@ class NgramLM:
             words = words[1:]
         return words
 
+    @functools.lru_cache(maxsize=2_000_000)
     def score(self, state: Tuple[str, ...], word: str) -> Tuple[float, Tuple[str, ...]]:
-        key = (state, word)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        lp = 0.0
-        h = state
-        while True:
-            p = self.prob.get(h + (word,))
-            if p is not None:
-                lp += p
-                break
-            if not h:
-                lp += self.unk
-                break
+        lp, h = 0.0, state
+        while h and h + (word,) not in self.prob:
             lp += self.backoff.get(h, 0.0)
             h = h[1:]
-        res = (lp, self.context_state(state + (word,)))
-        if len(self._cache) < 2_000_000:
-            self._cache[key] = res
-        return res
+        lp += self.prob.get(h + (word,), self.unk)
+        return lp, self.context_state(state + (word,))
 
     def begin(self) -> Tuple[str, ...]:
         return self.context_state((BOS,))

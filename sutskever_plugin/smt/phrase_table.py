@@ -18,12 +18,9 @@ The file written is Moses' text format ``src ||| tgt ||| 4 scores ||| ||| c(t) c
 pruned to the ``keep`` best targets per source phrase (by phi(t|s), then lex(t|s)).
 """
 import gzip
-import logging
 import math
 from collections import Counter, defaultdict
 from typing import Dict, Iterator, List, Sequence, Set, Tuple
-
-logger = logging.getLogger(__name__)
 
 NULL = "NULL"
 
@@ -41,24 +38,14 @@ def extract_phrase_spans(
     for s1 in range(src_len):
         tmin, tmax = tgt_len, -1
         for s2 in range(s1, min(src_len, s1 + max_len)):
-            for j in s2t[s2]:
-                if j < tmin:
-                    tmin = j
-                if j > tmax:
-                    tmax = j
+            if s2t[s2]:
+                tmin = min(tmin, *s2t[s2])
+                tmax = max(tmax, *s2t[s2])
             if tmax < 0:
                 continue  # only unaligned source words so far
             if tmax - tmin + 1 > max_len:
                 break  # the target span only grows with s2
-            consistent = True
-            for j in range(tmin, tmax + 1):
-                for i in t2s[j]:
-                    if i < s1 or i > s2:
-                        consistent = False
-                        break
-                if not consistent:
-                    break
-            if not consistent:
+            if any(i < s1 or i > s2 for j in range(tmin, tmax + 1) for i in t2s[j]):
                 continue
             # extend over unaligned target words on both sides
             ts = tmin
@@ -78,47 +65,31 @@ def word_translation_tables(src_sents, tgt_sents, alignments):
     """w(t|s) and w(s|t) from aligned word counts, NULL for unaligned words."""
     pair, s_tot, t_tot = Counter(), Counter(), Counter()
     for src, tgt, links in zip(src_sents, tgt_sents, alignments):
-        s_al, t_al = set(), set()
-        for i, j in links:
-            pair[src[i], tgt[j]] += 1
-            s_tot[src[i]] += 1
-            t_tot[tgt[j]] += 1
-            s_al.add(i)
-            t_al.add(j)
-        for i, w in enumerate(src):
-            if i not in s_al:
-                pair[w, NULL] += 1
-                s_tot[w] += 1
-                t_tot[NULL] += 1
-        for j, w in enumerate(tgt):
-            if j not in t_al:
-                pair[NULL, w] += 1
-                s_tot[NULL] += 1
-                t_tot[w] += 1
+        s_al, t_al = {i for i, _ in links}, {j for _, j in links}
+        pair.update((src[i], tgt[j]) for i, j in links)
+        pair.update((w, NULL) for i, w in enumerate(src) if i not in s_al)
+        pair.update((NULL, w) for j, w in enumerate(tgt) if j not in t_al)
+    for (s, t), c in pair.items():
+        s_tot[s] += c
+        t_tot[t] += c
     t_given_s = {(s, t): c / s_tot[s] for (s, t), c in pair.items()}
-    s_given_t = {(s, t): c / t_tot[t] for (s, t), c in pair.items()}
+    s_given_t = {(t, s): c / t_tot[t] for (s, t), c in pair.items()}
     return t_given_s, s_given_t
 
 
-def _lex(out_words, in_words, local_links, table, out_is_tgt):
-    """Lexical weight of out_words given in_words (Koehn 2003, eq. 'lex')."""
+def _lex(out_words, in_words, links, table):
+    """Lexical weight of out_words given in_words (Koehn 2003, eq. 'lex'); ``links`` are
+    (in index, out index) pairs, ``table`` is keyed (in word, out word)."""
     by_out = defaultdict(list)
-    for i, j in local_links:
-        if out_is_tgt:
-            by_out[j].append(i)
-        else:
-            by_out[i].append(j)
+    for i, j in links:
+        by_out[j].append(i)
     prob = 1.0
     for k, w in enumerate(out_words):
         ins = by_out.get(k)
         if ins:
-            if out_is_tgt:
-                p = sum(table.get((in_words[i], w), 0.0) for i in ins) / len(ins)
-            else:
-                p = sum(table.get((w, in_words[i]), 0.0) for i in ins) / len(ins)
+            prob *= sum(table.get((in_words[i], w), 0.0) for i in ins) / len(ins)
         else:
-            p = table.get((NULL, w) if out_is_tgt else (w, NULL), 0.0)
-        prob *= p
+            prob *= table.get((NULL, w), 0.0)
     return prob
 
 
@@ -138,15 +109,11 @@ def build_phrase_table(
         for s1, s2, t1, t2 in extract_phrase_spans(len(src), len(tgt), links, max_len):
             sp, tp = src[s1:s2 + 1], tgt[t1:t2 + 1]
             key = (" ".join(sp), " ".join(tp))
-            first = key not in pair_count
             pair_count[key] += 1
             local = [(i - s1, j - t1) for i, j in links if s1 <= i <= s2 and t1 <= j <= t2]
-            lts = _lex(tp, sp, local, t_given_s, out_is_tgt=True)
-            lst = _lex(sp, tp, local, s_given_t, out_is_tgt=False)
-            if first or lts > lex_ts[key]:
-                lex_ts[key] = lts
-            if first or lst > lex_st[key]:
-                lex_st[key] = lst
+            lex_ts[key] = max(lex_ts.get(key, 0.0), _lex(tp, sp, local, t_given_s))
+            lex_st[key] = max(lex_st.get(key, 0.0),
+                              _lex(sp, tp, [(j, i) for i, j in local], s_given_t))
     src_count: Counter = Counter()
     tgt_count: Counter = Counter()
     for (s, t), c in pair_count.items():
@@ -158,11 +125,8 @@ def build_phrase_table(
         by_src[s].append((t, scores, (tgt_count[t], src_count[s], c)))
     rows = []
     for s in sorted(by_src):
-        cands = sorted(by_src[s], key=lambda x: (-x[1][2], -x[1][3], x[0]))[:keep]
-        for t, scores, counts in cands:
+        for t, scores, counts in sorted(by_src[s], key=lambda x: (-x[1][2], -x[1][3], x[0]))[:keep]:
             rows.append((s, t, scores, counts))
-    logger.info("phrase table: %d pairs extracted, %d source phrases, %d rows kept",
-                len(pair_count), len(by_src), len(rows))
     return rows
 
 
@@ -173,22 +137,16 @@ def write_phrase_table(rows, path: str):
                     f"{' '.join(map(str, counts))}\n")
 
 
-def load_phrase_table(
-    path: str, needed_sources: Set[str] = None, floor: float = 1e-7
-) -> Dict[str, List[Tuple[Tuple[str, ...], Tuple[float, float, float, float]]]]:
-    """Read a Moses phrase table as ``{src phrase: [(tgt words, log scores)]}``.
-
-    ``needed_sources`` filters to the phrases of the sentences to translate (as Moses'
-    filter-model-given-input.pl). Scores are returned as natural logs (Moses' features),
-    probabilities floored at ``floor`` so that a zero lexical weight stays finite.
-    """
+def load_phrase_table(path: str, needed_sources: Set[str]):
+    """Read a Moses phrase table as ``{src phrase: [(tgt words, log scores)]}``, filtered to
+    ``needed_sources``. Scores are natural logs (Moses' features) of probabilities floored
+    at 1e-7, so that a zero lexical weight stays finite."""
     table: Dict[str, List] = defaultdict(list)
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
             s, rest = line.split(" ||| ", 1)
-            if needed_sources is not None and s not in needed_sources:
-                continue
-            t, scores, _ = rest.split(" ||| ", 2)
-            table[s].append((tuple(t.split()),
-                             tuple(math.log(max(float(x), floor)) for x in scores.split())))
+            if s in needed_sources:
+                t, scores, _ = rest.split(" ||| ", 2)
+                table[s].append((tuple(t.split()),
+                                 tuple(math.log(max(float(x), 1e-7)) for x in scores.split())))
     return dict(table)

@@ -15,57 +15,37 @@ import numpy as np
 from ..scoring.bleu_stats import STATS, corpus_bleu, pad_blocks, sentence_stats
 
 
-class NbestPool:
-    """Per-sentence union of the hypotheses of all tuning iterations."""
+Pool = List[Dict[str, Tuple[list, np.ndarray]]]  # per sentence {hyp: (features, BLEU stats)}
 
-    def __init__(self, num_sentences: int):
-        self.seen: List[Dict[str, int]] = [dict() for _ in range(num_sentences)]
-        self.feats: List[List[Sequence[float]]] = [[] for _ in range(num_sentences)]
-        self.stats: List[List[np.ndarray]] = [[] for _ in range(num_sentences)]
 
-    def add(self, sent: int, hyp: str, feats: Sequence[float], stats: np.ndarray) -> bool:
-        if hyp in self.seen[sent]:
-            return False
-        self.seen[sent][hyp] = len(self.feats[sent])
-        self.feats[sent].append(list(feats))
-        self.stats[sent].append(np.asarray(stats, dtype=np.float64))
-        return True
+def pool_arrays(pool: Pool) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features [S,K,D], stats [S,K,10], valid [S,K]) of the pool's hypotheses."""
+    feats = pad_blocks([np.asarray([f for f, _ in e.values()], dtype=np.float64) for e in pool])
+    stats = pad_blocks([np.asarray([s for _, s in e.values()]).reshape(-1, STATS) for e in pool])
+    valid = np.arange(feats.shape[1]) < np.array([len(e) for e in pool])[:, None]
+    return feats, stats, valid
 
-    def size(self) -> int:
-        return sum(len(f) for f in self.feats)
 
-    def arrays(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(features [S,K,D], stats [S,K,10], valid [S,K])."""
-        feats = pad_blocks([np.asarray(f, dtype=np.float64) for f in self.feats])
-        stats = pad_blocks([np.asarray(s, dtype=np.float64).reshape(-1, STATS)
-                            for s in self.stats])
-        valid = np.zeros(feats.shape[:2], dtype=bool)
-        for i, f in enumerate(self.feats):
-            valid[i, : len(f)] = True
-        return feats, stats, valid
+def _chosen_bleu(scores: np.ndarray, stats, valid) -> np.ndarray:
+    """Corpus BLEU of the 1-best hypotheses by ``scores`` ([..., S, K])."""
+    best = np.argmax(np.where(valid, scores, -np.inf), axis=-1)  # [..., S]
+    chosen = stats[np.arange(stats.shape[0]), best]  # [..., S, 10]
+    return corpus_bleu(chosen.sum(-2))
 
 
 def bleu_of_weights(weights: np.ndarray, feats, stats, valid) -> float:
     """Dev BLEU of the 1-best chosen by ``weights`` from the pool."""
-    scores = feats @ weights
-    best = np.argmax(np.where(valid, scores, -np.inf), axis=1)
-    chosen = stats[np.arange(stats.shape[0]), best]
-    return float(corpus_bleu(chosen.sum(0)))
+    return float(_chosen_bleu(feats @ weights, stats, valid))
 
 
 def _line_values(feats, stats, valid, w, d, cands, chunk=16) -> np.ndarray:
     """BLEU for each value in ``cands`` of weight ``d`` (others fixed)."""
     base = feats @ w - feats[..., d] * w[d]  # [S, K]
     fd = feats[..., d]
-    rows = np.arange(feats.shape[0])
     out = np.empty(len(cands))
     for c0 in range(0, len(cands), chunk):
         c = np.asarray(cands[c0:c0 + chunk])
-        scores = base[None] + c[:, None, None] * fd[None]  # [C, S, K]
-        scores = np.where(valid[None], scores, -np.inf)
-        best = np.argmax(scores, axis=2)  # [C, S]
-        chosen = stats[rows[None, :], best]  # [C, S, 10]
-        out[c0:c0 + chunk] = corpus_bleu(chosen.sum(1))
+        out[c0:c0 + chunk] = _chosen_bleu(base[None] + c[:, None, None] * fd[None], stats, valid)
     return out
 
 
@@ -77,7 +57,6 @@ def _normalize(w: np.ndarray) -> np.ndarray:
 def optimize_weights(
     feats: np.ndarray, stats: np.ndarray, valid: np.ndarray, init: Sequence[float],
     restarts: int = 8, seed: int = 1, fixed_sign: Optional[Dict[int, int]] = None,
-    max_sweeps: int = 8,
 ) -> Tuple[np.ndarray, float]:
     """Coordinate search with random restarts; returns (L1-normalized weights, dev BLEU).
 
@@ -89,12 +68,6 @@ def optimize_weights(
     fixed_sign = fixed_sign or {}
     grid = np.linspace(-1.0, 1.0, 41)
 
-    def allowed(d, values):
-        s = fixed_sign.get(d)
-        if s is None:
-            return values
-        return values[values * s > 0]
-
     starts = [_normalize(np.asarray(init, dtype=np.float64))]
     for _ in range(restarts):
         w = rng.uniform(-1, 1, size=dim)
@@ -105,13 +78,13 @@ def optimize_weights(
     for w in starts:
         w = w.copy()
         cur = bleu_of_weights(w, feats, stats, valid)
-        for _ in range(max_sweeps):
+        for _ in range(8):  # sweeps over the weights
             improved = False
             for d in rng.permutation(dim):
                 fine = w[d] + np.linspace(-0.1, 0.1, 21) * max(abs(w[d]), 0.05) * 5
-                cands = allowed(d, np.unique(np.concatenate([grid, fine, [w[d]]])))
-                if len(cands) == 0:
-                    continue
+                cands = np.unique(np.concatenate([grid, fine, [w[d]]]))
+                if d in fixed_sign:
+                    cands = cands[cands * fixed_sign[d] > 0]
                 vals = _line_values(feats, stats, valid, w, d, cands)
                 top = vals.max()
                 if top > cur + 1e-9:
@@ -131,8 +104,7 @@ def optimize_weights(
 
 
 def mert(decode: Callable[[np.ndarray], list], refs: Sequence[str], init: Sequence[float],
-         iterations: int = 5, seed: int = 1, log: Callable[[str], None] = print,
-         fixed_sign: Optional[Dict[int, int]] = None):
+         iterations: int = 5, seed: int = 1, log: Callable[[str], None] = print):
     """The MERT outer loop: decode, grow the pool, re-optimize; returns
     ``(weights, decoded dev BLEU, history)``.
 
@@ -141,8 +113,7 @@ def mert(decode: Callable[[np.ndarray], list], refs: Sequence[str], init: Sequen
     Stops when the pool gains nothing, or when the pool optimum stopped growing and the
     decoder already reaches it (within 0.3 BLEU), or after ``iterations`` decodes.
     """
-    fixed_sign = {1: +1} if fixed_sign is None else fixed_sign  # LM weight stays positive
-    pool = NbestPool(len(refs))
+    pool: Pool = [{} for _ in refs]  # the hypotheses of all iterations
     weights = np.asarray(init, dtype=np.float64)
     best = (-1.0, weights)
     history: List[Dict] = []
@@ -157,16 +128,18 @@ def mert(decode: Callable[[np.ndarray], list], refs: Sequence[str], init: Sequen
         for sid, hyps in enumerate(results):
             st = sentence_stats([h for h, _, _ in hyps], [refs[sid]] * len(hyps))
             for (h, f, _), row in zip(hyps, st):
-                added += pool.add(sid, h, f, row)
+                if h not in pool[sid]:
+                    pool[sid][h] = (f, row)
+                    added += 1
         history.append({"iteration": it, "weights": [round(float(x), 6) for x in weights],
                         "decoded_dev_bleu": dev_bleu, "new_hypotheses": int(added),
-                        "pool_size": pool.size()})
+                        "pool_size": sum(map(len, pool))})
         if added == 0:
             log(f"tune iteration {it}: dev BLEU {dev_bleu:.2f}, no new hypotheses: converged")
             break
-        feats, stats, valid = pool.arrays()
+        feats, stats, valid = pool_arrays(pool)
         new_w, pool_bleu = optimize_weights(feats, stats, valid, weights, seed=seed + it,
-                                            fixed_sign=fixed_sign)
+                                            fixed_sign={1: +1})  # LM weight stays positive
         history[-1]["pool_bleu_after"] = round(pool_bleu, 2)
         log(f"tune iteration {it}: dev BLEU {dev_bleu:.2f} with current weights, {added} new "
             f"hypotheses, pool-optimized BLEU {pool_bleu:.2f}")

@@ -1,22 +1,13 @@
 #!/usr/bin/env bash
-# What only a GPU can show, in one run on a CUDA machine:
-#   bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper]
-#                                     [--updates N] [--layers N --dim N] [--sizes paper|medium,paper]
-# 1. OUT_DIR/gpu_env.txt: the GPU, its driver, torch and fairseq versions, the commit.
-# 2. OUT_DIR/benchmark_gpu.{md,csv,log}: `scripts/benchmark.py --device cuda` at the
-#    paper's size (--sizes: also medium).
-# 3. OUT_DIR/table1_paper_gpu.md and paper_gpu.log (the pipeline's step times at its
-#    end): `reproduce_table1.sh --scale paper --decode-jobs 4` at 4 x 1000 for N updates
-#    (default 40) on the stand-in corpus laid out as WMT'14 (data/stand_in.py, no
-#    download). Each of its trainings, test perplexities and decodes was a process of
-#    19-31 s on an H200, start-up included (results/gpu/), hence four decodes at a time;
-#    then OUT_DIR/sparse_train_gpu.log beside train_reversed1_dense.log: the first reversed
-#    LSTM trained again with sparse embedding gradients, its losses beside the dense ones.
-# Without --only, both in that order (eight files: what a lent machine's call brings back).
-# Each step has its own time limit (the pipeline's: PAPER_LIMIT seconds, default 420) and
-# a failed step does not stop the next; the exit status is the number of failed steps.
-# A copy of the checkout (as a lent machine gets it): export SUTSKEVER_COMMIT=<the
-# commit copied>, which the results then name.
+# What only a GPU can show, in one run on a CUDA machine (docs/gpu.md):
+#   bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper] [--updates N]
+# writes OUT_DIR/gpu_env.txt, benchmark_gpu.{md,csv,log} (`scripts/benchmark.py --device
+# cuda` at the paper's size), table1_paper_gpu.md and paper_gpu.log (`reproduce_table1.sh
+# --scale paper` for N updates, default 40, on the stand-in corpus; four decodes at a time:
+# each was a process of 19-31 s on an H200, start-up included), sparse_train_gpu.log beside
+# train_reversed1_dense.log. Each step has its own time limit (the pipeline's: PAPER_LIMIT
+# seconds, default 420); the exit status is the number of failed steps. A copy of the
+# checkout (as a lent machine gets it): export SUTSKEVER_COMMIT=<the commit copied>.
 #
 # Machines without a package index (a lent GPU machine with torch preinstalled): where
 # no .venv exists, --wheels DIR makes .venv a thin shim over this machine's python3 (its
@@ -29,29 +20,25 @@
 # With an index, scripts/setup_env.sh builds the .venv as usual (TORCH_SPEC=torch).
 set -uo pipefail
 die() { echo "[gpu_check] FAILED: $*" >&2; exit 1; }
-[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || die "usage: bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper] [--updates N] [--layers N --dim N] [--sizes S]"
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || die "usage: bash scripts/gpu_check.sh OUT_DIR [--wheels DIR] [--only benchmark|paper] [--updates N]"
 OUT=$(mkdir -p "$1" && cd "$1" && pwd) || die "cannot create $1"
 shift
-WHEELS="" ONLY="" UPDATES=40 LAYERS=4 DIM=1000 SIZES=paper BENCH_LIMIT=200
+WHEELS="" ONLY="" UPDATES=40
 while [ $# -gt 0 ]; do
   case $1 in
-    --wheels|--only|--updates|--layers|--dim|--sizes) [ $# -ge 2 ] || die "$1 needs a value" ;;&
+    --wheels|--only|--updates) [ $# -ge 2 ] || die "$1 needs a value" ;;&
     --wheels) WHEELS=$(cd "$2" && pwd) || die "--wheels $2: no such directory"; shift 2 ;;
     --only) ONLY=$2; shift 2
             case $ONLY in benchmark|paper) ;; *) die "--only $ONLY: benchmark or paper" ;; esac ;;
     --updates) UPDATES=$2; shift 2 ;;
-    --layers) LAYERS=$2; shift 2 ;;
-    --dim) DIM=$2; shift 2 ;;
-    --sizes) SIZES=$2 BENCH_LIMIT=400; shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# the integer options by the one parser of every script (lib.sh int_opt: base 10, 08 is
-# eight); lib.sh's set -e undone: a failed step here does not stop the next
+# lib.sh's set -e undone: a failed step here does not stop the next
 TAG=gpu_check; source scripts/lib.sh; set +e
-int_opt UPDATES --updates 1; int_opt LAYERS --layers 1; int_opt DIM --dim 1
+int_opt UPDATES --updates 1
 
 if [ ! -x .venv/bin/python ] && [ -n "$WHEELS" ]; then
   SITE=$ROOT/.venv/site
@@ -90,12 +77,12 @@ check() {
 } | tee "$OUT/gpu_env.txt"
 
 if [ "$ONLY" != paper ]; then
-  check benchmark_gpu "$BENCH_LIMIT" "$PY" scripts/benchmark.py --device cuda --sizes "$SIZES" --out-dir "$OUT"
+  check benchmark_gpu 200 "$PY" scripts/benchmark.py --device cuda --sizes paper --out-dir "$OUT"
 fi
 if [ "$ONLY" != benchmark ]; then
   RAW=$(mktemp -d) WORK=$(mktemp -d)
   PAPER=(--scale paper --raw-dir "$RAW" --work "$WORK" --nwords-src 1200 --nwords-tgt 1600
-         --layers "$LAYERS" --dim "$DIM" --max-update "$UPDATES" --decode-jobs 4)
+         --max-update "$UPDATES" --decode-jobs 4)
   check paper_gpu "${PAPER_LIMIT:-420}" bash -c '"$1" -m sutskever_plugin.data.stand_in --out "$2" && shift 2 &&
     bash scripts/reproduce_table1.sh "$@"' _ "$PY" "$RAW" "${PAPER[@]}"
   cp "$WORK/results/table1.md" "$OUT/table1_paper_gpu.md" 2>/dev/null || true

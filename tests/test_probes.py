@@ -294,7 +294,7 @@ PROBES: List[Probe] = [
     Probe("tune-epochs-08", "integers", "tune_small.sh --epochs 08 (accepted; no flags given)",
           ["bash", "scripts/tune_small.sh", "--name", "x", "--epochs", "08", "--work", "{d}/w"], 2,
           "tune_small.sh: error: give the candidate's fairseq-train flags after --"),
-    Probe("gpu-check-updates-00", "integers", "gpu_check.sh --updates 00 (also --layers, --dim)",
+    Probe("gpu-check-updates-00", "integers", "gpu_check.sh --updates 00",
           ["bash", "scripts/gpu_check.sh", "{d}/out", "--updates", "00"], 1,
           "[gpu_check] FAILED: --updates must be an integer >= 1 (got '00')"),
 

@@ -18,7 +18,7 @@ MIN_RATIO = 1.5
 def measure(seconds=1.0):
     import torch
 
-    from .flops import matmul_peak
+    from .timing import matmul_peak
 
     torch.set_num_threads(1)
     res = {"threads": 1, "min_ratio": MIN_RATIO}

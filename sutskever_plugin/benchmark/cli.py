@@ -2,6 +2,7 @@
 docs/speed.md and the report's own notes)."""
 import argparse
 import datetime
+import functools
 import gc
 import resource
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ..data.textio import write_text
-from ..machine import commit, describe
+from ..machine import REPO_ROOT, commit, describe
 from .config import GPU_PRECISIONS, GPU_SIZES, MAIN_JOB, MAIN_JOB_FLAGS, MAIN_JOB_RECIPE, SCALING, SIZES
 from .cpu import bench_allocator, bench_main_job, bench_scaling, bench_size, mfu_against_run_best
 from .cuda import bench_device
@@ -20,11 +21,7 @@ from .profiling import profile
 from .report import existing_notes, write_device_report, write_report
 from .timing import load1
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def log(msg):
-    print(msg, flush=True)
+log = functools.partial(print, flush=True)
 
 
 def main(argv=None):
@@ -33,7 +30,7 @@ def main(argv=None):
     p.add_argument("--sizes", help="comma-separated subset of the mode's sizes "
                    f"(full: {','.join(SIZES['full'])}; quick: {','.join(SIZES['quick'])}; "
                    f"cuda: {','.join(GPU_SIZES)})")
-    p.add_argument("--out-dir", default=str(REPO / "results"), help="where the reports go")
+    p.add_argument("--out-dir", default=str(Path(REPO_ROOT) / "results"), help="where the reports go")
     p.add_argument("--profile", action="store_true", help="print torch.profiler tables, write them to "
                    "OUT_DIR/benchmark_profile.md and exit")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
@@ -51,7 +48,6 @@ def main(argv=None):
     start, t0 = datetime.datetime.now(datetime.timezone.utc), time.time()
 
     def run_meta():
-        """What every report says about the run: machine, start/end (UTC), wall time, command."""
         return dict(machine=describe(), start=start.strftime("%Y-%m-%d %H:%M"),
                     end=datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M"),
                     wall=time.time() - t0,
@@ -73,14 +69,11 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as root:
         if a.profile:
             return write_profile(root, names, sizes, MAIN_JOB[mode], run_meta, out_dir)
-        rows, kept = [], None
-        for i, n in enumerate(names):
-            size_rows, k = bench_size(root, n, sizes[n], log, keep=(i == 0))
-            rows += size_rows
-            kept = kept or k
-        setup, trainers, _ = kept
+        rows, setup, trainers = bench_size(root, names[0], sizes[names[0]], log, keep=True)
+        for n in names[1:]:
+            rows += bench_size(root, n, sizes[n], log)[0]
         rows += bench_scaling(names[0], sizes[names[0]], SCALING[mode], setup, trainers, log)
-        kept = setup = trainers = None
+        setup = trainers = None
         gc.collect()
         rows += bench_main_job(root, MAIN_JOB[mode], log)
         gc.collect()

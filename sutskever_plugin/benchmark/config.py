@@ -49,8 +49,6 @@ MAIN_JOB_RECIPE = ("--optimizer", "fused_adam", *FUSED_SMOOTHED_LOSS)
 MAIN_JOB_AB = {"main_fairseq_adam": (FUSED_SMOOTHED_LOSS, False),
                "main_torch_dropout": (MAIN_JOB_RECIPE, True)}
 
-# name -> layers, hidden (= embedding) size, source vocab, target vocab,
-#         train batch (sentences), train length (words), gen batch (sentences)
 SIZES = {
     "full": {
         "small": dict(layers=4, hidden=256, src_vocab=10_000, tgt_vocab=10_000,
@@ -71,14 +69,11 @@ SIZES = {
     },
 }
 
-# the paper's training set (section 3.2) and recipe (section 3.4)
-PAPER_WORDS_PER_EPOCH = 348e6 + 304e6  # French + English words of the 12M sentences
-PAPER_EPOCHS = 7.5
-
 
 def paper_epochs_days(src_tgt_words_per_s):
-    """Days the paper's 7.5 epochs over its 652M words would take at this speed."""
-    return PAPER_EPOCHS * PAPER_WORDS_PER_EPOCH / src_tgt_words_per_s / 86400
+    """Days the paper's 7.5 epochs (section 3.4) over its 348M French + 304M English words
+    (section 3.2) would take at this speed."""
+    return 7.5 * (348e6 + 304e6) / src_tgt_words_per_s / 86400
 
 # One CUDA GPU (issue 7, item 3): the paper's batch of 128 sentences, and sentences as long
 # as WMT'14's on average ((348M + 304M) words / 12M pairs / 2 sides = 27 words).
@@ -89,10 +84,8 @@ GPU_SIZES = {
                   batch=128, length=27, rounds=3, steps=5),
 }
 # fairseq's own flags per precision on CUDA (its --bf16 means TPU in this fairseq), and
-# ours in fp32 with the plugin's SGD and sparse embedding gradients, which the paper
-# scale leaves off on GPUs for what this row showed on an H200: the same update, no
-# faster step (results/gpu/). Ours only: fairseq's lstm has no such flag, and --fp16 /
-# --amp cannot take sparse gradients.
+# ours with sparse embedding gradients (fairseq's lstm has no such flag; --fp16 / --amp
+# cannot take sparse gradients): on an H200 the same update, no faster step (results/gpu/).
 GPU_PRECISIONS = {"fp32": (), "fp16": ("--fp16",), "amp": ("--amp",), "fp32_sparse": SPARSE_GRADS}
 
 # how time grows: measured at the first size of the mode

@@ -1,17 +1,14 @@
-"""The CPU measurements: training (fp32, bf16 autocast, ours with each piece of its
-recipe back to fairseq's, fp32 again with freed memory kept) and generation at each size,
-how time grows with sentence length, batch size and beam size, and the small-scale main
-job's own recipe."""
+"""The CPU measurements: training and generation at each size, how time grows with
+sentence length, batch size and beam size, and the small-scale main job's own recipe."""
 import ctypes
 import gc
 
 import torch
 
-from .config import AB_KINDS, CPU_RECIPE, MAIN_JOB_AB, MAIN_JOB_FLAGS, MAIN_JOB_RECIPE, MODELS
+from .config import AB_KINDS, MAIN_JOB_AB, MAIN_JOB_FLAGS, MAIN_JOB_RECIPE, MODELS
 from .fairseq_setup import Setup
-from .flops import matmul_peak, mean_step_flops, train_flops
-from .memory import RssSampler, current_rss
-from .timing import base_row, load1, rates, time_generate, time_train
+from .timing import (RssSampler, base_row, current_rss, load1, matmul_peak, mean_step_flops, rates,
+                     time_generate, time_train, train_flops)
 
 
 def train_row(kind, size_name, size, model, st, samples, pad, peak, log, mem, **extra):
@@ -33,19 +30,16 @@ def train_row(kind, size_name, size, model, st, samples, pad, peak, log, mem, **
 
 
 def train_samples(setup, size):
-    """The size's timed training batches (the same ones for every measurement)."""
     return [setup.batch(size["batch"], size["length"], torch.Generator().manual_seed(i))
             for i in range(3)]
 
 
-def measure_training(kind, size_name, size, setup, samples, log, bf16=False,
-                     recipe=CPU_RECIPE, names=MODELS, variants=None):
-    """Timed training steps of both models (or ``names``) at one size, with ``recipe``, as
-    CSV rows; ``variants``: instead, {label: (kind, model, Setup.trainer's keywords)}.
-    Also returns the trainers (small and medium, where all are alive together) or None, and
-    the models by label. Small and medium interleave the models' steps; the paper size runs
-    one model at a time (two 384M-parameter models plus gradients would double the memory)."""
-    variants = variants or {m: (kind, m, dict(recipe=recipe)) for m in names}
+def measure_training(kind, size_name, size, setup, samples, log, bf16=False, variants=None):
+    """CSV rows of both models' (or ``variants``': {label: (kind, model, Setup.trainer's
+    keywords)}) timed steps, the trainers (None at the paper size) and the models. The
+    paper size runs one model at a time (two 384M-parameter models plus gradients would
+    double the memory), the others interleave their steps."""
+    variants = variants or {m: (kind, m, {}) for m in MODELS}
     dtype = torch.bfloat16 if bf16 else torch.float32
     peak_before = matmul_peak(dtype=dtype)
     log(f"[{size_name}] {kind}: {size['layers']}x{size['hidden']}, vocab {size['src_vocab']}/"
@@ -89,16 +83,15 @@ def gen_rows(kind, size_name, size, res, batch, length, beam, reps, per_step=Fal
 
 
 def bench_size(root, size_name, size, log, keep=False):
-    """Training (fp32, then bf16 autocast) + generation for both models at one size.
-    Returns CSV rows and, with ``keep`` (sizes where both models fit together), the
-    setup, fp32 trainers and batches for reuse."""
+    """Training (fp32, then bf16 autocast) + generation for both models at one size: CSV
+    rows, the setup and, with ``keep``, the fp32 trainers (for bench_scaling)."""
     setup = Setup(root, size)
     samples = train_samples(setup, size)
     rows, trainers, models = measure_training("train", size_name, size, setup, samples, log)
     # ours again with one piece of its recipe back to fairseq's: what each piece gives
     for kind, recipe in AB_KINDS.items():
-        rows += measure_training(kind, size_name, size, setup, samples, log, recipe=recipe,
-                                 names=("sutskever_lstm",))[0]
+        rows += measure_training(kind, size_name, size, setup, samples, log,
+                                 variants={kind: (kind, "sutskever_lstm", dict(recipe=recipe))})[0]
     length, reps = size["length"], size.get("gen_reps", 2)
     gsample = setup.batch(size["gen_batch"], length, torch.Generator().manual_seed(99))
     for beam in (1, 12):
@@ -112,7 +105,7 @@ def bench_size(root, size_name, size, log, keep=False):
     gc.collect()
     rows += measure_training("train_bf16", size_name, size, setup, samples, log, bf16=True)[0]
     gc.collect()
-    return rows, (setup, trainers, samples) if keep else None
+    return rows, setup, trainers
 
 
 def bench_scaling(size_name, size, sc, setup, trainers, log):
@@ -177,24 +170,19 @@ def bench_main_job(root, size, log):
     return rows
 
 
-def keep_freed_memory():
-    """glibc: serve every allocation from the heap and never give freed memory back, so
-    the big per-step tensors (logits, log-probs and their gradients) reuse pages that are
-    already mapped instead of page-faulting fresh zeroed ones in at every step. Returns
-    False where that is not possible (not glibc). Process-wide and one-way: run last."""
+def bench_allocator(root, names, sizes, log):
+    """The fp32 training of every size again with freed memory kept, as
+    scripts/reproduce_table1.sh runs its CPU trainings (MALLOC_MMAP_MAX_=0): glibc serves
+    every allocation from the heap and never gives freed memory back, so the big per-step
+    tensors (logits, log-probs and their gradients) reuse mapped pages instead of
+    page-faulting fresh zeroed ones in at every step. Process-wide and one-way: run last."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+        kept = bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
     except (OSError, AttributeError):
-        return False
-
-
-def bench_allocator(root, names, sizes, log):
-    """The fp32 training measurement of every size again, with freed memory kept (see
-    keep_freed_memory): how much of a step is page faults of fresh allocations. This is
-    how scripts/reproduce_table1.sh runs its CPU trainings (MALLOC_MMAP_MAX_=0)."""
-    if not keep_freed_memory():
+        kept = False
+    if not kept:
         log("[allocator] mallopt not available (not glibc): skipped")
         return []
     log("[allocator] freed memory kept in the heap from now on (MALLOC_MMAP_MAX_=0)")

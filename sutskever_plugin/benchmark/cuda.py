@@ -7,8 +7,7 @@ from ..machine import commit, describe
 from .config import GPU_PRECISIONS, MODELS, SPARSE_GRADS, paper_epochs_days
 from .cpu import train_samples
 from .fairseq_setup import Setup
-from .flops import cuda_matmul_peak, matmul_peak, mean_step_flops
-from .timing import base_row, rates, time_train
+from .timing import base_row, cuda_matmul_peak, matmul_peak, mean_step_flops, rates, time_train
 
 
 def bench_device(root, names, sizes, precisions, log, device="cuda"):

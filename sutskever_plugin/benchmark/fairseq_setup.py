@@ -16,14 +16,6 @@ from .config import CPU_RECIPE
 PLUGIN = Path(__file__).resolve().parents[1]  # --user-dir
 
 
-def write_dicts(datadir, src_vocab, tgt_vocab):
-    """dict.src.txt / dict.tgt.txt with the given sizes (incl. fairseq's 4 specials)."""
-    for lang, n in (("src", src_vocab), ("tgt", tgt_vocab)):
-        with open(Path(datadir) / f"dict.{lang}.txt", "w") as f:
-            for i in range(n - 4):
-                f.write(f"w{i} {n - i}\n")
-
-
 def model_flags(model, size, bf16=False):
     """Layers, sizes and dropout (embeddings as wide as the cells and no dropout unless
     the size says ``embed`` / ``dropout``). ``bf16``: with --autocast-bf16; the built-in
@@ -64,7 +56,9 @@ class Setup:
         self.size, self.device = size, device
         self.datadir = Path(root) / f"v{size['src_vocab']}_{size['tgt_vocab']}"
         self.datadir.mkdir(exist_ok=True)
-        write_dicts(self.datadir, size["src_vocab"], size["tgt_vocab"])
+        for lang, n in (("src", size["src_vocab"]), ("tgt", size["tgt_vocab"])):
+            with open(self.datadir / f"dict.{lang}.txt", "w") as f:  # and fairseq's 4 specials
+                f.writelines(f"w{i} {n - i}\n" for i in range(n - 4))
         cfg = make_cfg(self.datadir, "sutskever_lstm", size, size["batch"])
         self.task = tasks.setup_task(cfg.task)
         self.src_dict, self.tgt_dict = self.task.source_dictionary, self.task.target_dictionary

@@ -11,7 +11,7 @@ from conftest import MULTI30K as RAW
 
 from sutskever_plugin.data import multi30k, prepare, spm
 from sutskever_plugin.data.evalset import postprocess_hypotheses, prepare_eval_set
-from sutskever_plugin.data.moses import detokenize, tokenize
+from sutskever_plugin.data.moses import detokenize, tokenize_line
 from sutskever_plugin.data.multi30k import prepare_multi30k
 from sutskever_plugin.data.pipeline import SplitSpec, load_summary, tokenize_split
 from sutskever_plugin.data.textio import DataPrepError
@@ -218,7 +218,7 @@ def test_eval_set_prepared_like_training_data(tiny, tmp_path):
 
 def test_tokenize_detokenize_roundtrip():
     raw = ["Un homme, en chemise bleue, dit : \"C'est l'été !\""]
-    tok = tokenize(raw, "fr")
+    tok = [tokenize_line(raw[0], "fr")]
     assert tok == ["Un homme , en chemise bleue , dit : \" C' est l' été ! \""]
     assert detokenize(tok, "fr") == raw
-    assert tokenize(["Two dogs aren't  running\u2028fast."], "en") == ["Two dogs aren 't running fast ."]
+    assert tokenize_line("Two dogs aren't  running\u2028fast.", "en") == "Two dogs aren 't running fast ."

@@ -4,47 +4,33 @@ import os
 import shlex
 import subprocess
 import sys
-from typing import List, Optional
+from typing import List
 
 from .textio import DataPrepError, atomic_dir
 
 logger = logging.getLogger(__name__)
 
 
+_OPTIONS = ("trainpref", "validpref", "testpref", "srcdict", "tgtdict", "destdir", "nwordssrc", "nwordstgt")
+
+
 def preprocess_args(
     destdir: str,
     src: str = "en",
     tgt: str = "fr",
-    trainpref: Optional[str] = None,
-    validpref: Optional[str] = None,
-    testpref: Optional[str] = None,
-    nwordssrc: Optional[int] = None,
-    nwordstgt: Optional[int] = None,
-    srcdict: Optional[str] = None,
-    tgtdict: Optional[str] = None,
     only_source: bool = False,
     workers: int = 2,
+    **options,
 ) -> List[str]:
-    """fairseq-preprocess arguments (without the executable)."""
+    """fairseq-preprocess arguments (without the executable); ``options``: the other
+    ``--NAME VALUE`` of :data:`_OPTIONS`, left out when None."""
+    assert set(options) <= set(_OPTIONS), options
+    options["destdir"] = destdir
     args = ["--source-lang", src, "--target-lang", tgt]
-    for flag, value in (
-        ("--trainpref", trainpref),
-        ("--validpref", validpref),
-        ("--testpref", testpref),
-        ("--srcdict", srcdict),
-        ("--tgtdict", tgtdict),
-    ):
-        if value:
-            args += [flag, value]
-    args += ["--destdir", destdir]
-    if nwordssrc:
-        args += ["--nwordssrc", str(nwordssrc)]
-    if nwordstgt:
-        args += ["--nwordstgt", str(nwordstgt)]
-    if only_source:
-        args += ["--only-source"]
-    args += ["--workers", str(workers)]
-    return args
+    for name in _OPTIONS:
+        if options.get(name):
+            args += [f"--{name}", str(options[name])]
+    return args + (["--only-source"] if only_source else []) + ["--workers", str(workers)]
 
 
 def format_command(args: List[str], exe: str = "fairseq-preprocess") -> str:

@@ -1,14 +1,7 @@
-"""A user's test set, "prepared exactly as the training data were prepared".
-
-:func:`prepare_eval_set` reads the preparation recorded in a data directory's
-``summary.json`` (tokenizer, SentencePiece models if any), applies it to a raw source
-file (and its reference, if given) and binarizes them with that directory's existing
-dictionaries, so ``fairseq-generate OUT/bin --gen-subset test`` decodes them with models
-trained on the data directory.  Words outside the training dictionaries become <unk>,
-as for the paper's test set.
-
-``out_dir`` is laid out as a data directory (:mod:`.pipeline`) holding the one split; its
-``tok/test.fr`` is the tokenized BLEU reference (fairseq's T- lines carry <unk>).
+"""A user's test set, "prepared exactly as the training data were prepared": the
+tokenizer (and SentencePiece models) recorded in a data directory's ``summary.json``, and
+its dictionaries (other words -> <unk>, as for the paper's test set).  ``out_dir`` is laid
+out as a data directory (:mod:`.pipeline`) holding the one split.
 """
 import json
 import os
@@ -112,9 +105,7 @@ def prepare_eval_set(
 
 def postprocess_hypotheses(lines: Iterable[str], data_dir: str, lang: Optional[str] = None) -> List[str]:
     """fairseq-generate hypotheses (``H-`` text, no ``--post-process``) -> Moses-tokenized
-    text, the paper's BLEU input: identity for word-level data, SentencePiece decoding
-    (byte pieces included) for SentencePiece data.  Then :func:`detokenize` for sacreBLEU.
-    """
+    text, the paper's BLEU input (SentencePiece pieces decoded, byte pieces included)."""
     summary = load_summary(data_dir)
     lang = lang or summary["tgt"]
     lines = list(lines)

@@ -28,19 +28,18 @@ SCALES = {
 
 def resolve_files(raw_dir: Optional[str], download_dir: str) -> Dict[str, Dict[str, str]]:
     """Path of every raw file: from ``raw_dir`` when there, else downloaded."""
-    files = {}
+    files = {split: {} for split in FILES}
     for split, stem in FILES.items():
-        files[split] = {}
         for lang in LANGS:
             name = f"{stem}.{lang}.gz"
             local = os.path.join(raw_dir, name) if raw_dir else None
             if local and os.path.exists(local):
                 files[split][lang] = local
-            else:
-                if raw_dir:
-                    logger.info(f"{local} not found, downloading it")
-                os.makedirs(download_dir, exist_ok=True)
-                files[split][lang] = download(f"{BASE_URL}/{name}", os.path.join(download_dir, name))
+                continue
+            if raw_dir:
+                logger.info(f"{local} not found, downloading it")
+            os.makedirs(download_dir, exist_ok=True)
+            files[split][lang] = download(f"{BASE_URL}/{name}", os.path.join(download_dir, name))
     return files
 
 
@@ -58,8 +57,6 @@ def prepare_multi30k(
     sp_model_type: str = "bpe",
 ) -> dict:
     """Prepare Multi30k En->Fr into ``out_dir`` (see :mod:`.pipeline` for the layout)."""
-    if scale not in SCALES:
-        raise ValueError(f"multi30k has scales {sorted(SCALES)}, not {scale!r}")
     cfg = SCALES[scale]
     files = resolve_files(raw_dir, os.path.join(out_dir, "downloads"))
     splits = [

@@ -1,20 +1,11 @@
-"""Moses n-best lists: streaming reader and writer with validation.
+"""Moses n-best lists (the paper rescored the baseline's 1000-best lists), one hypothesis a line::
 
-The paper rescored the baseline's 1000-best lists, distributed in Moses' n-best
-format, one hypothesis a line::
-
-    id ||| hypothesis ||| feature values ||| total score [||| extra fields]
+    id ||| hypothesis ||| feature values ||| total score [||| extra fields, kept verbatim]
 
 e.g. ``0 ||| un chien . ||| LM0= -12.3 TranslationModel0= -1 -2 -0.5 -3 ||| -4.1``.
-A feature field is a sequence of ``Name=`` labels each followed by one or more numbers
-(dense features carry several values under one label, as Moses' ``TranslationModel0=``).
-Extra fields after the score (Moses' ``-print-alignment-info-in-n-best``) are kept
-verbatim.
-
-Rescoring must produce exactly one 1-best per source sentence, so the reader is strict:
-every problem is an :class:`NbestFormatError` naming ``file:line``, and
-:func:`read_nbest_blocks` checks that every source sentence ``0..N-1`` has at least one
-hypothesis, instead of silently skipping sentences.
+Rescoring needs exactly one 1-best per source sentence, so the reader is strict: every
+problem is an :class:`NbestFormatError` naming ``file:line``, and every sentence
+``0..N-1`` must have a hypothesis.
 """
 import contextlib
 import gzip
@@ -26,8 +17,6 @@ from ..errors import user_facing
 from .textio import numbered_lines
 
 Features = List[Tuple[str, List[float]]]
-
-SEP = "|||"
 
 
 @user_facing
@@ -101,7 +90,7 @@ def parse_features(text: str) -> Features:
 
 def parse_line(line: str, path: str = "<nbest>", lineno: Optional[int] = None) -> NbestEntry:
     """Parse one n-best line; raises :class:`NbestFormatError` naming ``path:lineno``."""
-    fields = [f.strip() for f in line.rstrip("\r\n").split(SEP)]
+    fields = [f.strip() for f in line.rstrip("\r\n").split("|||")]
     if len(fields) < 4:
         raise NbestFormatError(
             path, lineno,
@@ -131,26 +120,21 @@ def parse_line(line: str, path: str = "<nbest>", lineno: Optional[int] = None) -
     return NbestEntry(sent_id, hyp, features, total, fields[4:])
 
 
-@contextlib.contextmanager
-def _opened(path_or_file: Union[str, IO[str]]):
-    # files are read as bytes and decoded line by line (textio.numbered_lines): a bad
-    # byte is then an error naming its line, and only "\n" ends a line
-    if not isinstance(path_or_file, str):
-        yield path_or_file, getattr(path_or_file, "name", "<nbest>")
-        return
-    with (gzip.open if path_or_file.endswith(".gz") else open)(path_or_file, "rb") as fh:
-        yield fh, path_or_file
+def _path(path_or_file: Union[str, IO[str]]) -> str:
+    return path_or_file if isinstance(path_or_file, str) else getattr(path_or_file, "name", "<nbest>")
 
 
 def read_nbest(
     path_or_file: Union[str, IO[str]], num_sentences: Optional[int] = None
 ) -> Iterator[NbestEntry]:
     """Stream the entries of an n-best list, checking ids are non-decreasing and in range.
-
-    Blank lines are an error too (a truncated or hand-edited file), since Moses never
-    writes them.
-    """
-    with _opened(path_or_file) as (fh, path):
+    Blank lines are an error too (Moses never writes them)."""
+    path = _path(path_or_file)
+    with contextlib.ExitStack() as stack:
+        fh = path_or_file
+        if isinstance(path_or_file, str):
+            # read as bytes, decoded line by line: a bad byte is an error naming its line
+            fh = stack.enter_context((gzip.open if path.endswith(".gz") else open)(path, "rb"))
         prev = -1
         for lineno, line in numbered_lines(fh, path, lambda n, what: NbestFormatError(path, n, what)):
             if not line.strip():
@@ -174,38 +158,34 @@ def read_nbest(
 def read_nbest_blocks(
     path_or_file: Union[str, IO[str]], num_sentences: Optional[int] = None
 ) -> Iterator[List[NbestEntry]]:
-    """Yield one list of hypotheses per source sentence, for ids ``0..num_sentences-1``.
-
-    A sentence without any hypothesis is an error naming the line where the gap is seen
-    (or the end of file), so downstream code can rely on exactly one block per sentence.
-    If ``num_sentences`` is None the count is taken as ``last id + 1``.
-    """
-    with _opened(path_or_file) as (fh, path):
-        expected = 0
-        block: List[NbestEntry] = []
-        lineno = 0
-        for lineno, entry in enumerate(read_nbest(fh, num_sentences), 1):
-            if block and entry.sent_id != block[0].sent_id:
-                yield block
-                block = []
-                expected += 1
-            if not block and entry.sent_id != expected:
-                raise NbestFormatError(
-                    path, lineno,
-                    f"sentence {expected} has no hypothesis (ids jump to {entry.sent_id})",
-                )
-            block.append(entry)
-        if block:
+    """One list of hypotheses per source sentence, for ids ``0..num_sentences-1`` (None:
+    up to the last id); a sentence without a hypothesis is an error."""
+    path = _path(path_or_file)
+    expected = 0
+    block: List[NbestEntry] = []
+    lineno = 0
+    for lineno, entry in enumerate(read_nbest(path_or_file, num_sentences), 1):
+        if block and entry.sent_id != block[0].sent_id:
             yield block
+            block = []
             expected += 1
-        if num_sentences is not None and expected < num_sentences:
+        if not block and entry.sent_id != expected:
             raise NbestFormatError(
-                path, None,
-                f"ends after sentence {expected - 1} ({lineno} lines), but the source has "
-                f"{num_sentences} sentences: sentence {expected} has no hypothesis",
+                path, lineno,
+                f"sentence {expected} has no hypothesis (ids jump to {entry.sent_id})",
             )
-        if num_sentences is None and expected == 0:
-            raise NbestFormatError(path, None, "empty n-best list")
+        block.append(entry)
+    if block:
+        yield block
+        expected += 1
+    if num_sentences is not None and expected < num_sentences:
+        raise NbestFormatError(
+            path, None,
+            f"ends after sentence {expected - 1} ({lineno} lines), but the source has "
+            f"{num_sentences} sentences: sentence {expected} has no hypothesis",
+        )
+    if num_sentences is None and expected == 0:
+        raise NbestFormatError(path, None, "empty n-best list")
 
 
 def load_nbest(path: str, num_sentences: Optional[int] = None) -> List[List[NbestEntry]]:
@@ -224,24 +204,20 @@ def format_number(value: float) -> str:
     return repr(value)
 
 
-def format_features(features: Features) -> str:
-    return " ".join(
-        f"{name}= " + " ".join(format_number(v) for v in values) for name, values in features
-    )
-
-
 def format_entry(entry: NbestEntry) -> str:
     if not entry.hyp.strip():
         raise ValueError(f"refusing to write an empty hypothesis for sentence {entry.sent_id}")
     if "|||" in entry.hyp:
         raise ValueError(f"hypothesis of sentence {entry.sent_id} contains '|||'")
-    fields = [str(entry.sent_id), entry.hyp, format_features(entry.features),
+    features = " ".join(f"{name}= " + " ".join(format_number(v) for v in values)
+                        for name, values in entry.features)
+    fields = [str(entry.sent_id), entry.hyp, features,
               format_number(entry.score)] + list(entry.extra)
     return " ||| ".join(fields)
 
 
 def write_nbest(entries: Iterable[NbestEntry], out: IO[str]) -> int:
-    """Write entries (or blocks flattened by the caller) as Moses lines; returns count."""
+    """Write entries as Moses lines; returns their count."""
     n = 0
     for e in entries:
         out.write(format_entry(e) + "\n")

@@ -1,18 +1,9 @@
 """The preparation pipeline shared by every corpus (Multi30k, WMT'14, a user's test set).
 
-Steps, each skipped on a rerun when its inputs and settings are those it last ran with
-(``sutskever_plugin.steps.Step``: ``DATA/.steps/NAME.json`` holds what the step measured):
-
-1. ``tokenize``  raw text -> ``tok/{split}.{lang}`` (Moses), plus whitespace-normalised
-   raw copies ``raw/{split}.{lang}`` of the dev/test sets for detokenized sacreBLEU.
-   Training pairs with an empty side are skipped and counted; dev/test lines are never
-   dropped (line i must stay aligned with reference line i).
-2. ``vocab``     (word level) the dictionary sizes, or ``spm`` (SentencePiece variant)
-   its models + encoded text in ``spm/``.
-3. ``binarize``  fairseq-preprocess -> ``bin/`` (dictionaries + binarized splits).
-4. ``summary.json`` (written last) and one summary line.
-
-Layout of a data directory::
+Steps, each skipped on a rerun when its inputs and settings are unchanged
+(``sutskever_plugin.steps.Step``, records in ``DATA/.steps/``): ``tokenize`` (Moses; raw
+copies of dev/test for detokenized sacreBLEU), ``vocab`` (word level) or ``spm``
+(SentencePiece), ``binarize`` (fairseq-preprocess), then ``summary.json`` and one line::
 
     DATA/raw/{valid,test}.{en,fr}       raw text, whitespace normalised
     DATA/tok/{train,valid,test}.{en,fr} Moses-tokenized text (the BLEU references)
@@ -37,7 +28,6 @@ from .textio import (
     DataPrepError,
     atomic_open,
     check_parallel,
-    count_lines,
     normalize_space,
     read_lines,
     write_text,
@@ -46,7 +36,6 @@ from .textio import (
 logger = logging.getLogger(__name__)
 
 SUMMARY = "summary.json"
-SPLITS = ("train", "valid", "test")
 # Below this much input, tokenizing in one process beats starting a pool.
 _PARALLEL_MIN_BYTES = 8 << 20
 _OOV_MAX_BYTES = 200 << 20
@@ -99,9 +88,6 @@ class CorpusSpec:
     workers: int = 2
     notes: Dict[str, str] = field(default_factory=dict)
 
-    def split(self, name: str) -> Optional[SplitSpec]:
-        return next((s for s in self.splits if s.name == name), None)
-
 
 # --------------------------------------------------------------------------- tokenize
 
@@ -134,9 +120,7 @@ def _tokenize_chunk(job):
 
 
 def _tokenized_pairs(split: SplitSpec, src: str, tgt: str, workers: int):
-    pairs = _iter_pairs(split)
-    if split.limit is not None:
-        pairs = itertools.islice(pairs, split.limit)
+    pairs = itertools.islice(_iter_pairs(split), split.limit)
     size = sum(os.path.getsize(p) for p in split.src_files + split.tgt_files)
     chunks = (list(itertools.islice(pairs, 2000)) for _ in itertools.count())  # 2000 pairs each
     jobs = ((src, tgt, split.pretokenized, c) for c in itertools.takewhile(bool, chunks))
@@ -154,35 +138,26 @@ def _tokenized_pairs(split: SplitSpec, src: str, tgt: str, workers: int):
 def tokenize_split(split: SplitSpec, data_dir: str, src: str, tgt: str, workers: int) -> dict:
     """Write tok/ (and raw/) files of one split; returns its line statistics."""
     if split.limit is not None:  # the whole files are still checked (counts, UTF-8)
-        for sf, tf in zip(split.src_files, split.tgt_files or []):
+        for sf, tf in zip(split.src_files, split.tgt_files):
             check_parallel(sf, tf)
-        if not split.tgt_files:
-            for sf in split.src_files:
-                count_lines(sf)
-    has_tgt = bool(split.tgt_files)
-    langs = [src, tgt] if has_tgt else [src]
+    langs = [src, tgt] if split.tgt_files else [src]
     stats = {"lines_read": 0, "lines": 0, "skipped_empty_pairs": 0, "empty_lines_kept": 0}
     with contextlib.ExitStack() as stack:
-        tok = {l: stack.enter_context(atomic_open(os.path.join(data_dir, "tok", f"{split.name}.{l}"))) for l in langs}
-        raw = {}
-        if split.keep_raw:
-            raw = {l: stack.enter_context(atomic_open(os.path.join(data_dir, "raw", f"{split.name}.{l}"))) for l in langs}
+        subdirs = ["tok", "raw"] if split.keep_raw else ["tok"]
+        out = {(d, l): stack.enter_context(atomic_open(os.path.join(data_dir, d, f"{split.name}.{l}")))
+               for d in subdirs for l in langs}
         for rs, rt, ts, tt in _tokenized_pairs(split, src, tgt, workers):
             stats["lines_read"] += 1
-            empty = not ts or (has_tgt and not tt)
+            empty = not ts or (split.tgt_files and not tt)
             if empty and split.skip_empty:
                 stats["skipped_empty_pairs"] += 1
                 continue
             if empty:
                 stats["empty_lines_kept"] += 1
             stats["lines"] += 1
-            tok[src].write(ts + "\n")
-            if raw:
-                raw[src].write(rs + "\n")
-            if has_tgt:
-                tok[tgt].write(tt + "\n")
-                if raw:
-                    raw[tgt].write(rt + "\n")
+            text = {("tok", src): ts, ("raw", src): rs, ("tok", tgt): tt, ("raw", tgt): rt}
+            for key, f in out.items():
+                f.write(text[key] + "\n")
     if stats["lines"] == 0:
         raise DataPrepError(f"split {split.name!r} is empty after reading {split.src_files}")
     if stats["empty_lines_kept"]:
@@ -199,15 +174,8 @@ def tokenize_split(split: SplitSpec, data_dir: str, src: str, tgt: str, workers:
 def binarize_args(spec: CorpusSpec, data_dir: str, sizes: Optional[dict] = None) -> dict:
     """Keyword arguments of :func:`preprocess_args` for a corpus (also used by dry runs)."""
     sub = "spm" if spec.bpe else "tok"
-    prefs = {s.name: os.path.join(data_dir, sub, s.name) for s in spec.splits}
-    kwargs = dict(
-        src=spec.src,
-        tgt=spec.tgt,
-        trainpref=prefs.get("train"),
-        validpref=prefs.get("valid"),
-        testpref=prefs.get("test"),
-        workers=spec.workers,
-    )
+    kwargs = {f"{s.name}pref": os.path.join(data_dir, sub, s.name) for s in spec.splits}
+    kwargs.update(src=spec.src, tgt=spec.tgt, workers=spec.workers)
     if spec.bpe:
         kwargs["srcdict"] = os.path.join(data_dir, "spm", f"dict.{spec.src}.txt")
         kwargs["tgtdict"] = os.path.join(data_dir, "spm", f"dict.{spec.tgt}.txt")
@@ -272,7 +240,7 @@ def _measure_oov(spec: CorpusSpec, data_dir: str) -> dict:
         for split in ("train", "valid"):
             path = os.path.join(data_dir, sub, f"{split}.{lang}")
             # (counting a 12M-sentence training text in Python would take long)
-            if spec.split(split) and os.path.getsize(path) < _OOV_MAX_BYTES:
+            if os.path.getsize(path) < _OOV_MAX_BYTES:
                 c = vocab.count_words(path)
                 res[f"{split}_oov_{lang}"] = round(vocab.oov_rate(c, words), 5)
     return res
@@ -370,13 +338,10 @@ def summary_line(summary: dict, data_dir: str) -> str:
     tr = sp.get("train")
     if tr:
         parts.append(f"train {tr['lines']} pairs ({tr['skipped_empty_pairs']} skipped: empty side)")
-    others = sorted((k for k in sp if k != "train"), key=lambda k: (k not in SPLITS, SPLITS.index(k) if k in SPLITS else 0, k))
-    parts.append(", ".join(f"{k} {sp[k]['lines']}" for k in others))
+    parts.append(", ".join(f"{k} {sp[k]['lines']}" for k in ("valid", "test") if k in sp))
     d = summary["dictionaries"]
-    if summary.get("bpe"):
-        parts.append(f"sentencepiece {summary['bpe']['model_type']} dict {s} {d[f'dict_size_{s}']} / {t} {d[f'dict_size_{t}']}")
-    else:
-        parts.append(f"dict {s} {d[f'dict_size_{s}']} / {t} {d[f'dict_size_{t}']}")
+    bpe = f"sentencepiece {summary['bpe']['model_type']} " if summary.get("bpe") else ""
+    parts.append(f"{bpe}dict {s} {d[f'dict_size_{s}']} / {t} {d[f'dict_size_{t}']}")
     if f"valid_oov_{s}" in d:
         parts.append(f"valid OOV {s} {100 * d[f'valid_oov_{s}']:.2f}% {t} {100 * d[f'valid_oov_{t}']:.2f}%")
     parts.append(f"{summary['seconds']}s -> {os.path.join(data_dir, 'bin')}")

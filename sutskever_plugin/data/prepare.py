@@ -66,9 +66,6 @@ def get_parser() -> argparse.ArgumentParser:
     g.add_argument("--src", default=None, help="eval: raw source file")
     g.add_argument("--ref", default=None, help="eval: raw reference file (optional)")
     g.add_argument("--subset", default="test", help="eval: fairseq split name (default test)")
-    g = p.add_argument_group("download locations (canonical by default)")
-    g.add_argument("--schwenk-url", default=None)
-    g.add_argument("--statmt-url", default=None)
     return p
 
 
@@ -86,13 +83,9 @@ def main(argv=None) -> int:
 class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever sys.stdout is at the time (works under pytest's capture)."""
 
-    @property
-    def stream(self):
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, value):
-        pass
+    def emit(self, record):
+        self.stream = sys.stdout
+        super().emit(record)
 
 
 def _setup_logging():
@@ -131,8 +124,6 @@ def run(args):
             raise DataPrepError("--bpe is implemented for multi30k only; the paper used words + UNK")
         return wmt14.prepare_wmt14_paper(
             args.out, workers=args.workers or os.cpu_count() or 2, dry_run=args.dry_run,
-            schwenk_url=args.schwenk_url or wmt14.SCHWENK_URL,
-            statmt_url=args.statmt_url or wmt14.STATMT_URL,
             nwordssrc=args.nwords_src or wmt14.vocab.PAPER_NWORDS_SRC,
             nwordstgt=args.nwords_tgt or wmt14.vocab.PAPER_NWORDS_TGT,
             quiet=args.quiet, raw_dir=args.raw_dir,
@@ -141,8 +132,7 @@ def run(args):
         raise DataPrepError(f"--dataset {args.dataset} needs --data-dir (a prepared data directory)")
     if args.dataset == "newstest2014":
         return wmt14.prepare_newstest2014(
-            args.data_dir, args.out, sgml_dir=args.raw_dir,
-            statmt_url=args.statmt_url or wmt14.STATMT_URL, subset=args.subset,
+            args.data_dir, args.out, sgml_dir=args.raw_dir, subset=args.subset,
         )
     if not args.src:
         raise DataPrepError("--dataset eval needs --src (and usually --ref)")

@@ -1,17 +1,6 @@
-"""Reader for the official WMT test-set SGML (e.g. newstest2014-fren-src.en.sgm).
-
-The format, as distributed in WMT'14's ``test-full.tgz``::
-
-    <srcset setid="newstest2014" srclang="any">
-    <doc docid="1009-lemondefr" genre="news" origlang="fr">
-    <seg id="1">Spectacular Wingsuit Jump Over Bogota</seg>
-    ...
-    </doc>
-    </srcset>
-
-One ``<seg>`` per line inside a ``<doc>``; ``<p>``/``<hl>`` wrappers (used by other WMT
-years) are accepted and ignored.  Anything else is reported with file and line, so a
-damaged test set never silently shifts hypotheses against references.
+"""Reader for the official WMT test-set SGML (``<srcset>``/``<refset>``, ``<doc docid=..>``,
+one ``<seg id=..>`` a line; ``<p>``/``<hl>`` ignored).  Anything else is an error naming
+file and line, so a damaged test set never silently shifts hypotheses against references.
 
 Command line: ``python -m sutskever_plugin.data.sgml FILE.sgm > FILE.txt``.
 """
@@ -45,22 +34,21 @@ _ENTITY = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
-def _unescape_entity(m, strict: bool = False) -> str:
-    name = m.group(1)
-    if name.startswith("#"):
-        code = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
-        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:  # no such character
-            if strict:
-                raise ValueError(f"&{name}; is not a valid character reference")
-            return m.group(0)  # kept as it is
-        return chr(code)
-    return _ENTITY_CHARS[name]
-
-
 def xml_unescape(text: str, strict: bool = False) -> str:
     """Decode the XML entities; a reference to no character (``&#x110000;``, a surrogate)
     stays as it is, or raises ValueError if ``strict``."""
-    return _ENTITY.sub(lambda m: _unescape_entity(m, strict), text)
+    def entity(m):
+        name = m.group(1)
+        if not name.startswith("#"):
+            return _ENTITY_CHARS[name]
+        code = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
+        if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+            return chr(code)
+        if strict:
+            raise ValueError(f"&{name}; is not a valid character reference")
+        return m.group(0)
+
+    return _ENTITY.sub(entity, text)
 
 
 def parse_sgml(path: str) -> List[Segment]:

@@ -1,28 +1,19 @@
 """SentencePiece variant: a subword vocabulary with no UNK (not in the paper; an option).
 
-Choices (documented in summary.json):
-
-* SentencePiece runs on the *Moses-tokenized* text, so decoding the pieces gives back
-  Moses-tokenized text and the paper's metric (cased BLEU on tokenized text) compares
-  the word-level and subword systems on the same references.
-* SentencePiece's BPE by default (``--sp-model-type unigram`` for the unigram LM): on
-  Multi30k it splits less (1.16 pieces per French word of val at 4000 pieces, against
-  1.30 for unigram) and more naturally, and short sequences are what an LSTM without
-  attention needs.
-* One model per language (``spm/spm.en.model``, ``spm/spm.fr.model``), as the paper
-  keeps separate source and target vocabularies; ``--sp-vocab`` pieces each.
-* ``byte_fallback`` and full character coverage: any character, even one never seen in
-  training, is spelled with byte pieces, and the fairseq dictionary is the complete
-  SentencePiece vocabulary (not just pieces seen in the encoded training text), so
-  fairseq never produces <unk>.  Decode hypotheses with :func:`decode_pieces` (it turns
-  byte pieces back into characters, which fairseq's ``--post-process sentencepiece``
-  would not).
+* trained on the *Moses-tokenized* text, so decoded pieces are Moses-tokenized text and
+  word-level and subword systems are scored with the paper's metric on the same references;
+* BPE by default: on Multi30k it splits less than unigram, and an LSTM without attention
+  needs short sequences;
+* one model per language, as the paper keeps separate source and target vocabularies;
+* ``byte_fallback`` and full character coverage, and the fairseq dictionary holds every
+  piece, so fairseq never produces <unk>; :func:`decode_pieces` turns byte pieces back
+  into characters (fairseq's ``--post-process sentencepiece`` would not).
 """
 import os
 from collections import Counter
 from typing import Dict, Iterable, List
 
-from .textio import atomic_open, read_lines, write_lines
+from .textio import read_lines, write_lines
 
 SP_DEFAULTS = {
     "model_type": "bpe",
@@ -78,22 +69,17 @@ def encode_file(model_path: str, in_path: str, out_path: str) -> Counter:
 
 
 def write_fairseq_dict(model_path: str, dict_path: str, counts: Counter) -> int:
-    """A fairseq dictionary holding every SentencePiece piece (specials excluded).
-
-    Pieces are listed most frequent first in the encoded training text (fairseq's
-    convention), pieces never used there (e.g. byte pieces) last with count 0.
-    """
+    """A fairseq dictionary holding every SentencePiece piece (specials excluded), most
+    frequent first in the encoded training text (fairseq's convention; a stable sort, so
+    ties keep SentencePiece's order), pieces never used there (byte pieces) last with count 0."""
     sp = load(model_path)
     pieces = [
         sp.id_to_piece(i)
         for i in range(sp.get_piece_size())
         if not (sp.is_control(i) or sp.is_unknown(i))
     ]
-    order = {p: i for i, p in enumerate(pieces)}
-    pieces.sort(key=lambda p: (-counts.get(p, 0), order[p]))
-    with atomic_open(dict_path) as f:
-        for p in pieces:
-            f.write(f"{p} {counts.get(p, 0)}\n")
+    pieces.sort(key=lambda p: -counts.get(p, 0))
+    write_lines(dict_path, (f"{p} {counts.get(p, 0)}" for p in pieces))
     return len(pieces)
 
 

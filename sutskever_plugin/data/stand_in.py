@@ -1,18 +1,6 @@
 """A stand-in for WMT'14 En-Fr, laid out exactly as its three archives unpack, built from
-the repository's ``tests/data``: the paper-scale pipeline's code path (the WMT'14 data
-preparation, the recipe, training, every decode of Table 1) on data small enough to run
-anywhere. The full WMT'14 training data cannot be fetched in every workplace.
-
-- ``bitexts/bitexts.selected/{nc9,crawl}.{en,fr}.gz``: the first ``train_lines`` Multi30k
-  training pairs, split in two files as Schwenk's selection comes in several;
-- ``dev/dev/newstest201{2,3}-{src.en,ref.fr}.sgm``: Multi30k validation text written as
-  WMT SGML (two documents of 20 segments each);
-- ``test-full/test-full/newstest2014-fren-{src.en,ref.fr}.sgm``: the first ``test_docs``
-  documents of the repository's newstest2014 slice.
-
-Usage: ``python -m sutskever_plugin.data.stand_in --out DIR`` (prints the test set's
-segment count), then ``bash scripts/reproduce_table1.sh --scale paper --raw-dir DIR ...``
-(tests/test_paper_scale_cpu.py; scripts/gpu_check.sh on a GPU).
+the repository's ``tests/data`` (docs/paper_scale_cpu.md): the paper-scale pipeline on
+data small enough to run anywhere.  Prints the test set's segment count.
 """
 import argparse
 import gzip

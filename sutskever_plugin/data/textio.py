@@ -1,12 +1,7 @@
-"""Reading and writing corpus text safely.
-
-* Lines are split on ``\\n`` only (never on U+2028, U+0085, ... as ``str.splitlines``
-  would), so line *i* of a source file always stays aligned with line *i* of its
-  translation.
-* Every line is decoded as strict UTF-8: a bad byte is an error naming the file and
-  line, not a silently replaced character.
-* Outputs are written under a temporary name and renamed when complete
-  (``sutskever_plugin.steps.atomic_path``).
+"""Reading and writing corpus text safely: lines split on ``\\n`` only (never on U+2028,
+U+0085, ... as ``str.splitlines``), so line *i* of a source stays aligned with line *i* of
+its translation; strict UTF-8 (a bad byte is an error naming file and line); outputs
+written under a temporary name and renamed when complete.
 """
 import contextlib
 import gzip
@@ -111,17 +106,14 @@ def write_lines(path: str, lines: Iterable[str]):
 def atomic_dir(path: str):
     """Yield a temporary directory that replaces ``path`` once the block succeeds."""
     tmp = f"{path}.tmp-{os.getpid()}"  # as atomic_path's
-    if os.path.exists(tmp):
-        shutil.rmtree(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
         yield tmp
-        if os.path.exists(path):
-            shutil.rmtree(path)
+        shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_text_lines(path: str) -> List[str]:

@@ -1,20 +1,11 @@
 """Word-level vocabularies as in the paper: keep the most frequent words, the rest is UNK.
 
-The paper used 160,000 source and 80,000 target words on 12M sentence pairs (304M
-English / 348M French words): every other word became "UNK".  The target list is half
-the source one because each target word costs a row of the softmax at every decoding
-step, while a source word costs only an embedding lookup.
-
-Those sizes are meaningless for a 29k-pair corpus (Multi30k has ~11k word types per
-language), so at small scale we scale the rule to the data: keep the words seen at least
-``min_count`` times in the training text (a word seen once cannot get a useful embedding
-or output row), and keep the paper's cap of "source <= 2 x target".  The OOV token rates
-this gives on the validation set are measured and written to ``summary.json`` together
-with those of other thresholds, so the choice can be checked.
-
-Sizes passed to fairseq-preprocess (``--nwordssrc/--nwordstgt``) count its 4 special
-symbols (<s>, <pad>, </s>, <unk>), as the paper's 160k/80k count UNK and EOS; fairseq then
-pads the dictionary to a multiple of 8 with unused ``madeupwordNNNN`` entries.
+The paper kept 160,000 source and 80,000 target words of 12M pairs (a target word costs a
+softmax row at every decoding step, a source word only an embedding lookup).  At small
+scale the rule follows the data: the words seen at least ``min_count`` times (a word seen
+once cannot get a useful embedding), source capped at 2 x target; the valid-set OOV rates
+of other thresholds go to ``summary.json``.  Sizes given to fairseq-preprocess count its 4
+specials (<s>, <pad>, </s>, <unk>), as the paper's count UNK and EOS.
 """
 from collections import Counter
 from typing import Dict, Iterable, List
@@ -42,31 +33,26 @@ def oov_rate(eval_counts: Counter, vocab: Iterable[str]) -> float:
     return sum(n for w, n in eval_counts.items() if w not in vocab) / total
 
 
-def top_words(counts: Counter, n: int) -> List[str]:
-    """The ``n`` most frequent words, ties broken alphabetically (as fairseq's finalize)."""
-    return [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
-
-
-def types_with_count(counts: Counter, min_count: int) -> int:
-    return sum(1 for n in counts.values() if n >= min_count)
+def words_seen(counts: Counter, min_count: int) -> List[str]:
+    return [w for w, n in counts.items() if n >= min_count]
 
 
 def choose_vocab_sizes(
     src_train: Counter, tgt_train: Counter, src_valid: Counter, tgt_valid: Counter, min_count: int
 ) -> Dict:
     """Vocabulary sizes for fairseq-preprocess, with the measurements behind them."""
-    tgt_words = types_with_count(tgt_train, min_count)
-    src_words = min(types_with_count(src_train, min_count), 2 * tgt_words)
+    tgt_words = len(words_seen(tgt_train, min_count))
+    src_words = min(len(words_seen(src_train, min_count)), 2 * tgt_words)
     candidates = []
     for k in sorted({1, 2, 3, 5, min_count}):
-        s, t = types_with_count(src_train, k), types_with_count(tgt_train, k)
+        s, t = words_seen(src_train, k), words_seen(tgt_train, k)
         candidates.append(
             {
                 "min_count": k,
-                "src_words": s,
-                "tgt_words": t,
-                "valid_oov_src": round(oov_rate(src_valid, top_words(src_train, s)), 5),
-                "valid_oov_tgt": round(oov_rate(tgt_valid, top_words(tgt_train, t)), 5),
+                "src_words": len(s),
+                "tgt_words": len(t),
+                "valid_oov_src": round(oov_rate(src_valid, s), 5),
+                "valid_oov_tgt": round(oov_rate(tgt_valid, t), 5),
             }
         )
     return {

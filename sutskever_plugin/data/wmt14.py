@@ -1,28 +1,10 @@
 """WMT'14 English->French at the paper's scale, and newstest2014 as an extra test set.
 
-The paper (section 3.1) trained on "a selected subset of 12M sentences consisting of 348M
-French words and 304M English words" -- Schwenk's selection for his CSLM experiments,
-published with the tokenized dev/test sets and the baseline's 1000-best lists -- used
-ntst1213 (newstest2012 + newstest2013) as dev and ntst14 (newstest2014) as test, with
-160,000 source / 80,000 target words (every other word -> UNK).
-
-Pipeline (``--dry-run`` prints it without doing anything):
-
-1. download Schwenk's ``bitexts.tgz`` (the 12M selected pairs), WMT'14 ``dev.tgz``
-   (newstest2012/2013) and ``test-full.tgz`` (newstest2014 SGML), and unpack them;
-2. train = every ``<name>.en``/``<name>.fr`` (optionally .gz) pair found in the bitexts,
-   concatenated in sorted order.  Schwenk's files come tokenized (the paper trained on
-   them as they are); they are detokenized and go through our tokenizer, as every other
-   text (``SplitSpec.pretokenized`` says why);
-3. dev = newstest2012 + newstest2013 (their official SGML from ``dev.tgz``, or its
-   plain-text copies when no SGML is there), test = the official newstest2014 SGML
-   (``<seg>`` order and ids kept, see :mod:`.sgml`);
-4. fairseq-preprocess with ``--nwordssrc 160000 --nwordstgt 80000``.
-
-``raw_dir`` (``--raw-dir``) holds the three archives already fetched, or the directories
-they unpack to (``RAW/bitexts/``, ``RAW/dev/``, ``RAW/test-full/``), in place of the
-downloads; whatever is missing is downloaded.  A stand-in corpus laid out this way
-(:mod:`.stand_in`) runs the paper's pipeline at any size.
+The paper (section 3.1) trained on "a selected subset of 12M sentences" -- Schwenk's
+selection (``bitexts.tgz``) -- with ntst1213 (newstest2012 + newstest2013) as dev, ntst14
+(newstest2014) as test and 160,000 source / 80,000 target words (every other word -> UNK).
+``--dry-run`` prints every step; ``raw_dir`` holds the archives, or the directories they
+unpack to, in place of the downloads (docs/paper_scale_cpu.md).
 """
 import glob
 import logging
@@ -41,12 +23,6 @@ logger = logging.getLogger(__name__)
 
 SCHWENK_URL = "http://www-lium.univ-lemans.fr/~schwenk/cslm_joint_paper"
 STATMT_URL = "http://www.statmt.org/wmt14"
-ARCHIVES = {
-    # name -> (base url key, path under that base)
-    "bitexts": ("schwenk", "data/bitexts.tgz"),  # Schwenk's selected 12M pairs
-    "dev": ("statmt", "dev.tgz"),  # newstest2012, newstest2013 (ntst1213)
-    "test-full": ("statmt", "test-full.tgz"),  # newstest2014 SGML (ntst14)
-}
 NEWSTEST2014 = ("newstest2014-fren-src.en.sgm", "newstest2014-fren-ref.fr.sgm")
 DEV_SETS = ("newstest2012", "newstest2013")
 # the file stems Schwenk's bitexts.tgz is known to hold (we glob, so others work too)
@@ -54,22 +30,24 @@ SCHWENK_EXPECTED = ("ccb2_pc30", "crawl", "dev08_11", "ep7_pc45", "nc9", "un2000
 
 
 def archive_urls(schwenk_url: str = SCHWENK_URL, statmt_url: str = STATMT_URL):
-    bases = {"schwenk": schwenk_url.rstrip("/"), "statmt": statmt_url.rstrip("/")}
-    return {name: f"{bases[b]}/{path}" for name, (b, path) in ARCHIVES.items()}
+    schwenk_url, statmt_url = schwenk_url.rstrip("/"), statmt_url.rstrip("/")
+    return {"bitexts": f"{schwenk_url}/data/bitexts.tgz",  # Schwenk's selected 12M pairs
+            "dev": f"{statmt_url}/dev.tgz",  # newstest2012, newstest2013 (ntst1213)
+            "test-full": f"{statmt_url}/test-full.tgz"}  # newstest2014 SGML (ntst14)
 
 
-def _find_one(root: str, name: str) -> str:
+def _find(root: str, name: str, required: bool = True) -> Optional[str]:
     hits = sorted(glob.glob(os.path.join(root, "**", name), recursive=True))
-    if not hits:
+    if not hits and required:
         raise DataPrepError(f"{name} not found under {root}; is the archive complete?")
-    return hits[0]
+    return hits[0] if hits else None
 
 
 def find_bitext_pairs(root: str) -> List[Tuple[str, str]]:
     """Every ``X.en[.gz]`` with a matching ``X.fr[.gz]`` under ``root``, sorted."""
     pairs = []
-    for en in sorted(glob.glob(os.path.join(root, "**", "*.en"), recursive=True)
-                     + glob.glob(os.path.join(root, "**", "*.en.gz"), recursive=True)):
+    for en in (glob.glob(os.path.join(root, "**", "*.en"), recursive=True)
+               + glob.glob(os.path.join(root, "**", "*.en.gz"), recursive=True)):
         fr = en[: -len(".en.gz")] + ".fr.gz" if en.endswith(".gz") else en[:-3] + ".fr"
         if os.path.exists(fr):
             pairs.append((en, fr))
@@ -78,20 +56,12 @@ def find_bitext_pairs(root: str) -> List[Tuple[str, str]]:
     return sorted(pairs)
 
 
-def sgml_to_text(src_sgm: str, ref_sgm: str, out_prefix: str, src="en", tgt="fr") -> int:
+def sgml_to_text(src_sgm: str, ref_sgm: str, out_prefix: str):
     """newstest SGML pair -> ``out_prefix.{en,fr}`` (+ ``.ids``: docid<TAB>segid)."""
     src_segs, ref_segs = parse_sgml_pair(src_sgm, ref_sgm)
-    write_lines(f"{out_prefix}.{src}", (s.text for s in src_segs))
-    write_lines(f"{out_prefix}.{tgt}", (s.text for s in ref_segs))
+    write_lines(f"{out_prefix}.en", (s.text for s in src_segs))
+    write_lines(f"{out_prefix}.fr", (s.text for s in ref_segs))
     write_lines(f"{out_prefix}.ids", (f"{s.docid}\t{s.segid}" for s in src_segs))
-    return len(src_segs)
-
-
-def dev_sgml(unpacked_dev: str, name: str) -> Optional[Tuple[str, str]]:
-    """The official SGML pair of a newstest dev set in ``dev.tgz``, or None."""
-    found = [sorted(glob.glob(os.path.join(unpacked_dev, "**", f"{name}-{side}"), recursive=True))
-             for side in ("src.en.sgm", "ref.fr.sgm")]
-    return (found[0][0], found[1][0]) if all(found) else None
 
 
 def dev_prefixes(out_dir: str, unpacked_dev: str, dry_run: bool = False, say=print) -> List[str]:
@@ -99,30 +69,30 @@ def dev_prefixes(out_dir: str, unpacked_dev: str, dry_run: bool = False, say=pri
     converted to text under ``out_dir/sgml`` (ids kept), else dev.tgz's plain text."""
     prefixes = []
     for n in DEV_SETS:
-        pair = None if dry_run else dev_sgml(unpacked_dev, n)
-        if dry_run or pair:
-            prefix = os.path.join(out_dir, "sgml", n)
-            src, ref = pair or (f"{unpacked_dev}/dev/{n}-src.en.sgm", f"{unpacked_dev}/dev/{n}-ref.fr.sgm")
+        prefix = os.path.join(out_dir, "sgml", n)
+        if dry_run:
+            src, ref = f"{unpacked_dev}/dev/{n}-src.en.sgm", f"{unpacked_dev}/dev/{n}-ref.fr.sgm"
+        else:
+            src, ref = (_find(unpacked_dev, f"{n}-{side}", required=False) for side in ("src.en.sgm", "ref.fr.sgm"))
+        if src and ref:
             say(f"    {n}: python -m sutskever_plugin.data.sgml {src} > {prefix}.en; same for {ref} "
                 f"> {prefix}.fr (or dev.tgz's plain {n}.en/.fr when it has no SGML)")
             if not dry_run:
                 sgml_to_text(src, ref, prefix)
         else:
-            prefix = _find_one(unpacked_dev, f"{n}.en")[:-3]
+            prefix = _find(unpacked_dev, f"{n}.en")[:-3]
             say(f"    {n}: {prefix}.en/.fr (plain text; no {n}-src.en.sgm/-ref.fr.sgm found)")
         prefixes.append(prefix)
     return prefixes
 
 
 def paper_spec(out_dir: str, unpacked: dict, workers: int, nwordssrc: int, nwordstgt: int,
-               dry_run: bool = False, dev: Optional[List[str]] = None) -> CorpusSpec:
+               dev: List[str], dry_run: bool = False) -> CorpusSpec:
     if dry_run:
         bitexts = [(os.path.join(unpacked["bitexts"], f"**/{n}.en.gz"), os.path.join(unpacked["bitexts"], f"**/{n}.fr.gz"))
                    for n in SCHWENK_EXPECTED]
     else:
         bitexts = find_bitext_pairs(unpacked["bitexts"])
-    if dev is None:
-        dev = [os.path.join(out_dir, "sgml", n) for n in DEV_SETS]
     test = os.path.join(out_dir, "sgml", "newstest2014")
     return CorpusSpec(
         dataset="wmt14",
@@ -163,14 +133,14 @@ def prepare_wmt14_paper(
     step = iter(range(1, 100))
 
     for n, u in urls.items():
-        given_dir = os.path.join(raw_dir, n) if raw_dir else None
-        given_archive = os.path.join(raw_dir, os.path.basename(u)) if raw_dir else None
-        if given_dir and os.path.isdir(given_dir):
-            unpacked[n] = os.path.abspath(given_dir)
+        given = raw_dir and os.path.abspath(os.path.join(raw_dir, n))
+        if given and os.path.isdir(given):
+            unpacked[n] = given
             say(f"[{next(step)}] {n}: the unpacked archive given in {unpacked[n]} (nothing downloaded)")
             continue
-        if given_archive and os.path.exists(given_archive):
-            archives[n] = os.path.abspath(given_archive)
+        given = raw_dir and os.path.abspath(os.path.join(raw_dir, os.path.basename(u)))
+        if given and os.path.exists(given):
+            archives[n] = given
             say(f"[{next(step)}] {n}: the archive given, {archives[n]} (nothing downloaded)")
         else:
             say(f"[{next(step)}] download {u} -> {archives[n]}")
@@ -185,12 +155,12 @@ def prepare_wmt14_paper(
         f"python -m sutskever_plugin.data.sgml {unpacked['test-full']}/test-full/{NEWSTEST2014[0]} > {test_prefix}.en; "
         f"same for {NEWSTEST2014[1]} > {test_prefix}.fr; ids in {test_prefix}.ids")
     if not dry_run:
-        sgml_to_text(_find_one(unpacked["test-full"], NEWSTEST2014[0]),
-                     _find_one(unpacked["test-full"], NEWSTEST2014[1]), test_prefix)
+        sgml_to_text(_find(unpacked["test-full"], NEWSTEST2014[0]),
+                     _find(unpacked["test-full"], NEWSTEST2014[1]), test_prefix)
 
     say(f"[{next(step)}] dev sets newstest2012 + newstest2013 -> text (seg order and ids kept):")
     dev = dev_prefixes(out_dir, unpacked["dev"], dry_run=dry_run, say=say)
-    spec = paper_spec(out_dir, unpacked, workers, nwordssrc, nwordstgt, dry_run=dry_run, dev=dev)
+    spec = paper_spec(out_dir, unpacked, workers, nwordssrc, nwordstgt, dev, dry_run=dry_run)
     for s in spec.splits:
         what = "pairs with an empty side skipped" if s.skip_empty else "no line dropped, raw copy kept"
         say(f"[{next(step)}] tokenize {s.name}: sacremoses en/fr (case kept, escape=False, "
@@ -223,7 +193,7 @@ def prepare_newstest2014(
         dl = os.path.join(out_dir, "downloads")
         archive = download(archive_urls(statmt_url=statmt_url)["test-full"], os.path.join(dl, "test-full.tgz"))
         unpacked = extract_tar(archive, os.path.join(dl, "test-full"))
-        names = [_find_one(unpacked, n) for n in NEWSTEST2014]
+        names = [_find(unpacked, n) for n in NEWSTEST2014]
     prefix = os.path.join(out_dir, "sgml", "newstest2014")
     sgml_to_text(names[0], names[1], prefix)
     return prepare_eval_set(prefix + ".en", prefix + ".fr", data_dir, out_dir, subset=subset)

@@ -7,7 +7,7 @@
 #
 #   bash scripts/reproduce_paper.sh [--scale tiny|small|paper] [--work DIR] [--results DIR]
 #       [--dry-run]                                                         (Table 1)
-#       [--raw-dir DIR] [--gpus N] [--precision auto|bf16|fp32]             (Table 1)
+#       [--raw-dir DIR] [--gpus N] [--precision bf16|fp32]                  (Table 1)
 #       [--forward-seeds N]                              (Table 1; default here: 2)
 #       [--epochs N]                                           (Table 1, small scale)
 #       [--cpu] [--nwords-src N] [--nwords-tgt N] [--layers N] [--dim N]

@@ -23,6 +23,11 @@ import sys
 import time
 from typing import Dict, Optional
 
+if __package__:
+    from .steps import atomic_write
+else:  # run as a file, as the script does: steps.py beside it, without the plugin's imports
+    from steps import atomic_write
+
 # fairseq's lines worth showing: progress within an epoch, validations, the end
 SHOWN = re.compile(r"train_inner|valid on|done training")
 PREFIX = re.compile(r"^.*\| INFO \| ")
@@ -102,11 +107,8 @@ class Progress:
         if self.first_epoch is None:
             self.first_epoch = epoch
         pace = (self.clock() - self.start) / (epoch - self.first_epoch + 1)
-        os.makedirs(self.state_dir, exist_ok=True)
-        path = os.path.join(self.state_dir, f"{self.model}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump({"epochs_done": epoch, "s_per_epoch": pace}, f)
-        os.replace(path + ".tmp", path)
+        atomic_write(os.path.join(self.state_dir, f"{self.model}.json"),
+                     json.dumps({"epochs_done": epoch, "s_per_epoch": pace}))
         states = load_states(self.state_dir, self.plan, self.models_dir)
         done = sum(min(s.get("epochs_done", 0), self.plan.get(n, 0)) for n, s in states.items())
         total = sum(self.plan.values())

@@ -6,10 +6,9 @@
 #   bash scripts/analyze.sh [--scale tiny|small|paper] [--work DIR] [--results DIR]
 #                           [-- extra options of python -m sutskever_plugin.analysis]
 #
-# Reads WORK=work/<scale> as left by scripts/reproduce_table1.sh (models/, decode/, data/)
-# and, when there, scripts/reproduce_table2.sh (smt/test.1best). Writes to results/
-# (tiny: to WORK/results, so a smoke test never overwrites the committed results).
-# Inputs that are missing are reported as pending in analysis.md.
+# Reads WORK=work/<scale> of scripts/reproduce_table1.sh and, when there, the baseline
+# 1-best of reproduce_table2.sh; writes to results/ (tiny: WORK/results); missing inputs
+# are reported as pending in analysis.md.
 TAG=analysis
 source "$(dirname "$0")/lib.sh"
 
@@ -35,9 +34,8 @@ lock_work "$WORK"   # the decodes read as they are: no run rewriting them meanwh
 
 setup_venv
 digest_cache "$WORK"
-# The analysis reads the Table 1 decodes and the baseline's 1-best as they are: refuse
-# any made from a model, data or n-best list that has changed since (a retrained model
-# whose decodes were not redone would otherwise be analysed with the old translations).
+# Refuse decodes made from a model, data or n-best list that has changed since (a
+# retrained model's old translations would otherwise be analysed).
 shopt -s nullglob
 made=("$WORK"/decode/*.json "$WORK"/smt/baseline_bleu.json)
 shopt -u nullglob

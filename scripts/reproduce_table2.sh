@@ -7,16 +7,11 @@
 #   bash scripts/reproduce_table2.sh [--scale tiny|small|paper] [--work DIR] [--results DIR]
 #                                    [--nbest N] [--nbest-test FILE --nbest-dev FILE]
 #
-#   small (default): our phrase-based baseline (sutskever_plugin.smt) on Multi30k writes
-#                    100-best lists of valid and test (about 9 CPU-minutes: 10-25 min on 2
-#                    cores), then 6 model passes (one per Table 1 model, as many at a time as cores)
-#                    over the 100k test hypotheses (+300 dev sentences); each pass's wall
-#                    time is in results/table2.md.
-#   tiny:            2000 training pairs and tiny models: about 6 CPU-minutes; its table
-#                    goes to WORK/results, never over the committed results/.
-#   paper:           the real baseline 1000-best lists, given as Moses n-best files of the
-#                    test set (--nbest-test) and of the dev set (--nbest-dev); no baseline
-#                    is built.
+#   small (default): our phrase-based baseline (sutskever_plugin.smt) writes 100-best
+#                    lists of valid and test (10-25 min on 2 cores), then one pass per
+#                    Table 1 model over them; tiny: likewise, about 6 CPU-minutes, its table
+#                    to WORK/results; paper: the baseline's 1000-best lists given as Moses
+#                    n-best files (--nbest-test, --nbest-dev).
 # Rerunning skips finished steps (each writes its outputs atomically, its marker last).
 TAG=table2
 source "$(dirname "$0")/lib.sh"
@@ -79,20 +74,17 @@ else
   say "baseline: n-best lists $TEST_NBEST, $DEV_NBEST (its BLEU: $WORK/smt/baseline_bleu.json)"
 fi
 
-# Each rescoring is keyed (scripts/lib.sh step) on the n-best lists, the sentences and
-# references, the dictionaries and the models it used: a rebuilt baseline or a
-# retrained model redoes exactly the rescorings it feeds.
+# Each rescoring is keyed (scripts/lib.sh step) on the lists, sentences, dictionaries and
+# models it used: a rebuilt baseline or a retrained model redoes exactly what it feeds.
 shopt -s nullglob
 RESCORE_INPUTS=("$TEST_NBEST" "$DEV_NBEST" "$DATA"/tok/{test,valid}.{en,fr} "$DATA"/bin/dict.*.txt)
 shopt -u nullglob
 
 # ---- 2. rescoring: forward, reversed, ensemble of 5 reversed ------------------------
 # One run per model scores the dev list (to tune the LSTM weight) and the test list, and
-# saves its token log-probabilities of both (scores/NAME.npz); the ensemble's rescoring
-# combines its five members' files as fairseq combines an ensemble, so no model runs
-# twice. The rescored test list keeps the Baseline= and LSTM= columns, from which the
-# table also takes the paper's even average (lambda 0.5), the even average of the two
-# log-probabilities over the list and the spread of the two scores within each list.
+# saves its token log-probabilities (scores/NAME.npz); the ensemble's rescoring combines
+# its five members' files, so no model runs twice. The table takes the paper's even
+# average (lambda 0.5) from the rescored lists' Baseline= and LSTM= columns.
 rescore() {  # rescore KEY --path MODEL | --token-scores FILES, and their own flags
   local key=$1; shift
   "$PY" -m sutskever_plugin.rescoring.rescore "$@" --data-dir "$DATA" \
@@ -101,12 +93,9 @@ rescore() {  # rescore KEY --path MODEL | --token-scores FILES, and their own fl
     --dev-ref "$DATA/tok/valid.fr" --dev-max-sentences "$DEV_MAX" \
     --out-nbest "$T/$key.nbest" --out-1best "$T/$key.tuned.1best" --summary-json "$T/$key.json"
 }
-# The six models as many at a time as there are cores, one thread each (scripts/lib.sh
-# pool_step; the same scores whatever the cores): each pass costs about the same.
-# reversed2..5 are rescored alone too (their own rows are not in the table); what the
-# ensemble needs of them is their token scores.
+# The six models as many at a time as there are cores (scripts/lib.sh pool_step);
+# reversed2..5 are rescored alone too, for the table's seed rows and their token scores.
 POOL_JOBS=$(cores)
-mkdir -p "$T/scores"
 for m in forward reversed1 reversed2 reversed3 reversed4 reversed5; do
   case $m in
     forward) name="rescore forward LSTM" ;;

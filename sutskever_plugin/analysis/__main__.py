@@ -2,13 +2,12 @@
 
     python -m sutskever_plugin.analysis --work work/small --out results
 
-Reads WORK/data/, the model of Figure 2 (--model, in WORK/models/), the LSTM row's decode
-(--lstm-row, WORK/decode/ID.tok) and the baseline's 1-best (--baseline, default
-WORK/smt/test.1best; when absent, --fallback-row stands in and the report says so).
-Writes to OUT figure2.{png,csv} (+ figure2_paper.{png,csv} when the vocabulary knows the
-paper's phrases), figure3.png, figure3_length.{png,csv}, figure3_rank.{png,csv},
-table3.md, analysis.md and analysis.json (every number the text quotes); anything whose
-inputs are missing is reported as pending.
+Reads WORK/data/, WORK/models/reversed1.pt (Figure 2), the LSTM ensemble's decode
+(WORK/decode/ens5_beam12.tok) and the baseline's 1-best (WORK/smt/test.1best; when absent,
+the single reversed LSTM's decode stands in and the report says so). Writes to OUT
+figure2.{png,csv} (+ figure2_paper.{png,csv} when the vocabulary knows the paper's
+phrases), figure3*.{png,csv}, table3.md, analysis.md and analysis.json (every number the
+text quotes); anything whose inputs are missing is reported as pending.
 """
 import argparse
 import json
@@ -16,8 +15,6 @@ import logging
 import os
 import sys
 from typing import Dict, List, Sequence
-
-import numpy as np
 
 from ..data.pipeline import load_summary
 from ..data.textio import DataPrepError, read_text_lines as read_lines, write_text
@@ -29,34 +26,29 @@ from ..scoring.bleu import tokenized_bleu
 from . import buckets as B
 from .figure2 import figure2
 
-ROW_NAMES = {
-    "ens5_beam12": "LSTM ensemble (5 reversed, beam 12)",
-    "ens5_beam2": "LSTM ensemble (5 reversed, beam 2)",
-    "ens5_beam1": "LSTM ensemble (5 reversed, beam 1)",
-    "ens2_beam12": "LSTM ensemble (2 reversed, beam 12)",
-    "reversed_beam12": "single reversed LSTM (beam 12)",
-    "forward_beam12": "single forward LSTM (beam 12)",
-    "attention_beam12": "attention LSTM (beam 12)",
-}
+# (decode id, name) of the LSTM system, and of the one standing in for a missing baseline
+LSTM_ROW = ("ens5_beam12", "LSTM ensemble (5 reversed, beam 12)")
+FALLBACK_ROW = ("reversed_beam12", "single reversed LSTM (beam 12)")
 BASELINE_NAME = "phrase-based SMT baseline"
+LENGTH_WIDTH = 4  # lengths per length bucket, the first starting at 4
 
 
 def systems_for(args, refs: Sequence[str], report: dict) -> Dict[str, List[str]]:
     """{name: hypotheses} of the LSTM row and the baseline (or its stand-in)."""
     systems, notes = {}, []
-    lstm_path = os.path.join(args.work, "decode", args.lstm_row + ".tok")
+    lstm_path = os.path.join(args.work, "decode", LSTM_ROW[0] + ".tok")
     if os.path.exists(lstm_path):
-        systems[ROW_NAMES.get(args.lstm_row, args.lstm_row)] = read_lines(lstm_path)
+        systems[LSTM_ROW[1]] = read_lines(lstm_path)
     else:
         notes.append(f"pending: {lstm_path} not found (run scripts/reproduce_table1.sh)")
-    base = args.baseline or os.path.join(args.work, "smt", "test.1best")
+    base = os.path.join(args.work, "smt", "test.1best")
     if os.path.exists(base):
         systems[BASELINE_NAME] = read_lines(base)
         report["baseline"] = {"path": base, "stand_in": False}
     else:
-        alt = os.path.join(args.work, "decode", args.fallback_row + ".tok")
-        name = ROW_NAMES.get(args.fallback_row, args.fallback_row)
-        if os.path.exists(alt) and args.fallback_row != args.lstm_row:
+        alt = os.path.join(args.work, "decode", FALLBACK_ROW[0] + ".tok")
+        name = FALLBACK_ROW[1]
+        if os.path.exists(alt):
             systems[name] = read_lines(alt)
             notes.append(f"the baseline's 1-best ({base}) is not there yet: the {name} "
                          f"stands in for it (run scripts/reproduce_table2.sh, then this again)")
@@ -81,9 +73,8 @@ def figure3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: di
     names = list(systems)
     n = len(src_tok)
     lengths = B.token_lengths(src_tok)
-    min_size = args.min_bucket or max(10, round(n / 40))
-    by_len = B.length_buckets(lengths, width=args.length_width, start=args.length_start,
-                              min_size=min_size)
+    min_size = max(10, round(n / 40))
+    by_len = B.length_buckets(lengths, width=LENGTH_WIDTH, min_size=min_size)
     len_rows = B.bucket_table(by_len, systems, ref_tok, lengths)
     sorted_len = B.equal_size_groups(lengths, args.groups)
     sorted_rows = B.bucket_table(sorted_len, systems, ref_tok, lengths)
@@ -92,18 +83,18 @@ def figure3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: di
     by_rank = B.equal_size_groups(avg, args.groups)
     rank_rows = B.bucket_table(by_rank, systems, ref_tok, avg)
     report["figure3"] = {
-        "min_bucket": min_size, "length_width": args.length_width, "groups": args.groups,
+        "min_bucket": min_size, "length_width": LENGTH_WIDTH, "groups": args.groups,
         "train_source_words": len(ranks), "length": len_rows, "length_sorted": sorted_rows,
         "rank": rank_rows, "systems": names,
     }
     write_csv(os.path.join(out, "figure3_length.csv"),
-              [dict(view=f"width {args.length_width}", **r) for r in len_rows]
+              [dict(view=f"width {LENGTH_WIDTH}", **r) for r in len_rows]
               + [dict(view="sorted, equal groups", **r) for r in sorted_rows])
     write_csv(os.path.join(out, "figure3_rank.csv"), rank_rows)
     if not names:
         return
     len_view = {"rows": len_rows, "xlabel": "source sentence length (tokens)",
-                "title": f"BLEU by sentence length (buckets of {args.length_width}, "
+                "title": f"BLEU by sentence length (buckets of {LENGTH_WIDTH}, "
                          f">= {min_size} sentences each)"}
     sorted_view = {"rows": sorted_rows, "xlabel": "test sentences sorted by length: length range",
                    "title": f"BLEU by sentence length ({args.groups} equal groups, as the paper's axis)"}
@@ -120,12 +111,12 @@ def figure3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: di
 
 
 def table3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: dict):
-    name = ROW_NAMES.get(args.lstm_row, args.lstm_row)
+    name = LSTM_ROW[1]
     if name not in systems:
-        report["table3"] = {"pending": f"{args.lstm_row}.tok not found"}
+        report["table3"] = {"pending": f"{LSTM_ROW[0]}.tok not found"}
         write_text(os.path.join(out, "table3.md"),
                    f"# Table 3: long translations\n\nCode: commit {commit()}.\n\nPending: "
-                   f"{os.path.join(args.work, 'decode', args.lstm_row + '.tok')} not found "
+                   f"{os.path.join(args.work, 'decode', LSTM_ROW[0] + '.tok')} not found "
                    "(run scripts/reproduce_table1.sh, then scripts/analyze.sh).\n")
         return
     hyps = systems[name]
@@ -143,34 +134,24 @@ def table3(args, data_dir: str, out: str, systems, src_tok, ref_tok, report: dic
 
 
 def run(args) -> dict:
-    data_dir = args.data or os.path.join(args.work, "data")
+    data_dir = os.path.join(args.work, "data")
     summary = load_summary(data_dir)
-    os.makedirs(args.out, exist_ok=True)
     src_tok = read_lines(os.path.join(data_dir, "tok", f"test.{summary['src']}"))
     ref_tok = read_lines(os.path.join(data_dir, "tok", f"test.{summary['tgt']}"))
-    report = {"work": args.work, "data": data_dir, "scale": args.scale or summary.get("scale"),
+    report = {"work": args.work, "data": data_dir, "scale": summary.get("scale"),
               "dataset": summary.get("dataset"), "src": summary["src"], "tgt": summary["tgt"],
               "test_sentences": len(src_tok), "commit": commit()}
-    if not args.skip_figure2:
-        figure2(args, summary, data_dir, args.out, report)
+    figure2(args.work, summary, data_dir, args.out, report)
     if len(src_tok) != len(ref_tok):
         raise ValueError(f"{data_dir}/tok: {len(src_tok)} test sources but {len(ref_tok)} references")
     systems = systems_for(args, ref_tok, report)
     figure3(args, data_dir, args.out, systems, src_tok, ref_tok, report)
     table3(args, data_dir, args.out, systems, src_tok, ref_tok, report)
-    report["lstm_row"] = ROW_NAMES.get(args.lstm_row, args.lstm_row)
-    write_text(os.path.join(args.out, "analysis.json"), json.dumps(report, indent=1, default=_json))
+    report["lstm_row"] = LSTM_ROW[1]
+    write_text(os.path.join(args.out, "analysis.json"), json.dumps(report, indent=1))
     write_text(os.path.join(args.out, "analysis.md"), analysis_markdown(report))
     print(f"[analysis] wrote {os.path.join(args.out, 'analysis.md')}", flush=True)
     return report
-
-
-def _json(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o))
 
 
 def get_parser():
@@ -178,35 +159,16 @@ def get_parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", required=True, help="the work directory of reproduce_table1.sh")
     p.add_argument("--out", required=True, help="output directory (e.g. results)")
-    p.add_argument("--data", default=None, help="prepared data directory (default WORK/data)")
-    p.add_argument("--scale", default=None, help="shown in the report (default: the data's)")
-    p.add_argument("--model", default="reversed1",
-                   help="Figure 2's model: a name in WORK/models or a checkpoint path")
-    p.add_argument("--lstm-row", default="ens5_beam12", help="decode id of the LSTM system")
-    p.add_argument("--baseline", default=None, help="baseline 1-best (default WORK/smt/test.1best)")
-    p.add_argument("--fallback-row", default="reversed_beam12",
-                   help="decode id standing in for a missing baseline")
-    p.add_argument("--length-width", type=int, default=4, help="lengths per length bucket")
-    p.add_argument("--length-start", type=int, default=4, help="first length bucket's start")
-    p.add_argument("--min-bucket", type=int, default=None,
-                   help="fewest sentences in a length bucket (default max(10, n/40))")
     p.add_argument("--groups", type=int, default=10, help="equal-size groups (rank, sorted length)")
     p.add_argument("--table3", type=int, default=5, help="longest sentences in Table 3")
-    p.add_argument("--skip-figure2", action="store_true")
     return p
-
-
-def _quiet_logs():
-    """fairseq's imports leave the root logger at DEBUG (matplotlib then logs every font
-    it tries); sacreBLEU warns that tokenized input looks undetokenized, which is what
-    the paper's metric wants."""
-    logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("sacrebleu").setLevel(logging.ERROR)
 
 
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
-    _quiet_logs()
+    # fairseq's imports leave the root logger at DEBUG (matplotlib then logs every font)
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("sacrebleu").setLevel(logging.ERROR)
     try:
         run(args)
     except (OSError, ValueError, DataPrepError) as e:

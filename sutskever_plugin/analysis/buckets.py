@@ -1,12 +1,6 @@
-"""Figure 3: BLEU of subsets of the test set, by source length and by word rarity.
-
-Length: Moses tokens of the source (punctuation included, no EOS), in buckets of
-``width`` lengths (4-7, 8-11, ... as the paper's axis), a bucket of fewer than
-``min_size`` sentences merged with the next one; :func:`equal_size_groups` gives the
-paper's own view (sentences sorted by length, in groups). Rarity: the mean rank of a
-sentence's words in the training source's frequency list (unseen words rank last),
-sentences cut into equal-size groups. Each subset's BLEU is the corpus BLEU of just
-those sentences, by the scorer of every table.
+"""Figure 3: the corpus BLEU of subsets of the test set, by source length (Moses tokens,
+no EOS) and by word rarity (the mean frequency rank of a sentence's words in the training
+source).
 """
 from collections import Counter
 from dataclasses import dataclass
@@ -24,21 +18,14 @@ class Bucket:
     hi: float          # largest value of a member sentence
     indices: List[int]  # test-set line numbers (0-based), ascending
 
-    @property
-    def n(self) -> int:
-        return len(self.indices)
-
 
 def token_lengths(lines: Iterable[str]) -> List[int]:
     return [len(line.split()) for line in lines]
 
 
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:.0f}"
-
-
 def _range(lo: float, hi: float) -> str:
-    return _fmt(lo) if _fmt(lo) == _fmt(hi) else f"{_fmt(lo)}-{_fmt(hi)}"
+    lo, hi = f"{lo:.0f}", f"{hi:.0f}"
+    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def length_buckets(lengths: Sequence[int], width: int = 4, start: int = 4,
@@ -48,34 +35,24 @@ def length_buckets(lengths: Sequence[int], width: int = 4, start: int = 4,
     remainder at the end joins the last bucket."""
     if width < 1:
         raise ValueError("width must be >= 1")
-    if not lengths:
-        return []
     bins: Dict[int, List[int]] = {}
     for i, n in enumerate(lengths):
         bins.setdefault(max(0, (n - start) // width), []).append(i)
-    groups: List[List[int]] = []
-    bounds = []
-    cur: List[int] = []
-    cur_lo = None
-    last = max(bins)
-    for b in range(0, last + 1):
-        members = bins.get(b, [])
-        if not members and not cur:
-            continue  # no bucket starts on an empty bin
-        if cur_lo is None:
-            cur_lo = start + b * width
-        cur += members
-        if len(cur) >= min_size or b == last:
-            bounds.append((cur_lo, start + (b + 1) * width - 1))
-            groups.append(cur)
-            cur, cur_lo = [], None
-    if len(groups) > 1 and len(groups[-1]) < min_size:
-        tail, (_, tail_hi) = groups.pop(), bounds.pop()
-        groups[-1] = groups[-1] + tail
-        bounds[-1] = (bounds[-1][0], tail_hi)
+    groups: List[list] = []  # [first bin, last bin, sentences]
+    for b in sorted(bins):  # no bucket starts on an empty bin
+        if groups and len(groups[-1][2]) < min_size:
+            groups[-1][1] = b
+            groups[-1][2] += bins[b]
+        else:
+            groups.append([b, b, bins[b]])
+    if len(groups) > 1 and len(groups[-1][2]) < min_size:
+        _, hi_bin, tail = groups.pop()
+        groups[-1][1] = hi_bin
+        groups[-1][2] += tail
     out = []
-    for k, ((lo, hi), idx) in enumerate(zip(bounds, groups)):
+    for k, (lo_bin, hi_bin, idx) in enumerate(groups):
         vals = [lengths[i] for i in idx]
+        lo, hi = start + lo_bin * width, start + (hi_bin + 1) * width - 1
         if k == 0:
             lo = min(lo, min(vals))  # sentences shorter than ``start`` are in the first bucket
         if k == len(groups) - 1:
@@ -99,8 +76,8 @@ def equal_size_groups(values: Sequence[float], n_groups: int) -> List[Bucket]:
 
 
 def word_ranks(train_lines: Iterable[str]) -> Dict[str, int]:
-    """Word -> frequency rank in the training source (1 = most frequent; ties broken
-    alphabetically so the ranks do not depend on the order of the corpus)."""
+    """Word -> frequency rank in the training source (1 = most frequent; ties
+    alphabetically)."""
     counts = Counter()
     for line in train_lines:
         counts.update(line.split())
@@ -121,14 +98,13 @@ def average_ranks(lines: Sequence[str], ranks: Dict[str, int]) -> List[float]:
 
 def bucket_table(buckets: Sequence[Bucket], systems: Dict[str, Sequence[str]],
                  refs: Sequence[str], values: Optional[Sequence[float]] = None) -> List[dict]:
-    """One row per bucket: its range, size, mean value and the BLEU of every system on
-    exactly its sentences."""
+    """One row per bucket: its range, size, mean value and every system's BLEU on it."""
     for name, hyps in systems.items():
         if len(hyps) != len(refs):
             raise ValueError(f"{name}: {len(hyps)} hypotheses for {len(refs)} references")
     rows = []
     for b in buckets:
-        row = {"bucket": b.label, "lo": b.lo, "hi": b.hi, "sentences": b.n}
+        row = {"bucket": b.label, "lo": b.lo, "hi": b.hi, "sentences": len(b.indices)}
         if values is not None:
             row["mean"] = round(float(np.mean([values[i] for i in b.indices])), 2)
         for name, hyps in systems.items():

@@ -1,19 +1,89 @@
-"""Figure 2: PCA of the sentence vectors of phrase groups, plus cluster measures."""
+"""Figure 2: PCA of the sentence vectors of phrase groups, plus cluster measures.
+
+A phrase's vector is the encoder's final (h, c) of every layer; the phrase goes through
+the task as fairseq-generate's inputs do: the source dictionary (+ EOS), then
+``task.build_dataset_for_inference`` (which, for ``translation_reversed``, reverses the
+words with the function training used) and its collater, then ``model.encode``.
+"""
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 
+from ..rescoring.lstm_scorer import encode
 from ..tables import write_csv
-from .pca import cluster_stats, pca
 from .phrases import CAPTION_PANELS, PAPER_PANELS, Panel
 
 
+def pca(x: np.ndarray, k: int = 2):
+    """(n x k projections of the rows of ``x`` on their first ``k`` principal components,
+    each component's share of the total variance, the k x d components).
+
+    Signs are fixed (the largest-magnitude loading of each component is positive) so
+    that reruns give the same picture.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"PCA needs an n x d matrix with n >= 2, got shape {x.shape}")
+    centered = x - x.mean(axis=0, keepdims=True)
+    _, s, vt = np.linalg.svd(centered, full_matrices=False)
+    vt = vt[:k]
+    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
+    signs[signs == 0] = 1
+    vt = vt * signs[:, None]
+    total = float((s ** 2).sum())
+    explained = (s[:k] ** 2) / total if total > 0 else np.zeros(len(vt))
+    return centered @ vt.T, explained, vt
+
+
+def cluster_stats(x: np.ndarray, meanings: Sequence[str], phrases: Sequence[str]) -> dict:
+    """How well Euclidean distances between the full sentence vectors follow meaning:
+    ``nn_same`` phrases whose nearest neighbour has their meaning, mean distance
+    ``within`` meanings and ``between`` them, their ``ratio``, and ``bow_twins``
+    cross-meaning pairs with identical bags of words."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    sq = (x ** 2).sum(axis=1)
+    d = np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0, None))
+    same = np.array([[a == b for b in meanings] for a in meanings])
+    off = ~np.eye(n, dtype=bool)
+    nn = np.where(off, d, np.inf).argmin(axis=1)
+    nn_same = int(sum(meanings[i] == meanings[j] for i, j in enumerate(nn)))
+    within = d[same & off]
+    between = d[~same]
+    bags: List[tuple] = [tuple(sorted(p.split())) for p in phrases]
+    twins = sum(1 for i in range(n) for j in range(i + 1, n)
+                if meanings[i] != meanings[j] and bags[i] == bags[j])
+    within = float(within.mean()) if within.size else float("nan")
+    between = float(between.mean()) if between.size else float("nan")
+    return {"n": n, "nn_same": nn_same, "within": within, "between": between,
+            "ratio": within / between if between > 0 else float("nan"), "bow_twins": twins}
+
+
+@torch.no_grad()
+def sentence_vectors(model, task, phrases: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """n_phrases x (2 * layers * hidden): ``model.encode`` of each (tokenized) phrase."""
+    model.eval()
+    encoded = [encode(task.source_dictionary, p)[0] for p in phrases]
+    out = []
+    for start in range(0, len(encoded), batch_size):
+        chunk = encoded[start:start + batch_size]
+        lengths = [t.numel() for t in chunk]
+        dataset = task.build_dataset_for_inference(chunk, lengths)
+        batch = dataset.collater([dataset[i] for i in range(len(chunk))])
+        vec = model.encode(batch["net_input"]["src_tokens"], batch["net_input"]["src_lengths"])
+        order = batch["id"].tolist()  # the collater sorts by length
+        rows = torch.empty_like(vec)
+        rows[order] = vec
+        out.append(rows)
+    return torch.cat(out).cpu().numpy().astype(np.float64)
+
+
 def passive_check(vectors: np.ndarray, phrases: List[str], meanings: List[str]):
-    """For each passive phrase (one containing the word "by"): is it nearer (mean
-    distance) the active phrases of its own meaning than those of the other meaning
-    (same words, roles swapped)?  The paper finds the vectors "fairly insensitive to the
-    replacement of an active voice with a passive voice".  Returns (nearer, passives)."""
+    """(passive phrases, those with the word "by", nearer on average the active phrases of
+    their own meaning than those with roles swapped; passive phrases). The paper finds the
+    vectors "fairly insensitive to the replacement of an active voice with a passive voice"."""
     passive = [i for i, p in enumerate(phrases) if "by" in p.split()]
     active = [i for i in range(len(phrases)) if i not in passive]
     nearer = 0
@@ -28,34 +98,28 @@ def passive_check(vectors: np.ndarray, phrases: List[str], meanings: List[str]):
 def analyse_panels(model, task, panels: Dict[str, Panel], src_lang: str = "en",
                    spm_model: Optional[str] = None) -> List[dict]:
     """For each panel: the phrases (Moses-tokenized), their words unknown to the model,
-    the sentence vectors (``model.encode`` through the task: n x 2*layers*hidden), their
-    2-D PCA and the cluster measures."""
+    the sentence vectors, their 2-D PCA and the cluster measures."""
     from ..data import moses, spm
-    from .sentence_vectors import encode_phrase, sentence_vectors
 
     out = []
     for title, entries in panels.items():
         tok = [moses.tokenize_line(p, src_lang) for p, _ in entries]
         inputs = spm.encode_lines(tok, spm_model) if spm_model else tok
         meanings = [m for _, m in entries]
-        unknown = [encode_phrase(task, p).unknown for p in inputs]
+        unknown = [encode(task.source_dictionary, p)[1] for p in inputs]
         vecs = sentence_vectors(model, task, inputs)
-        res = pca(vecs, 2)
-        st = cluster_stats(vecs, meanings, tok)
+        coords, explained, _ = pca(vecs, 2)
         nearer, n_passive = passive_check(vecs, tok, meanings)
         out.append({
             "title": title, "phrases": tok, "meanings": meanings, "unknown": unknown,
-            "vectors": vecs, "coords": res.coords, "explained": res.explained.tolist(),
-            "dim": int(vecs.shape[1]), "n": st.n, "nn_same": st.nn_same_meaning,
-            "within": st.within_mean, "between": st.between_mean, "ratio": st.ratio,
-            "bow_twins": st.bow_twins, "passive_closer": nearer, "passive": n_passive,
+            "vectors": vecs, "coords": coords, "explained": explained.tolist(),
+            "dim": int(vecs.shape[1]), **cluster_stats(vecs, meanings, tok),
+            "passive_closer": nearer, "passive": n_passive,
         })
     return out
 
 
 def _label(phrase: str, unknown: List[str]) -> str:
-    if not unknown:
-        return phrase
     return " ".join(f"{w}(<unk>)" if w in unknown else w for w in phrase.split())
 
 
@@ -71,22 +135,22 @@ def _public(p):
     return {k: v for k, v in p.items() if k not in ("coords", "vectors")}
 
 
-def figure2(args, summary: dict, data_dir: str, out: str, report: dict):
+def figure2(work: str, summary: dict, data_dir: str, out: str, report: dict):
     """figure2.{png,csv} (caption panels) and figure2_paper.{png,csv} (the paper's
     phrases, each panel only when the vocabulary knows all its words)."""
     from ..data import spm
+    from ..rescoring.lstm_scorer import load_models
     from .plots import pca_figure
-    from .sentence_vectors import load_model
 
-    ckpt = args.model if (os.path.sep in args.model or args.model.endswith(".pt")) \
-        else os.path.join(args.work, "models", args.model + ".pt")
+    ckpt = os.path.join(work, "models", "reversed1.pt")
     fig = {"checkpoint": ckpt, "panels": [], "paper_panels": [], "paper_skipped": []}
     report["figure2"] = fig
     if not os.path.exists(ckpt):
         fig["pending"] = f"{ckpt} not found (run scripts/reproduce_table1.sh)"
         print(f"[analysis] figure 2: pending, {fig['pending']}", flush=True)
         return
-    model, task = load_model(ckpt, os.path.join(data_dir, "bin"))
+    models, task = load_models([ckpt], os.path.abspath(os.path.join(data_dir, "bin")))
+    model = models[0].cpu()
     fig["source_reversed"] = bool(getattr(task, "reverses_source", False))
     fig["task"] = "translation_reversed" if fig["source_reversed"] else "translation"
     fig["layers"] = model.encoder.num_layers

@@ -1,9 +1,10 @@
 """PNG figures (matplotlib, Agg backend: no display needed)."""
 import logging
-import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
+
+from ..data.textio import atomic_path
 
 # importing fairseq leaves the root logger at DEBUG: without this, importing matplotlib and
 # every figure would print its setup and font search (hundreds of lines) into the output
@@ -19,12 +20,24 @@ MARKERS = ["o", "s", "^", "D", "v", "P"]
 COLORS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
 
 
-def _save(fig, path: str):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+def _style(k: int) -> dict:
+    return {"marker": MARKERS[k % len(MARKERS)], "color": COLORS[k % len(COLORS)]}
+
+
+def _finish(ax, xlabel: str, ylabel: str, title: str, **legend):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, **legend)
+
+
+def _save(fig, path: str, suptitle: str = ""):
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _label_offsets(coords, near: float = 0.06, step: float = 9.0):
@@ -50,43 +63,18 @@ def pca_figure(panels: Sequence[dict], path: str, suptitle: str = ""):
         meanings = list(dict.fromkeys(panel["meanings"]))
         for k, meaning in enumerate(meanings):
             idx = [i for i, m in enumerate(panel["meanings"]) if m == meaning]
-            ax.scatter(coords[idx, 0], coords[idx, 1], s=40, marker=MARKERS[k % len(MARKERS)],
-                       color=COLORS[k % len(COLORS)], label=meaning, zorder=3)
+            ax.scatter(coords[idx, 0], coords[idx, 1], s=40, label=meaning, zorder=3, **_style(k))
         for (x, y), text, dy in zip(coords, panel["phrases"], _label_offsets(coords)):
             ax.annotate(text, (x, y), fontsize=7, xytext=(4, 3 + dy), textcoords="offset points",
                         arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if dy else None)
         ev = panel["explained"]
-        ax.set_xlabel(f"PC1 ({100 * ev[0]:.0f}% of variance)")
-        ax.set_ylabel(f"PC2 ({100 * ev[1]:.0f}% of variance)")
-        ax.set_title(panel["title"], fontsize=10)
-        ax.legend(fontsize=8, loc="best")
+        _finish(ax, f"PC1 ({100 * ev[0]:.0f}% of variance)", f"PC2 ({100 * ev[1]:.0f}% of variance)",
+                panel["title"], loc="best")
         ax.grid(alpha=0.3)
         # room for the labels on the right
         x0, x1 = ax.get_xlim()
         ax.set_xlim(x0, x1 + 0.35 * (x1 - x0))
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    _save(fig, path)
-
-
-def _bucket_axis(ax, rows: List[dict], systems: Sequence[str], xlabel: str, title: str):
-    xs = list(range(len(rows)))
-    for k, name in enumerate(systems):
-        ys = [r.get(name) for r in rows]
-        pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=MARKERS[k % len(MARKERS)],
-                    color=COLORS[k % len(COLORS)], label=name)
-    ax.set_xticks(xs)
-    many = len(rows) > 6
-    ax.set_xticklabels([f"{r['bucket']}\n(n={r['sentences']})" for r in rows], fontsize=7,
-                       rotation=35 if many else 0, ha="right" if many else "center")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("BLEU (cased, tokenized)")
-    ax.set_title(title, fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _save(fig, path, suptitle)
 
 
 def bucket_figure(views: Sequence[dict], systems: Sequence[str], path: str, suptitle: str = ""):
@@ -94,10 +82,20 @@ def bucket_figure(views: Sequence[dict], systems: Sequence[str], path: str, supt
     n = len(views)
     fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 4.6), squeeze=False)
     for ax, view in zip(axes[0], views):
-        _bucket_axis(ax, view["rows"], systems, view["xlabel"], view["title"])
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    _save(fig, path)
+        rows = view["rows"]
+        xs = list(range(len(rows)))
+        for k, name in enumerate(systems):
+            pts = [(x, r[name]) for x, r in zip(xs, rows) if r.get(name) is not None]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **_style(k))
+        ax.set_xticks(xs)
+        many = len(rows) > 6
+        ax.set_xticklabels([f"{r['bucket']}\n(n={r['sentences']})" for r in rows], fontsize=7,
+                           rotation=35 if many else 0, ha="right" if many else "center")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        _finish(ax, view["xlabel"], "BLEU (cased, tokenized)", view["title"])
+    _save(fig, path, suptitle)
 
 
 def curves_figure(curves: Dict[str, Sequence], path: str, xlabel: str, ylabel: str, title: str = "",
@@ -107,8 +105,7 @@ def curves_figure(curves: Dict[str, Sequence], path: str, xlabel: str, ylabel: s
     dashed guides."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for k, (label, (xs, ys)) in enumerate(curves.items()):
-        ax.plot(xs, ys, marker=MARKERS[k % len(MARKERS)], markersize=4, lw=1.4,
-                color=COLORS[k % len(COLORS)], label=label)
+        ax.plot(xs, ys, markersize=4, lw=1.4, label=label, **_style(k))
     if hline is not None:
         ax.axhline(hline[0], ls="--", lw=0.9, color="0.4", label=hline[1])
     for k, (x, label) in enumerate(vlines):
@@ -117,10 +114,6 @@ def curves_figure(curves: Dict[str, Sequence], path: str, xlabel: str, ylabel: s
     # perplexities as plain numbers (20, 50, 100), not powers of ten
     ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="best")
+    _finish(ax, xlabel, ylabel, title, loc="best")
     _save(fig, path)

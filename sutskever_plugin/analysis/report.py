@@ -1,14 +1,9 @@
-"""analysis.md: the figures, and what they show at our scale, from the measured numbers.
-
-Every sentence with a number is filled from ``analysis.json``; the comparisons with the
-paper ("as in the paper" / "unlike the paper") are decided by fixed rules stated in the
-text, not written by hand.
-"""
+"""analysis.md from ``analysis.json``: the comparisons with the paper ("as in the paper" /
+"unlike the paper") are decided by fixed rules stated in the text."""
 from typing import List, Optional
 
 import numpy as np
 
-from ..machine import commit
 from ..tables import table_head, table_row
 
 # Two BLEU scores closer than max(TOLERANCE, REL_TOLERANCE x the whole test set's BLEU)
@@ -32,10 +27,8 @@ def _chance(meanings: List[str]) -> float:
 
 
 def figure2_section(report: dict) -> List[str]:
-    fig = report.get("figure2")
+    fig = report["figure2"]
     out = ["## Figure 2: sentence vectors of phrases that differ in word order and voice", ""]
-    if fig is None:
-        return out + ["Not computed (--skip-figure2).", ""]
     if fig.get("pending"):
         return out + [f"Pending: {fig['pending']}.", ""]
     panels = fig["panels"]
@@ -119,10 +112,10 @@ def _wins(rows, a, b):
 
 
 def figure3_section(report: dict) -> List[str]:
-    f3 = report.get("figure3")
+    f3 = report["figure3"]
     out = ["## Figure 3: BLEU by sentence length and by word rarity", ""]
-    names = f3["systems"] if f3 else []
-    for note in report.get("system_notes", []):
+    names = f3["systems"]
+    for note in report["system_notes"]:
         out += [f"Note: {note}.", ""]
     if not names:
         return out + ["Pending: no decoded test set to score.", ""]
@@ -198,7 +191,7 @@ def figure3_section(report: dict) -> List[str]:
 
 
 def table3_section(report: dict) -> List[str]:
-    t3 = report.get("table3") or {}
+    t3 = report["table3"]
     out = ["## Table 3: long translations", ""]
     if t3.get("pending"):
         return out + [f"Pending: {t3['pending']}.", ""]
@@ -220,14 +213,13 @@ def table3_section(report: dict) -> List[str]:
 
 
 def analysis_markdown(report: dict) -> str:
-    scale = report.get("scale") or "?"
     head = [
         "# Model analysis (the paper's section 3.7-3.8)", "",
-        f"Scale: **{scale}** ({report.get('dataset')}, {report['src']} -> {report['tgt']}, "
+        f"Scale: **{report.get('scale') or '?'}** ({report.get('dataset')}, {report['src']} -> {report['tgt']}, "
         f"{report['test_sentences']} test sentences); work directory `{report['work']}`. "
         "Written by `scripts/analyze.sh` (`python -m sutskever_plugin.analysis`) from the "
         "numbers in `analysis.json`: rerunning it rewrites this file. Code: commit "
-        f"{report.get('commit') or commit()}.", "",
+        f"{report['commit']}.", "",
     ]
     return "\n".join(head + figure2_section(report) + figure3_section(report)
                      + table3_section(report))

@@ -1,5 +1,5 @@
 """Table 3: the longest test sentences with our translation and the reference."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 from ..data.moses import detokenize
 from ..scoring.bleu import sentence_bleu_tok
@@ -23,7 +23,7 @@ def table3_rows(k: int, src_tok: Sequence[str], hyp_tok: Sequence[str], ref_tok:
             for i, hyp in zip(idx, ours)]
 
 
-def table3_markdown(rows: Sequence[dict], system: str, note: Optional[str] = None) -> str:
+def table3_markdown(rows: Sequence[dict], system: str, note: str) -> str:
     lines = [
         "# Table 3: long translations",
         "",
@@ -33,9 +33,9 @@ def table3_markdown(rows: Sequence[dict], system: str, note: Optional[str] = Non
         "",
         f"Code: commit {commit()}.",
         "",
+        note,
+        "",
     ]
-    if note:
-        lines += [note, ""]
     lines += table_head("Type", "Sentence")
     for r in rows:
         lines.append(table_row(f"Source (line {r['line']}, {r['source_tokens']} tokens)", _cell(r["source"])))

@@ -3,17 +3,12 @@
     python -m sutskever_plugin.reporting.table2 --work work/small --scale small \\
         --baseline-nbest work/small/smt/test.nbest --out results
 
-Rows are named as the paper names them, with the size of our lists (the paper rescored
-1000-best lists), the paper's BLEU beside ours, every BLEU computed from 1-best files by
-the project's one scorer. Two columns for the rescoring rows: the paper's even average of
-baseline and LSTM scores (lambda = 0.5), and lambda tuned on the valid n-best lists (our
-addition). Missing inputs give "pending" rows, never guessed numbers.
-
-Read from WORK/table2/, for KEY in forward, reversed1, ensemble5: ``KEY.nbest`` (the
-rescored test list, with ``Baseline=`` and ``LSTM=`` columns), ``KEY.tuned.1best`` and
-``KEY.json`` (rescore's outputs with the dev-tuned lambda), and ``oracle.1best``; the
-lambda = 0.5 1-best is derived here from the columns (``KEY.avg.1best``, and
-``KEY.lstm_alone.1best`` likewise).
+Every BLEU is computed here from 1-best files; missing inputs give "pending" rows. Read
+from WORK/table2/, for KEY in forward, reversed1..5, ensemble5: ``KEY.nbest`` (the rescored
+test list, with ``Baseline=`` and ``LSTM=`` columns), ``KEY.tuned.1best`` and ``KEY.json``
+(rescore's outputs with the dev-tuned lambda), and ``oracle.1best``; the lambda = 0.5 and
+LSTM-alone 1-bests are derived here from the columns (``KEY.avg.1best``,
+``KEY.lstm_alone.1best``).
 """
 import argparse
 import json
@@ -26,7 +21,7 @@ import pandas as pd
 from ..data.textio import count_lines, read_text_lines, write_lines, write_text
 from ..rescoring.combine import (PAPER_WEIGHT, one_best, rerank, score_spread,
                                  scores_from_rescored)
-from ..data.nbest import read_nbest_blocks
+from ..data.nbest import load_nbest
 from ..scoring.bleu import bleu_summary, find_raw_reference, metric_description
 from ..machine import commit, describe
 from ..tables import describe_data, frame_markdown, report_head, write_csv
@@ -56,21 +51,15 @@ SPREAD_COLUMNS = ["sd_baseline", "sd_lstm", "sd_ratio", "lambda05_is_lstm_best",
 
 
 def _bleu_cells(summary: Dict) -> Dict:
-    """A row's BLEU cells from a bleu_summary."""
     return {"ours": summary["bleu_tokenized"], "ours_sacrebleu_detok": summary["sacrebleu_detok"],
             "sacrebleu_signature": summary["sacrebleu_signature"]}
-
-
-def baseline_1best(nbest: str, num_sentences: int) -> List[str]:
-    """The baseline's own 1-best: the first hypothesis of every block (Moses order)."""
-    return [block[0].hyp for block in read_nbest_blocks(nbest, num_sentences)]
 
 
 def write_average_1best(rescored_nbest: str, num_sentences: int, out_prefix: str) -> dict:
     """From a rescored list's two score columns: the 1-best under the paper's even average
     (OUT_PREFIX.avg.1best), under the LSTM score alone (.lstm_alone.1best), and the
     spread of the two scores within the lists (returned)."""
-    blocks = [b for b in read_nbest_blocks(rescored_nbest, num_sentences)]
+    blocks = load_nbest(rescored_nbest, num_sentences)
     base, lstm = scores_from_rescored(blocks)
     for block, scores in zip(blocks, base):
         for e, v in zip(block, scores):
@@ -101,16 +90,17 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
     done = {}
 
     def rescored(key: str) -> Tuple[Dict, Optional[Dict], Optional[Dict]]:
-        """A rescoring's spread and its even-average and tuned 1-best scores, worked out
-        once per model (the single reversed row's model is also reversed1 of the seeds)."""
+        """A rescoring's spread and its even-average and tuned 1-best scores, once per model."""
         if key not in done:
             prefix = os.path.join(t2, key)
             spread = write_average_1best(prefix + ".nbest", n_src, prefix)
             done[key] = spread, score(prefix + ".avg.1best"), score(prefix + ".tuned.1best")
         return done[key]
 
-    base = bleu_summary(baseline_1best(baseline_nbest, n_src), refs, tgt, raw)
-    sizes = [len(b) for b in read_nbest_blocks(baseline_nbest, n_src)]
+    blocks = load_nbest(baseline_nbest, n_src)
+    # the baseline's own 1-best: the first hypothesis of every block (Moses order)
+    base = bleu_summary(one_best(blocks), refs, tgt, raw)
+    sizes = [len(b) for b in blocks]
     n = nbest_size or max(sizes)
     smt = _load(os.path.join(work, "smt", "baseline_bleu.json")) or {}
     rows = []
@@ -134,7 +124,9 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
                        ours_lstm_alone=alone["bleu_tokenized"])
             row.update(_bleu_cells(avg), models=MODELS[key],
                        ours_tuned_lambda=tuned["bleu_tokenized"] if tuned else None,
-                       lambda_tuned=meta.get("weight"), wall_s=rescoring_seconds(meta),
+                       lambda_tuned=meta.get("weight"),
+                       # its models' scoring passes (rescore --token-scores) included
+                       wall_s=round(meta.get("seconds", 0.0) + sum(meta.get("token_scores_seconds", [])), 1),
                        note="lambda 0.5, the paper's even average; <unk> in test: source "
                             f"{src_unk.get('unk_tokens', '?')}/{src_unk.get('tokens', '?')}, "
                             f"hypotheses {hyp_unk.get('unk_tokens', '?')}/{hyp_unk.get('tokens', '?')} tokens")
@@ -157,9 +149,8 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
 
 
 def seed_rows(t2: str, rescored) -> List[Dict]:
-    """Each reversed LSTM alone (reversed1..5, the ensemble's members, each rescored by the
-    pass that saved its token scores): is the single reversed row's lift a seed's luck?
-    ``rescored``: build_table's scores of a rescoring, by model."""
+    """Each reversed LSTM alone (the ensemble's members): is the single reversed row's lift
+    a seed's luck? ``rescored``: build_table's scores of a rescoring, by model."""
     rows = []
     for k in range(1, 6):
         meta = _load(os.path.join(t2, f"reversed{k}.json"))
@@ -194,12 +185,6 @@ def seeds_markdown(df: pd.DataFrame) -> List[str]:
         shown,
         "",
     ]
-
-
-def rescoring_seconds(meta: Dict) -> float:
-    """A rescoring's wall seconds, the scoring passes of the models whose token scores it
-    combined (rescore --token-scores) included."""
-    return round(meta.get("seconds", 0.0) + sum(meta.get("token_scores_seconds", [])), 1)
 
 
 def to_markdown(df: pd.DataFrame, scale: str, baseline_nbest: str) -> str:
@@ -291,7 +276,6 @@ def main(argv=None):
     data = args.data or os.path.join(args.work, "data")
     df, base = build_table(args.work, data, args.scale, args.baseline_nbest,
                            nbest_size=args.nbest_size)
-    os.makedirs(args.out, exist_ok=True)
     write_csv(os.path.join(args.out, "table2.csv"), df)
     if df.attrs["seeds"]:
         write_csv(os.path.join(args.out, "table2_seeds.csv"), pd.DataFrame(
@@ -299,7 +283,6 @@ def main(argv=None):
     write_text(os.path.join(args.out, "table2.md"),
                   to_markdown(df, args.scale, args.baseline_nbest))
     if args.write_baseline_json:
-        os.makedirs(os.path.join(args.work, "smt"), exist_ok=True)
         base.update(models=f"external baseline n-best: {args.baseline_nbest}",
                     nbest=int(df["nbest_size"].iloc[0]))
         write_text(os.path.join(args.work, "smt", "baseline_bleu.json"),

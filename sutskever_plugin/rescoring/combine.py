@@ -8,9 +8,8 @@ new score is
     score = (1 - lambda) * baseline_total + lambda * log p_LSTM(hyp | source)
 
 with lambda = 0.5 for the paper's average. The two scores live on different scales (a
-Moses total score is a weighted sum of feature values), so we also offer lambda tuned
-on a dev n-best list: the value in a grid that maximizes dev BLEU of the re-ranked
-1-best (an option the paper did not use; reported separately).
+Moses total score is a weighted sum of feature values), so we also tune lambda on a dev
+n-best list (an option the paper did not use; reported separately).
 """
 from typing import List, Sequence, Tuple
 
@@ -46,8 +45,7 @@ def rerank(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.ndarray]
             ne = e.with_feature(BASELINE_FEATURE, [b]).with_feature(LSTM_FEATURE, [l])
             ne.score = float(t)
             entries.append(ne)
-        order = sorted(range(len(entries)), key=lambda i: -entries[i].score)
-        out.append([entries[i] for i in order])
+        out.append(sorted(entries, key=lambda e: -e.score))
     return out
 
 
@@ -55,25 +53,20 @@ def one_best(blocks: Sequence[List[NbestEntry]]) -> List[str]:
     return [b[0].hyp for b in blocks]
 
 
-def weight_grid(step: float = 0.05) -> np.ndarray:
-    return np.round(np.arange(0.0, 1.0 + 1e-9, step), 6)
-
-
 def tune_weight(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.ndarray],
-                refs: Sequence[str], grid: Sequence[float] = None
-                ) -> Tuple[float, List[Tuple[float, float]]]:
-    """Grid search of lambda on a dev n-best list; returns (best, [(lambda, BLEU)]).
+                refs: Sequence[str]) -> Tuple[float, List[Tuple[float, float]]]:
+    """Grid search of lambda (0, 0.05, ..., 1) on a dev n-best list; returns (best,
+    [(lambda, BLEU)]).
 
     BLEU is the project's tokenized corpus BLEU (exact, from sacreBLEU statistics). On
     ties the value closest to the paper's 0.5 wins.
     """
     if len(blocks) != len(refs):
         raise ValueError(f"{len(blocks)} dev n-best blocks but {len(refs)} references")
-    grid = weight_grid() if grid is None else np.asarray(grid, dtype=float)
     stats = [sentence_stats([e.hyp for e in b], [r] * len(b)) for b, r in zip(blocks, refs)]
     base = [np.array([e.score for e in b]) for b in blocks]
     table = []
-    for w in grid:
+    for w in np.round(np.arange(0.0, 1.0 + 1e-9, 0.05), 6):
         total = np.zeros(stats[0].shape[1])
         for st, b, l in zip(stats, base, lstm_scores):
             total += st[int(np.argmax(combined(b, l, w)))]

@@ -1,16 +1,10 @@
-"""Score (source, hypothesis) pairs with a fairseq model or ensemble, built only from
-fairseq's own pieces, so that a hypothesis gets exactly the score that
-``fairseq-generate --score-reference`` would give it: models and task from
-``checkpoint_utils.load_model_ensemble_and_task``, the pairs binarized into a temporary
-split that the task itself loads (a ``translation_reversed`` model sees its source
-reversed exactly as in training), ``task.get_batch_iterator`` (over-long pairs raise
-instead of being dropped) and ``SequenceScorer``.
-
-The hypothesis score is log p(hypothesis </s> | source), the quantity the paper averages
-with the baseline score; an ensemble's is, token by token, the log of the members'
-averaged probabilities, as fairseq's beam search. Words missing from a dictionary become
-``<unk>`` (the paper: "every out-of-vocabulary word was replaced with a special UNK
-token") and are counted, not hidden.
+"""log p(hypothesis </s> | source) of (source, hypothesis) pairs under a fairseq model or
+ensemble, exactly as ``fairseq-generate --score-reference`` gives it: the pairs are
+binarized into a temporary split that the task itself loads (a ``translation_reversed``
+model sees its source reversed as in training), batched by the task (over-long pairs
+raise instead of being dropped) and scored by ``SequenceScorer``. Words missing from a
+dictionary become ``<unk>`` (the paper: "every out-of-vocabulary word was replaced with a
+special UNK token") and are counted, not hidden.
 """
 import os
 import sys
@@ -39,21 +33,26 @@ class UnkCounts:
     def unk_tokens(self) -> int:
         return sum(self.unk_types.values())
 
-    def add(self, words: Sequence[str], ids: torch.Tensor, unk: int):
-        self.tokens += len(words)
-        self.unk_types.update(w for w, i in zip(words, ids.tolist()) if i == unk)
+    def add(self, line: str, unknown: List[str]):
+        self.tokens += len(line.split())
+        self.unk_types.update(unknown)
 
-    def as_dict(self, top: int = 10) -> Dict:
+    def as_dict(self) -> Dict:
         rate = self.unk_tokens / self.tokens if self.tokens else 0.0
         return {"tokens": self.tokens, "unk_tokens": self.unk_tokens,
                 "unk_rate": round(rate, 5), "unk_types": len(self.unk_types),
-                "most_frequent_unk": self.unk_types.most_common(top)}
+                "most_frequent_unk": self.unk_types.most_common(10)}
+
+
+def encode(dictionary, line: str) -> Tuple[torch.Tensor, List[str]]:
+    """``line``'s ids (+ EOS) in ``dictionary``, and its words that map to <unk>."""
+    ids = dictionary.encode_line(line, add_if_not_exist=False, append_eos=True).long()
+    return ids, [w for w, i in zip(line.split(), ids.tolist()) if i == dictionary.unk()]
 
 
 class Progress:
-    """A line on stderr at most every ``every_s`` seconds while a long list is scored (an
-    ensemble over a 100-best test list runs for tens of minutes on a CPU). ``label``
-    names the models, for two scorings that run side by side (reproduce_table2.sh)."""
+    """A line on stderr at most every ``every_s`` seconds while a long list is scored;
+    ``label`` names the models, for scorings that run side by side."""
 
     def __init__(self, total: int, every_s: float = 60.0, label: str = ""):
         self.total, self.done, self.every_s = total, 0, every_s
@@ -91,8 +90,7 @@ def load_models(paths: Sequence[str], data_bin: Optional[str] = None):
 class LstmScorer:
     def __init__(self, paths: Sequence[str], data_bin: Optional[str] = None,
                  use_cuda: Optional[bool] = None, src_encode=None, tgt_encode=None):
-        """``src_encode``/``tgt_encode``: optional ``lines -> lines`` maps applied before
-        the dictionary lookup (SentencePiece, for models trained on subwords)."""
+        """``src_encode``/``tgt_encode``: optional ``lines -> lines`` maps (SentencePiece)."""
         self.paths = list(paths)
         self.models, self.task = load_models(self.paths, data_bin)
         self.use_cuda = torch.cuda.is_available() if use_cuda is None else use_cuda
@@ -107,20 +105,13 @@ class LstmScorer:
         self.reset_counts()
 
     def reset_counts(self):
-        """Start new <unk> counts (e.g. between the dev and the test list)."""
         self.src_unk, self.tgt_unk = UnkCounts(), UnkCounts()
 
-    def describe(self) -> str:
-        task = type(self.task).__name__
-        return (f"{len(self.models)} model(s) under {task} "
-                f"({'reversed' if self.reverses_source else 'forward'} source)")
-
-    # ------------------------------------------------------------------ data
     def _encode(self, lines: Sequence[str], dictionary, counts: UnkCounts) -> List[torch.Tensor]:
         out = []
         for line in lines:
-            ids = dictionary.encode_line(line, add_if_not_exist=False, append_eos=True).long()
-            counts.add(line.split(), ids[:-1], dictionary.unk())
+            ids, unknown = encode(dictionary, line)
+            counts.add(line, unknown)
             out.append(ids)
         return out
 
@@ -135,7 +126,6 @@ class LstmScorer:
         builder.finalize(prefix + ".idx")
 
     def _load_split(self, tmpdir: str):
-        """The task loads the temporary split exactly as it loads train/valid/test."""
         task = self.task
         old = task.cfg.data
         try:
@@ -145,7 +135,6 @@ class LstmScorer:
             task.cfg.data = old
         return task.dataset(SPLIT)
 
-    # ---------------------------------------------------------------- scoring
     @torch.no_grad()
     def score(self, sources: Sequence[str], pairs: Sequence[Tuple[int, str]]):
         """(log-probability of each ``(source index, hypothesis)``, float64 array; the
@@ -159,9 +148,7 @@ class LstmScorer:
             sources = self.src_encode(list(sources))
         src_ids = self._encode(sources, self.src_dict, self.src_unk)
         # distinct hypotheses are encoded (and counted) once
-        uniq: Dict[str, int] = {}
-        for _, h in pairs:
-            uniq.setdefault(h, len(uniq))
+        uniq = {h: i for i, h in enumerate(dict.fromkeys(h for _, h in pairs))}
         hyp_texts = list(uniq)
         if self.tgt_encode is not None:
             hyp_texts = self.tgt_encode(hyp_texts)

@@ -3,16 +3,14 @@
     python -m sutskever_plugin.rescoring.rescore --path reversed1.pt[:reversed2.pt:...] \\
         --data-dir work/small/data --source test.en --nbest test.nbest \\
         --out-nbest test.rescored.nbest --out-1best test.rescored.1best \\
-        [--weight avg | tuned | 0.3] [--dev-source valid.en --dev-nbest valid.nbest \\
+        [--weight avg | tuned] [--dev-source valid.en --dev-nbest valid.nbest \\
         --dev-ref valid.fr] [--save-token-scores reversed1.npz]
     # an ensemble from the token scores its members saved (no model is run):
     python -m sutskever_plugin.rescoring.rescore --token-scores r1.npz:r2.npz:... ...
 
 The output n-best list has two added feature columns, ``Baseline=`` (the original total
 score) and ``LSTM=`` (log p(hypothesis | source)); its total score is the combined score
-and each block is re-sorted; the 1-best file has one line per source sentence.
-``--save-token-scores`` and ``--token-scores`` (:mod:`.token_scores`) let Table 2 run
-every model once.
+and each block is re-sorted.
 """
 import argparse
 import logging
@@ -29,11 +27,8 @@ from . import token_scores
 
 
 def subword_encoders(data_dir):
-    """SentencePiece encoders of source and target if the prepared data used them.
-
-    N-best lists and sources are Moses-tokenized words; a model trained on subwords
-    must see them split as its training data was.
-    """
+    """SentencePiece encoders of source and target if the prepared data used them (the
+    n-best lists are of Moses tokens; a model trained on subwords must see them split)."""
     if not data_dir or not os.path.exists(os.path.join(data_dir, "summary.json")):
         return None, None
     from ..data.pipeline import load_summary
@@ -65,11 +60,6 @@ UNK_KEYS = {"dev": ("dev_source_unk", "dev_hypothesis_unk"),
             "test": ("source_unk", "hypothesis_unk")}
 
 
-# the source and n-best files of each list (named in the token scores' header)
-_FILES = {"test": (lambda a: a.source, lambda a: a.nbest),
-          "dev": (lambda a: a.dev_source, lambda a: a.dev_nbest)}
-
-
 def _run_models(args, lists):
     """Score every list with the models of --path (and save their token scores if asked)."""
     from .lstm_scorer import LstmScorer
@@ -90,8 +80,10 @@ def _run_models(args, lists):
         if save:
             saved[name] = ListScores.from_positional(pairs, positional)
             # what these scores are of: a later --token-scores run checks it is the same
+            source_file, nbest_file = {"test": (args.source, args.nbest),
+                                       "dev": (args.dev_source, args.dev_nbest)}[name]
             inputs[name] = {**token_scores.list_digests(sources, pairs),
-                            "source_file": _FILES[name][0](args), "nbest_file": _FILES[name][1](args)}
+                            "source_file": source_file, "nbest_file": nbest_file}
         unk[name] = (scorer.src_unk.as_dict(), scorer.tgt_unk.as_dict())
         scorer.reset_counts()
     for name, counts in unk.items():
@@ -101,7 +93,7 @@ def _run_models(args, lists):
             "model": paths[0], "task": summary["task"],
             "reversed_source": scorer.reverses_source, "nbest": args.nbest,
             "unk": unk, "inputs": inputs}, seconds=time.time() - t0)
-    return scores, summary, scorer.describe()
+    return scores, summary
 
 
 def _from_token_scores(args, lists):
@@ -121,9 +113,7 @@ def _from_token_scores(args, lists):
                "token_scores_seconds": [m["seconds"] for m in metas]}
     for name in lists:
         summary.update(zip(UNK_KEYS[name], first["unk"][name]))
-    describe = (f"{len(files)} model(s) from their token scores under {first['task']} "
-                f"({'reversed' if first['reversed_source'] else 'forward'} source)")
-    return scores, summary, describe
+    return scores, summary
 
 
 def build_parser():
@@ -135,22 +125,19 @@ def build_parser():
                    "--save-token-scores, ':'-separated for an ensemble (no model is run)")
     p.add_argument("--save-token-scores", metavar="FILE", help="with --path of one model: "
                    "also write its token log-probabilities of the lists to FILE (.npz)")
-    p.add_argument("--data-dir", help="prepared data dir (summary.json, bin/): dictionaries "
-                   "from its bin/ (else the path stored in the checkpoint), and SentencePiece "
-                   "encoding if the data used it")
+    p.add_argument("--data-dir", help="prepared data dir: dictionaries from its bin/ (else the "
+                   "checkpoint's), and SentencePiece encoding if the data used it")
     p.add_argument("--source", required=True, help="tokenized source, one sentence a line")
     p.add_argument("--nbest", required=True, help="Moses n-best list of the source")
     p.add_argument("--out-nbest", required=True)
     p.add_argument("--out-1best", required=True)
-    p.add_argument("--weight", default="avg",
-                   help="LSTM weight lambda: 'avg' (paper: 0.5), 'tuned' (grid search on "
-                        "--dev-*), or a number in [0, 1]")
+    p.add_argument("--weight", default="avg", choices=["avg", "tuned"],
+                   help="LSTM weight lambda: 'avg' (paper: 0.5) or 'tuned' (grid search on --dev-*)")
     p.add_argument("--dev-source")
     p.add_argument("--dev-nbest")
     p.add_argument("--dev-ref")
     p.add_argument("--dev-max-sentences", type=int, default=0,
-                   help="tune lambda on the first N dev sentences only (0: all); one "
-                        "scalar needs few sentences, and scoring is the slow part")
+                   help="tune lambda on the first N dev sentences only (0: all)")
     p.add_argument("--ref", help="test references: report BLEU of the new 1-best")
     p.add_argument("--cpu", action="store_true", help="do not use a GPU even if present")
     p.add_argument("--summary-json", help="write counts, weight and BLEU here")
@@ -167,53 +154,34 @@ def main(argv=None):
     if args.save_token_scores and (not args.path or ":" in args.path):
         raise SystemExit("--save-token-scores saves one model's scores: give --path one "
                          "checkpoint")
-    if args.weight == "avg":
-        weight = PAPER_WEIGHT
-    elif args.weight == "tuned":
-        weight = None
-        missing = [f for f in ("dev_source", "dev_nbest", "dev_ref") if not getattr(args, f)]
-        if missing:
-            raise SystemExit("--weight tuned needs " + ", ".join(
-                "--" + m.replace("_", "-") for m in missing))
-    else:
-        try:
-            weight = float(args.weight)
-        except ValueError:
-            raise SystemExit(f"--weight must be avg, tuned or a number, not {args.weight!r}")
-        if not 0.0 <= weight <= 1.0:
-            raise SystemExit(f"--weight {weight} outside [0, 1]")
+    weight = PAPER_WEIGHT if args.weight == "avg" else None
+    missing = [f for f in ("dev_source", "dev_nbest", "dev_ref") if not getattr(args, f)]
+    if weight is None and missing:
+        raise SystemExit("--weight tuned needs " + ", ".join(
+            "--" + m.replace("_", "-") for m in missing))
 
     # validate every input before the (slow) model loading
     sources, blocks = _read_inputs(args.source, args.nbest)
-    dev = None
+    lists = {"test": (sources, blocks)}
     if weight is None:
         dev_sources, dev_blocks = _read_inputs(args.dev_source, args.dev_nbest)
         dev_refs = read_lines(args.dev_ref)
         if len(dev_refs) != len(dev_sources):
             raise SystemExit(f"{args.dev_ref} has {len(dev_refs)} lines but "
                              f"{args.dev_source} has {len(dev_sources)}")
-        if args.dev_max_sentences:
-            n = args.dev_max_sentences
-            dev_sources, dev_blocks, dev_refs = dev_sources[:n], dev_blocks[:n], dev_refs[:n]
-        dev = (dev_sources, dev_blocks, dev_refs)
+        n = args.dev_max_sentences or None
+        lists = {"dev": (dev_sources[:n], dev_blocks[:n]), **lists}  # dev first: it decides lambda
     refs = read_lines(args.ref) if args.ref else None
     if refs is not None and len(refs) != len(sources):
         raise SystemExit(f"{args.ref} has {len(refs)} lines but {args.source} has {len(sources)}")
 
-    lists = {"test": (sources, blocks)}
-    if dev is not None:
-        lists = {"dev": (dev[0], dev[1]), **lists}  # dev first: it decides lambda
-    if args.path:
-        scores, summary, describe = _run_models(args, lists)
-    else:
-        scores, summary, describe = _from_token_scores(args, lists)
-    if dev is not None:
-        weight, table = tune_weight(dev[1], scores["dev"], dev[2])
+    scores, summary = (_run_models if args.path else _from_token_scores)(args, lists)
+    if weight is None:
+        weight, table = tune_weight(lists["dev"][1], scores["dev"], dev_refs[:n])
         summary["dev_weight_grid"] = table
-        summary["dev_sentences"] = len(dev[0])
+        summary["dev_sentences"] = len(lists["dev"][0])
         summary["dev_bleu_at_weight"] = dict(table)[weight]
-    lstm = scores["test"]
-    new_blocks = rerank(blocks, lstm, weight)
+    new_blocks = rerank(blocks, scores["test"], weight)
     hyps = one_best(new_blocks)
     with atomic_open(args.out_nbest) as f:
         write_nbest((e for b in new_blocks for e in b), f)
@@ -224,7 +192,9 @@ def main(argv=None):
         "hypotheses": sum(len(b) for b in blocks), "changed_1best": moved,
         "seconds": round(time.time() - t0, 1),
     })
-    line = (f"[rescore] {describe}: {len(sources)} sentences, "
+    line = (f"[rescore] {len(summary['models'])} model(s)"
+            f"{' from their token scores' if args.token_scores else ''} under {summary['task']} "
+            f"({'reversed' if summary['reversed_source'] else 'forward'} source): {len(sources)} sentences, "
             f"{summary['hypotheses']} hypotheses, lambda={weight:g}, 1-best changed for "
             f"{moved}; source {_unk_text(summary['source_unk'])}, hypotheses "
             f"{_unk_text(summary['hypothesis_unk'])}")

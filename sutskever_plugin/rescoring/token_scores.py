@@ -1,18 +1,13 @@
-"""One model's token log-probabilities over n-best lists, saved once, combined later.
+"""One model's token log-probabilities over n-best lists, saved once (``rescore
+--save-token-scores``), combined later into an ensemble's scores (``rescore
+--token-scores``) as fairseq's ``SequenceScorer`` combines an ensemble: per token, the log
+of the members' averaged probabilities. Table 2 thus runs every model once.
 
-Table 2's ensemble of 5 reversed LSTMs contains the single reversed LSTM of the row above
-it, and every model scores the same hypotheses: reproduce_table2.sh scores each model once
-(``rescore --save-token-scores``) and builds the ensemble's scores from the saved files
-(``rescore --token-scores``), combined as fairseq's ``SequenceScorer`` combines an
-ensemble: per token, the log of the members' averaged probabilities (equal up to float
-rounding; a test checks it).
-
-A file (``.npz``) holds, per list it scored (``test``, ``dev``), the distinct
-``(sentence id, hypothesis)`` pairs, their token log-probabilities (float32, ``</s>``
-included) with offsets, and a JSON header, with the sha256 of the source sentences and
-n-best hypotheses they were computed for: scores of the same hypotheses for other source
-sentences would rescore every list with the wrong sentences' probabilities, so such a
-file is refused (:class:`TokenScoresError`), as is one without digests or a damaged one.
+A file (``.npz``) holds, per list (``test``, ``dev``), the distinct ``(sentence id,
+hypothesis)`` pairs, their token log-probabilities (float32, ``</s>`` included) with
+offsets, and a JSON header with the sha256 of the source sentences and hypotheses they
+were computed for: a file for other sentences, without digests or damaged is refused
+(:class:`TokenScoresError`).
 """
 import hashlib
 import json
@@ -20,7 +15,7 @@ import os
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -61,17 +56,11 @@ class ListScores:
 
     @classmethod
     def from_positional(cls, pairs: Sequence[Pair], positional: Sequence[np.ndarray]):
-        if len(pairs) != len(positional):
-            raise ValueError(f"{len(positional)} token score arrays for {len(pairs)} pairs")
         lengths = np.fromiter((len(p) for p in positional), dtype=np.int64, count=len(pairs))
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         tokens = (np.concatenate([np.asarray(p, dtype=np.float32) for p in positional])
                   if len(positional) else np.zeros(0, dtype=np.float32))
         return cls(list(pairs), tokens, offsets)
-
-    def sentence_scores(self) -> np.ndarray:
-        """log p(hypothesis </s> | source) of every pair (float64 sums)."""
-        return _sums(self.tokens.astype(np.float64), self.offsets)
 
 
 def _sums(tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -160,26 +149,23 @@ def check_inputs(path: str, meta: Dict, name: str, digests: Dict[str, str]):
             f"{path}: records no digest of the source and n-best list its '{name}' scores were "
             f"computed for (written before they were recorded), so it cannot be checked "
             f"against these: {_REDO}")
-    if recorded.get("nbest") != digests["nbest"]:
-        raise TokenScoresError(
-            f"{path}: its '{name}' scores were computed for another n-best list "
-            f"({recorded.get('nbest_file', '?')}; sha256 of its hypotheses "
-            f"{str(recorded.get('nbest'))[:12]}, of these {digests['nbest'][:12]}): {_REDO}")
-    if recorded.get("source") != digests["source"]:
-        raise TokenScoresError(
-            f"{path}: its '{name}' scores were computed for another source "
-            f"({recorded.get('source_file', '?')}; sha256 of its sentences "
-            f"{str(recorded.get('source'))[:12]}, of these {digests['source'][:12]}), so they "
-            f"would score these hypotheses as translations of other sentences: {_REDO}")
+    for key, what, of, why in (
+            ("nbest", "n-best list", "hypotheses", ""),
+            ("source", "source", "sentences",
+             ", so they would score these hypotheses as translations of other sentences")):
+        if recorded.get(key) != digests[key]:
+            raise TokenScoresError(
+                f"{path}: its '{name}' scores were computed for another {what} "
+                f"({recorded.get(key + '_file', '?')}; sha256 of its {of} "
+                f"{str(recorded.get(key))[:12]}, of these {digests[key][:12]}){why}: {_REDO}")
 
 
 def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], name: str,
-                    pairs: Sequence[Pair], sources: Optional[Sequence[str]] = None
-                    ) -> Tuple[np.ndarray, List[Dict]]:
+                    pairs: Sequence[Pair], sources: Sequence[str]) -> Tuple[np.ndarray, List[Dict]]:
     """(log p(hypothesis | source) of every pair under the ensemble of the files' models:
     per token log(mean_m exp(lp_m)), as fairseq; the files' headers). ``files``: ``(path,
     meta, lists)`` as :func:`load` read them; each must hold list ``name`` with exactly
-    ``pairs``, computed for ``sources`` when given, all of one task direction."""
+    ``pairs``, computed for ``sources``, all of one task direction."""
     paths = [f[0] for f in files]
     metas, members = [], []
     for p, meta, lists in files:
@@ -193,8 +179,7 @@ def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], na
                 f"{p}: its '{name}' list is not this n-best list ({len(ls.pairs)} distinct "
                 f"hypotheses against {len(pairs)}; first difference at pair {first}): "
                 f"score the model again on this list")
-        if sources is not None:
-            check_inputs(p, meta, name, list_digests(sources, pairs))
+        check_inputs(p, meta, name, list_digests(sources, pairs))
         if metas and meta.get("reversed_source") != metas[0].get("reversed_source"):
             raise TokenScoresError(
                 f"{p}: scored with reversed_source={meta.get('reversed_source')}, but "
@@ -202,7 +187,7 @@ def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], na
         metas.append(meta)
         members.append(ls)
     if len(members) == 1:
-        return members[0].sentence_scores(), metas
+        return _sums(members[0].tokens.astype(np.float64), members[0].offsets), metas
     for p, ls in zip(paths[1:], members[1:]):
         if not np.array_equal(ls.offsets, members[0].offsets):
             raise TokenScoresError(f"{p}: token counts differ from {paths[0]}'s: the "

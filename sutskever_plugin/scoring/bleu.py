@@ -38,8 +38,7 @@ def tokenized_bleu(hyps: Sequence[str], refs: Sequence[str]) -> BLEUScore:
 
 
 def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
-    """``<data>/raw/<split>.<lang>``, the untokenized references, if the data preparation
-    left one."""
+    """``<data>/raw/<split>.<lang>``, the untokenized references, if there."""
     path = os.path.join(data_dir, "raw", f"{split}.{lang}")
     return path if os.path.exists(path) else None
 
@@ -47,13 +46,9 @@ def find_raw_reference(data_dir: str, split: str, lang: str) -> Optional[str]:
 def bleu_summary(hyps: Sequence[str], refs: Sequence[str], lang: str,
                  raw_refs: Optional[Sequence[str]] = None,
                  detok_hyps: Optional[Sequence[str]] = None) -> Dict:
-    """Both numbers of a table row, as every score JSON of the project holds them: the
-    paper's tokenized BLEU of the Moses-tokenized ``hyps`` against ``refs``, and
-    detokenized sacreBLEU (13a) with its signature, of the hypotheses detokenized by the
-    data pipeline's Moses detokenizer (``detok_hyps``: already done by the caller)
-    against ``raw_refs`` (``<data>/raw/``), else against ``refs`` detokenized the same
-    way (``detok_reference`` says which).
-    """
+    """Both numbers of a table row, as every score JSON holds them: the paper's tokenized
+    BLEU of ``hyps`` against ``refs``, and detokenized sacreBLEU (13a) with its signature,
+    against ``raw_refs`` (``<data>/raw/``) else ``refs`` detokenized (``detok_reference``)."""
     detok_hyps = detokenize(hyps, lang) if detok_hyps is None else detok_hyps
     detok_refs = list(raw_refs) if raw_refs is not None else detokenize(refs, lang)
     tok_metric, detok_metric = tokenized_metric(), BLEU()
@@ -75,8 +70,8 @@ def sentence_bleu_tok(hyp: str, ref: str) -> float:
 
 
 def metric_description(signatures) -> str:
-    """The tables' line saying how BLEU was computed, with the detokenized signature
-    (the first non-missing one of ``signatures``, a pandas Series)."""
+    """The tables' line saying how BLEU was computed, with the first detokenized
+    signature of the pandas Series ``signatures``."""
     sig = signatures.dropna()
     return ("- BLEU: cased, on Moses-tokenized text (multi-bleu.perl equivalent, sacreBLEU "
             "`tokenize=none`), as the paper; beside it detokenized sacreBLEU"

@@ -1,11 +1,8 @@
-"""BLEU sufficient statistics for choosing among n-best hypotheses.
-
-Weight tuning (the baseline's MERT-like tuning and the LSTM/SMT interpolation weight)
-evaluates corpus BLEU for thousands of candidate weight vectors. We take each
-hypothesis' n-gram statistics once from sacreBLEU, configured exactly as the project's
-one scorer (:func:`sutskever_plugin.scoring.bleu.tokenized_bleu`: tokenized text,
-cased), and then combine them with numpy. ``corpus_bleu`` reproduces sacreBLEU's corpus
-BLEU (tested), so tuning optimizes the number that the tables report.
+"""BLEU sufficient statistics for choosing among n-best hypotheses: weight tuning (the
+baseline's MERT-like tuning, the LSTM/SMT weight) evaluates corpus BLEU for thousands of
+weights, so each hypothesis' n-gram statistics are taken once from the project's scorer
+(:func:`.bleu.tokenized_metric`) and combined with numpy; ``corpus_bleu`` reproduces
+sacreBLEU's corpus BLEU (tested), so tuning optimizes the number the tables report.
 """
 from typing import List, Sequence
 

@@ -1,12 +1,10 @@
-"""Everything read from what fairseq's command-line tools print: the hypotheses of
-fairseq-generate, the test perplexity of fairseq-validate, and of fairseq-train's logs the
-time of every line, where each process began and every validation.  Errors name the file
-and line.
+"""Everything read from what fairseq's command-line tools print: fairseq-generate's
+hypotheses, fairseq-validate's test perplexity, and of fairseq-train's logs the time of
+every line, where each process began and every validation (also from the command line:
+see ``--help``).  Errors name the file and line.
 
 fairseq's tools log ``YYYY-MM-DD HH:MM:SS | LEVEL | logger | message`` in the local time of
-the machine that ran them; lines without that prefix (warnings, tracebacks, tqdm) carry no
-time.  The scripts read the training logs through the command line (``--last-valid-ppl``,
-``--last-valid``, ``--summary``: see ``--help``).
+the machine that ran them; other lines (warnings, tracebacks, tqdm) carry no time.
 """
 import argparse
 import math
@@ -29,11 +27,8 @@ class FairseqOutputError(ValueError):
 
 
 def read_hypotheses(path: str, num_sentences: int) -> List[str]:
-    """The 1-best hypothesis of every sentence, in test-set order.
-
-    fairseq-generate prints sentences in batch order; ``H-<id>`` lines give the id.  A
-    missing id would silently shorten the test set, so it is an error.
-    """
+    """The 1-best hypothesis of every sentence, in test-set order (fairseq-generate prints
+    them in batch order); a missing id is an error, not a shorter test set."""
     best = {}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -51,7 +46,6 @@ def read_hypotheses(path: str, num_sentences: int) -> List[str]:
             f"{path}: no hypothesis for {len(missing)} of {num_sentences} sentences "
             f"(first ids: {missing[:5]})")
     return [best[i] for i in range(num_sentences)]
-
 
 
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| (\w+) \| ([^|]+?) \| (.*)$")

@@ -3,11 +3,9 @@
     python -m sutskever_plugin.scoring.score --generate-output W/decode/x.gen \\
         --data-dir W/data [--subset test] --out W/decode/x.json
 
-Writes the 1-best hypotheses (Moses-tokenized; ``.tok``) and their detokenized form
-(``.detok``) next to the JSON, and the JSON with both BLEU scores: cased BLEU on
-tokenized text (the paper's metric) and detokenized sacreBLEU with its signature.
-The references are the prepared test set's own files (tok/ and raw/), never fairseq's
-``T-`` lines, which carry <unk> in place of rare words.
+Writes the 1-best hypotheses (``.tok``, Moses-tokenized, and ``.detok``) next to the JSON
+of both BLEU scores, against the prepared test set's own references (tok/ and raw/), never
+fairseq's ``T-`` lines, which carry <unk> in place of rare words.
 """
 import argparse
 import json

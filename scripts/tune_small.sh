@@ -19,9 +19,8 @@
 # Trainings run with one thread (OMP_NUM_THREADS=1, as each job of the main job's pool);
 # pin them yourself (taskset -c 1 bash scripts/tune_small.sh ...) on a shared machine.
 # Work data (data, checkpoints, logs, decodes) goes under --work (default work/tune_small).
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# lib.sh's helpers (int_opt: base 10, 08 is eight), with this script's own die (exit 2)
+TAG=tune_small; source "$(dirname "$0")/lib.sh"
 die() { echo "tune_small.sh: error: $*" >&2; exit 2; }
 
 NAME="" EPOCHS="" WORK=work/tune_small RAW="" RESULTS=results/tuning_small PROBE=0 TASK=translation_reversed
@@ -43,10 +42,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 FLAGS=("$@")
-# the integer options by the one parser of every script (lib.sh int_opt: base 10, 08 is
-# eight), with this script's own die (exit 2) in place of lib.sh's
-TAG=tune_small; source "$ROOT/scripts/lib.sh"
-die() { echo "tune_small.sh: error: $*" >&2; exit 2; }
 # a forward row says so in its recorded flags; rows without --task are reversed
 RECORDED=("${FLAGS[@]}")
 [ "$TASK" = translation ] && RECORDED=(--task translation "${FLAGS[@]}")
@@ -77,7 +72,6 @@ fi
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # as the main job: glibc keeps freed activation memory in the heap (results/benchmark.md)
 export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}
-PY=$ROOT/.venv/bin/python FS=$ROOT/.venv/bin
 [ -x "$PY" ] || die "$PY not found: run scripts/setup_env.sh"
 DATA=$WORK/data RUN=$WORK/runs/$NAME
 mkdir -p "$WORK" "$RESULTS"
@@ -131,7 +125,6 @@ if [ "$PROBE" != 0 ]; then
 else
   COMMON+=(--max-epoch "$EPOCHS" --no-epoch-checkpoints --no-last-checkpoints)
 fi
-printf '%q ' "${FLAGS[@]}" > "$RUN/flags.txt"
 "$PY" scripts/tune_small.py train "$RUN/cpu.jsonl" -- "$DATA/bin" "${COMMON[@]}" "${FLAGS[@]}" \
     > "$RUN/train.log" 2>&1 || { tail -n 20 "$RUN/train.log"; die "training $NAME failed (see $RUN/train.log)"; }
 

@@ -36,9 +36,6 @@ def test_a_row_names_the_commit_its_run_started_from(tmp_path):
     log.write_text(json.dumps({"event": "start", "commit": "abc1234+dirty", "cpu_s": 1.0}) + "\n"
                    + json.dumps({"event": "end", "cpu_s": 2.0}) + "\n")
     assert tune_small.trained_at(str(log)) == "abc1234+dirty"
-    # a run logged before the start event carried its commit: the checkout's now
-    log.write_text(json.dumps({"event": "start", "cpu_s": 1.0}) + "\n")
-    assert tune_small.trained_at(str(log)) == tune_small.git_commit()
 
 
 def test_a_probe_row_is_the_cpu_rate_from_update_50_on(tmp_path):

@@ -1,15 +1,12 @@
-"""Where the main job's own time goes: scripts/reproduce_table1.sh's wall-clock time divided
-into data preparation, each training, test perplexity, each decode and the table.
+"""Where the main job's own time goes: scripts/reproduce_table1.sh's wall clock divided into
+its phases, from ``WORK/logs/steps.tsv`` (lib.sh's ``timeline``), the fairseq-train logs (a
+resumed training appends a second process) and ``train_wall_s`` of ``WORK/models/NAME.json``.
 
     python -m sutskever_plugin.reporting.job_time --work work/small --out results
 
-writes ``OUT/job_time_SCALE.{csv,md}`` from ``WORK/logs/steps.tsv`` (a line per step of
-``scripts/lib.sh``'s ``step``, appended by every run), the fairseq-train logs
-``WORK/logs/train_NAME.log`` (when each training ran: a resumed training appends a second
-process) and ``train_wall_s`` of ``WORK/models/NAME.json``. Every second from the first
-step's start to the last one's end goes to the phase running then (split evenly if two
-ran at once), to "between steps" when none did, or to "idle" in gaps over IDLE_GAP_S
-(the script was not running): the job's time is the total less idle.
+Every second from the first step's start to the last one's end goes to the phase running
+then (split evenly if two ran at once), to "between steps" when none did, or to "idle" in
+gaps over IDLE_GAP_S (the script was not running): the job's time is the total less idle.
 """
 import argparse
 import glob
@@ -20,7 +17,7 @@ import pandas as pd
 
 from sutskever_plugin.data.textio import write_text
 from sutskever_plugin.scoring.fairseq_output import read_log, train_runs
-from sutskever_plugin.tables import load_json, table_head, table_row, write_csv
+from sutskever_plugin.tables import load_json, report_head, table_head, table_row, write_csv
 
 STATUSES = ("done", "skipped", "failed")
 STEP_COLUMNS = ["start", "end", "wall_s", "status", "name"]
@@ -46,8 +43,8 @@ def phase_of(step_name: str) -> str:
 
 
 def read_steps(path) -> pd.DataFrame:
-    """steps.tsv as rows (start, end; wall_s; status; name; line). A first line that
-    is not a step (a header) is skipped; any other malformed line is an error naming it."""
+    """steps.tsv as rows (start, end, wall_s, status, name, line); a malformed line is an
+    error naming it."""
     rows = []
     with open(path, encoding="utf-8") as f:
         for i, raw in enumerate(f, 1):
@@ -64,32 +61,19 @@ def read_steps(path) -> pd.DataFrame:
                 if fields[3] not in STATUSES:
                     raise ValueError(f"status {fields[3]!r} is not one of {', '.join(STATUSES)}")
             except ValueError as e:
-                if i == 1 and not rows:
-                    continue  # a header line
                 raise ValueError(f"{path}:{i}: not a step line ({e}): {line!r}") from None
             rows.append((start, end, wall, fields[3], fields[4], i))
     return pd.DataFrame(rows, columns=STEP_COLUMNS + ["line"])
 
 
-def _names(work, pattern, strip_prefix=""):
-    paths = sorted(glob.glob(os.path.join(work, pattern)))
-    return [os.path.basename(p).split(".")[0][len(strip_prefix):] for p in paths]
-
-
 def training_items(work) -> list:
-    """One item per fairseq-train process of every model (its log's runs), with the
-    model's own train_wall_s; a model without a log is one item without times."""
-    names = sorted(set(_names(work, "models/*.json")) | set(_names(work, "logs/train_*.log", "train_")))
+    """One item per fairseq-train process of every training log, with the model's own
+    train_wall_s."""
     items = []
-    for name in names:
+    for log in sorted(glob.glob(os.path.join(work, "logs", "train_*.log"))):
+        name = os.path.basename(log)[len("train_"):-len(".log")]
         rec = (load_json(os.path.join(work, "models", f"{name}.json")) or {}).get("train_wall_s")
-        log = os.path.join(work, "logs", f"train_{name}.log")
-        runs = train_runs(read_log(log)) if os.path.exists(log) else pd.DataFrame()
-        if runs.empty:
-            items.append(dict(phase="training", name=f"train {name}", status="done" if rec is not None else "",
-                              start=pd.NaT, end=pd.NaT, wall_s=rec, recorded_wall_s=rec,
-                              source=f"models/{name}.json (no timestamped log)"))
-            continue
+        runs = train_runs(read_log(log))
         for k, r in runs.iterrows():
             last = k == len(runs) - 1
             items.append(dict(phase="training",
@@ -104,17 +88,14 @@ def training_items(work) -> list:
 def sweep(items: pd.DataFrame):
     """Attribute every second of [first start, last end] to the phases running then.
     Returns (attributed seconds per phase incl. 'between steps' and 'idle', trainings
-    running at once averaged over each item's time (NaN for items without times))."""
-    timed = items.dropna(subset=["start", "end"])
+    running at once averaged over each training's time (NaN for other items))."""
     attributed = {p: 0.0 for p in ATTRIBUTED}
     at_once = pd.Series(float("nan"), index=items.index)
-    if timed.empty:
-        return attributed, at_once
-    cuts = sorted(set(timed["start"]) | set(timed["end"]))
-    weighted = {i: 0.0 for i in timed.index}
+    cuts = sorted(set(items["start"]) | set(items["end"]))
+    weighted = {i: 0.0 for i in items.index}
     for a, b in zip(cuts, cuts[1:]):
         seg = (b - a).total_seconds()
-        active = timed[(timed["start"] <= a) & (timed["end"] >= b)]
+        active = items[(items["start"] <= a) & (items["end"] >= b)]
         if active.empty:
             attributed["idle" if seg > IDLE_GAP_S else "between steps"] += seg
             continue
@@ -124,19 +105,19 @@ def sweep(items: pd.DataFrame):
         trainings = active[active["phase"] == "training"]
         for i in trainings.index:
             weighted[i] += seg * len(trainings)
-    for i in timed[timed["phase"] == "training"].index:
-        span = (timed.at[i, "end"] - timed.at[i, "start"]).total_seconds()
+    for i in items[items["phase"] == "training"].index:
+        span = (items.at[i, "end"] - items.at[i, "start"]).total_seconds()
         at_once[i] = weighted[i] / span if span > 0 else 1.0
     return attributed, at_once
 
 
 def job_time(work):
-    """(rows for the CSV, the report's facts): per item, per phase and the total."""
+    """The report's facts: every item (steps, training processes), the seconds per phase, the totals."""
     steps_path = os.path.join(work, "logs", "steps.tsv")
     if not os.path.exists(steps_path):
         raise ValueError(f"{steps_path}: no such file (the steps of bash scripts/reproduce_table1.sh)")
     trainings = training_items(work)
-    logged = {t["name"].split(" (")[0] for t in trainings if pd.notna(t["start"])}
+    logged = {t["name"].split(" (")[0] for t in trainings}
     items = []
     for _, s in read_steps(steps_path).iterrows():
         phase = phase_of(s["name"])
@@ -145,17 +126,19 @@ def job_time(work):
         items.append(dict(phase=phase, name=s["name"], status=s["status"], start=s["start"],
                           end=s["end"], wall_s=s["wall_s"], recorded_wall_s=None,
                           source=f"logs/steps.tsv:{s['line']}"))
+    if not items + trainings:
+        raise ValueError(f"{work} holds no steps: run bash scripts/reproduce_table1.sh first")
     df = pd.DataFrame(items + trainings, columns=["phase", "name", "status", "start", "end", "wall_s",
                                       "recorded_wall_s", "source"])
     for col in ("start", "end"):
         df[col] = pd.to_datetime(df[col], utc=True)
-    df["wall_s"] = pd.to_numeric(df["wall_s"], errors="coerce")
-    df = df.sort_values("start", kind="stable", na_position="last").reset_index(drop=True)
+    df = df.sort_values("start", kind="stable").reset_index(drop=True)
     attributed, df["at_once"] = sweep(df)
-    timed = df.dropna(subset=["start", "end"])
-    first, last = (timed["start"].min(), timed["end"].max()) if not timed.empty else (pd.NaT, pd.NaT)
-    total = (last - first).total_seconds() if not timed.empty else None
-    return dict(first=first, last=last, total=total, attributed=attributed, df=df)
+    first, last = df["start"].min(), df["end"].max()
+    total = (last - first).total_seconds()
+    # the job's time: the wall clock less the idle gaps (script not running)
+    running = total - attributed["idle"]
+    return dict(first=first, last=last, total=total, running=running, attributed=attributed, df=df)
 
 
 def _phases(facts):
@@ -171,7 +154,7 @@ def _round(x, nd):
 
 
 def _utc(t):
-    return "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M:%S")
+    return t.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _s(x, nd=0):
@@ -200,47 +183,39 @@ def csv_rows(facts, scale, hardware, commit):
     source = "logs/steps.tsv and the training logs"
     rows.append(dict(level="total", phase="total", name="first step's start to last step's end",
                      start_utc=_utc(facts["first"]), end_utc=_utc(facts["last"]),
-                     wall_s=_round(total, 1),
-                     attributed_wall_s=round(sum(attributed.values()), 1) if total is not None else None,
+                     wall_s=round(total, 1), attributed_wall_s=round(sum(attributed.values()), 1),
                      share_of_total=1.0 if total else None, source=source, **base))
-    running = running_s(facts)
+    running = facts["running"]
     rows.append(dict(level="total", phase="running", name="the total less idle: the job's time",
-                     wall_s=_round(running, 1),
+                     wall_s=round(running, 1),
                      share_of_total=round(running / total, 4) if total else None,
                      source=source, **base))
     return rows
 
 
-def running_s(facts):
-    """The job's time: the wall clock less the idle gaps (script not running)."""
-    return None if facts["total"] is None else facts["total"] - facts["attributed"]["idle"]
-
-
 def markdown(facts, scale, hardware, commit, work, command):
     df, total, attributed = facts["df"], facts["total"], facts["attributed"]
-    lines = [f"# Where the main job's time goes ({scale} scale)", "",
-             f"Generated by `{command}` from the work directory `{work}` of "
-             "`bash scripts/reproduce_table1.sh`; do not edit by hand.", "",
-             f"- Scale: **{scale}**; report written on: {hardware}; commit {commit} (of the "
-             "checkout that wrote this report)"]
-    if total is not None:
-        running, idle = running_s(facts), attributed["idle"]
-        lines += [f"- Job time: **{running:,.0f} s** ({running / 60:,.1f} min) with the script "
-                  f"running, from {_utc(facts['first'])} to {_utc(facts['last'])} UTC"
-                  + (f" ({total:,.0f} s wall, less {idle:,.0f} s idle: gaps over {IDLE_GAP_S} s "
-                     "with no step running, the script stopped and started again)" if idle else
-                     " (no idle gaps: one uninterrupted run)")]
-    trains = df[(df["phase"] == "training") & df["start"].notna()]
+    running, idle = facts["running"], attributed["idle"]
+    facts_lines = [
+        f"- Scale: **{scale}**; report written on: {hardware}; commit {commit} (of the "
+        "checkout that wrote this report)",
+        f"- Job time: **{running:,.0f} s** ({running / 60:,.1f} min) with the script "
+        f"running, from {_utc(facts['first'])} to {_utc(facts['last'])} UTC"
+        + (f" ({total:,.0f} s wall, less {idle:,.0f} s idle: gaps over {IDLE_GAP_S} s "
+           "with no step running, the script stopped and started again)" if idle else
+           " (no idle gaps: one uninterrupted run)")]
+    trains = df[df["phase"] == "training"]
     if not trains.empty:
         span = (trains["end"].max() - trains["start"].min()).total_seconds()
-        lines += [f"- Trainings: {len(trains)} fairseq-train processes, {trains['wall_s'].sum():,.0f} s "
-                  f"summed, {span:,.0f} s from the first one's start to the last one's end, "
-                  f"{trains['at_once'].max():.1f} running at once at most (times from the first and "
-                  "last timestamped line of each `logs/train_NAME.log`, in this machine's time zone)"]
-    if not (df["phase"] == "table").any():
-        lines += ["- The table was not recorded as a step of its own: its time is in \"between "
-                  "steps\"."]
-    lines += ["", "## By phase", "",
+        facts_lines.append(
+            f"- Trainings: {len(trains)} fairseq-train processes, {trains['wall_s'].sum():,.0f} s "
+            f"summed, {span:,.0f} s from the first one's start to the last one's end, "
+            f"{trains['at_once'].max():.1f} running at once at most (times from the first and "
+            "last timestamped line of each `logs/train_NAME.log`, in this machine's time zone)")
+    lines = report_head(f"Where the main job's time goes ({scale} scale)",
+                        f"`{command}` from the work directory `{work}` of `bash scripts/reproduce_table1.sh`",
+                        facts_lines)
+    lines += ["## By phase", "",
               "Attributed: the phase's share of the wall clock (each second to the phase "
               "running then, split evenly if two ran at once; \"between steps\": no step "
               f"running, \"idle\": gaps over {IDLE_GAP_S} s, the script stopped), so the "
@@ -272,21 +247,18 @@ def main(argv=None):
                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", required=True, help="reproduce_table1.sh's work directory (e.g. work/small)")
     p.add_argument("--out", required=True, help="directory for job_time_SCALE.{csv,md}")
-    p.add_argument("--scale", default=None, help="default: the scale in WORK/data/summary.json")
     a = p.parse_args(argv)
     if not os.path.isdir(a.work):
         p.error(f"--work {a.work}: no such directory")
-    scale = a.scale or (load_json(os.path.join(a.work, "data", "summary.json")) or {}).get("scale")
+    scale = (load_json(os.path.join(a.work, "data", "summary.json")) or {}).get("scale")
     if not scale:
-        p.error(f"--scale not given and {os.path.join(a.work, 'data', 'summary.json')} names none")
+        p.error(f"{os.path.join(a.work, 'data', 'summary.json')} names no scale")
     from sutskever_plugin.machine import commit as commit_of_code, describe
     hardware, commit = describe(), commit_of_code()
     try:
         facts = job_time(a.work)
     except ValueError as e:
         sys.exit(f"error: {e}")
-    if facts["df"].empty:
-        sys.exit(f"error: {a.work} holds no steps: run bash scripts/reproduce_table1.sh first")
     command = " ".join(["python -m sutskever_plugin.reporting.job_time", *(argv or sys.argv[1:])])
     write_csv(os.path.join(a.out, f"job_time_{scale}.csv"), csv_rows(facts, scale, hardware, commit),
               CSV_COLUMNS)

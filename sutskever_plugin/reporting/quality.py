@@ -73,12 +73,11 @@ def main(argv=None):
         sys.exit(f"error: {e}")
     decodes = {s: load_json(os.path.join(a.work, "decode", f"{s}_beam12.json")) or {} for s in SYSTEMS}
     autocast = "--autocast-bf16" in a.ours_flags.split()
-    budget_s = a.budget_minutes * 60
     hardware, commit = describe(), commit_of_code()
     best = {s: float(c["ppl"].min()) for s, c in curves.items()}
     target = best["builtin"]
     t_reach = reached(curves["ours"], target)
-    share = None if t_reach is None else t_reach / budget_s
+    share = None if t_reach is None else t_reach / (a.budget_minutes * 60)
 
     base = dict(budget_minutes=a.budget_minutes, ours_bf16="on" if autocast else "off", scale=a.scale,
                 hardware=hardware, commit=commit)

@@ -38,23 +38,6 @@ PPL_ROWS = [
 ]
 
 
-def describe_run(work, scale, model, recipe, epochs, decoding):
-    """What produced the numbers: scale, data, model, recipe, training time, hardware."""
-    from sutskever_plugin.machine import describe
-
-    data = describe_data(os.path.join(work, "data"))
-    walls = [(_load(os.path.join(work, "models", f)) or {}).get("train_wall_s", 0)
-             for f in sorted(os.listdir(os.path.join(work, "models"))) if f.endswith(".json")] \
-        if os.path.isdir(os.path.join(work, "models")) else []
-    return {"scale": scale, "data": data, "model": model, "recipe": recipe, "epochs": epochs,
-            "train_wall_s": sum(walls), "hardware": describe(), "decoding": decoding}
-
-
-def best_val_ppl(log_path):
-    """The lowest validation perplexity fairseq-train logged (the checkpoint of record)."""
-    return min((p for _, p in validations(log_path)), default=None)
-
-
 def learning_curves(work, out_dir, scale):
     """Every training's validation perplexity by update: CSV and figure, from the logs."""
     rows = [{"model": os.path.basename(log)[len("train_"):-len(".log")], "num_updates": u, "val_ppl": p}
@@ -86,7 +69,9 @@ def seed_table(work):
         bleu = _load(os.path.join(work, "decode", decode + ".json")) or {}
         ppl = _load(os.path.join(work, "ppl", name + ".json")) or {}
         rows.append({"model": name, "direction": direction, "seed": meta.get("seed"),
-                     "best_val_ppl": best_val_ppl(os.path.join(work, "logs", f"train_{name}.log")),
+                     # the lowest validation perplexity logged: the checkpoint of record
+                     "best_val_ppl": min((p for _, p in validations(os.path.join(work, "logs", f"train_{name}.log"))),
+                                         default=None),
                      "test_ppl": round(ppl["ppl"], 2) if "ppl" in ppl else None,
                      "test_bleu_beam12": bleu.get("bleu_tokenized"),
                      "train_wall_s": meta.get("train_wall_s"), "commit": meta.get("commit")})
@@ -117,6 +102,19 @@ def reversal_verdict(seeds):
     return lines
 
 
+def log_summary(work):
+    """WORK's test perplexities and decodes, a line each (scripts/summarize_logs.sh)."""
+    out = ["## test perplexity (fairseq-validate)"]
+    for path in sorted(glob.glob(os.path.join(work, "ppl", "*.json"))):
+        out.append(f"{os.path.basename(path)[:-5]}: {round(_load(path)['ppl'], 2)}")
+    out.append("## decodes (tokenized cased BLEU detail)")
+    for path in sorted(glob.glob(os.path.join(work, "decode", "*.json"))):
+        d = _load(path)
+        out.append(f"{os.path.basename(path)[:-5]}: {d['bleu_tokenized_detail']} | beam {d.get('beam')}"
+                   f" | models {d.get('models')} | wall {d.get('wall_s')} s")
+    return out
+
+
 def beam_table(work):
     """The ensemble of 5 at beams 1, 2, 12 on valid and on test (the paper's ordering)."""
     rows = []
@@ -145,14 +143,15 @@ def build_table(work, run, decode_dir=None):
             res = _load(os.path.join(decode_dir, key + ".json"))
             if res is None:
                 note = "pending: decode not run"
+        res = res or {}
         rows.append({
             "method": name, "metric": "BLEU", "paper": paper,
-            "ours": res.get("bleu_tokenized") if res else None,
-            "ours_sacrebleu_detok": res.get("sacrebleu_detok") if res else None,
-            "sacrebleu_signature": res.get("sacrebleu_signature") if res else None,
-            "beam": res.get("beam") if res else None,
-            "models": res.get("models") if res else None,
-            "decode_wall_s": res.get("wall_s") if res else None,
+            "ours": res.get("bleu_tokenized"),
+            "ours_sacrebleu_detok": res.get("sacrebleu_detok"),
+            "sacrebleu_signature": res.get("sacrebleu_signature"),
+            "beam": res.get("beam"),
+            "models": res.get("models"),
+            "decode_wall_s": res.get("wall_s"),
             "note": note,
         })
     for key, name, paper in PPL_ROWS if own_test_set else []:
@@ -169,8 +168,6 @@ def build_table(work, run, decode_dir=None):
 
 
 def seeds_markdown(seeds, beams):
-    if seeds.empty:
-        return ""
     lines = ["## Every seed, and the beam sizes on valid", "",
              "Each LSTM of the run alone (test BLEU at beam 12, cased tokenized; perplexities "
              "per target token; best val ppl = the checkpoint kept):", "",
@@ -186,20 +183,12 @@ def seeds_markdown(seeds, beams):
     return "\n".join(lines) + "\n"
 
 
-def notes_link(notes, out_dir):
-    """The line of table1.md that points to the hand-written notes (kept in a file of
-    their own, so that table1.md holds only what this script writes)."""
-    rel = os.path.relpath(notes, out_dir).replace(os.sep, "/")
-    return f"The hand-written reading of this table against the paper: [`{rel}`]({rel}).\n"
-
-
 def to_markdown(df, run):
     shown = frame_markdown(df, {
         "method": "Method", "metric": "Metric", "paper": "Paper (WMT'14, 12M pairs)",
         "ours": f"Ours ({run.get('scale', '?')})", "ours_sacrebleu_detok": "Ours, detok. sacreBLEU",
         "note": "Note"})
-    command = run.get("command") or ("bash scripts/reproduce_table1.sh"
-                                     + (f" --scale {run['scale']}" if run.get("scale") else ""))
+    command = run["command"] or f"bash scripts/reproduce_table1.sh --scale {run['scale']}"
     return "\n".join(report_head("Table 1: the paper's rows, reproduced", f"`{command}`", [
         f"- Scale: **{run.get('scale', '?')}**; data: {run.get('data', '?')}",
         f"- Test set: {run.get('test_set') or 'the prepared data set test split'}",
@@ -216,8 +205,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m sutskever_plugin.reporting.table1", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", required=True)
-    p.add_argument("--scale", required=True)
-    p.add_argument("--out", required=True, help="directory for table1.csv and table1.md")
+    p.add_argument("--log-summary", action="store_true",
+                   help="print WORK's test perplexities and decodes instead (scripts/summarize_logs.sh)")
+    p.add_argument("--scale")
+    p.add_argument("--out", help="directory for table1.csv and table1.md")
     p.add_argument("--model", default="?", help="model description for the table")
     p.add_argument("--recipe", default="?", help="training recipe description")
     p.add_argument("--epochs", default="?")
@@ -230,10 +221,16 @@ def main(argv=None):
     p.add_argument("--command", default=None, help="the command line that produced the run")
     p.add_argument("--precision", default=None, help="the LSTMs' training precision and why")
     args = p.parse_args(argv)
-    run = describe_run(args.work, args.scale, args.model, args.recipe, args.epochs, args.decoding)
-    from sutskever_plugin.machine import commit
-    run["test_set"], run["command"], run["precision"] = args.test_set, args.command, args.precision
-    run["commit"] = commit()
+    if args.log_summary:
+        print("\n".join(log_summary(args.work)))
+        return 0
+    if not (args.scale and args.out):
+        p.error("the following arguments are required: --scale, --out")
+    from sutskever_plugin.machine import commit, describe
+    # what produced the numbers: the options, data, training time, hardware, code
+    walls = [(_load(f) or {}).get("train_wall_s", 0) for f in sorted(glob.glob(os.path.join(args.work, "models", "*.json")))]
+    run = dict(vars(args), data=describe_data(os.path.join(args.work, "data")), train_wall_s=sum(walls),
+               hardware=describe(), commit=commit())
     seeds = seed_table(args.work) if args.decode_dir is None else pd.DataFrame()
     run["trained_at"] = ", ".join(sorted(set(seeds["commit"].dropna()))) if not seeds.empty and "commit" in seeds else None
     df = build_table(args.work, run, args.decode_dir)
@@ -247,7 +244,8 @@ def main(argv=None):
         write_csv(os.path.join(args.out, "table1_seeds.csv"), seeds)
         md += "\n" + seeds_markdown(seeds, beam_table(args.work))
     if args.notes and os.path.exists(args.notes):
-        md += "\n" + notes_link(args.notes, args.out)
+        rel = os.path.relpath(args.notes, args.out).replace(os.sep, "/")
+        md += f"\nThe hand-written reading of this table against the paper: [`{rel}`]({rel}).\n"
     write_text(os.path.join(args.out, "table1.md"), md)
     done = df["ours"].notna().sum()
     print(f"| table1: {done}/{len(df)} rows filled -> {args.out}/table1.md, table1.csv")

@@ -10,39 +10,24 @@
 #   paper scale only:                [--cpu] [--nwords-src N] [--nwords-tgt N]
 #                                    [--layers N] [--dim N] [--max-update N] [--decode-jobs N]
 #
-#   small (default): Multi30k En-Fr, CPU, within two hours on 2 cores; the same table on
-#                    every machine (fixed epochs and precision, one thread a process).
-#   tiny:            2000 training pairs and tiny models, a few minutes (the tests run it).
-#   Tiny and small run as many trainings, then test perplexities and decodes, at a time as
-#   the machine has cores (SUTSKEVER_CORES overrides the count), each on one thread, so
-#   the cores change the job's time, never its numbers. Each training's end of epoch prints
-#   a progress line: the epoch, its pace here, and about how long the trainings have left.
-#   paper:           WMT'14 En-Fr (12M pairs), 4x1000 LSTMs, fairseq's data-parallel
-#                    training on --gpus GPUs; --dry-run prints every command.
-#                    --raw-dir DIR: the WMT'14 archives (or their unpacked directories)
-#                    already fetched (sutskever_plugin/data/wmt14.py); --cpu: train on the
-#                    CPU, --gpus N then meaning N CPU worker processes (gloo); the size
-#                    overrides (--nwords-src/--nwords-tgt, --layers, --dim, --max-update)
-#                    run the same pipeline at a size a CPU finishes, e.g. on a stand-in
-#                    corpus laid out as WMT'14 (docs/paper_scale_cpu.md); with any of
-#                    them the table goes to WORK/results, not results/.
-#                    --decode-jobs N: the test perplexities and decodes N at a time (default
-#                    1: one at a time, as the trainings); on one GPU with the memory for N
-#                    models (or ensembles) at once, the decodes' tail shrinks N-fold (on an
-#                    H200 each of these steps took 19-25 s at stand-in sizes, most of it a
-#                    process starting: results/gpu/).
-#   --precision:     how the LSTMs train on CPU: bf16 = --autocast-bf16 (bf16 matmuls; the
-#                    small scale's default, as its committed table), or fp32 (tiny's and
-#                    paper's default; on a CPU without native bf16 it is the faster one).
-#                    The attention analogue trains in the
-#                    same precision (--arch lstm_autocast: fairseq's lstm with the flag).
-#                    (--autocast-bf16: the same as --precision bf16.)
-#   --forward-seeds: how many forward LSTMs (seeds 1..N; forward, forward2, ...): the
-#                    paper's reversal gain is read against the spread between seeds.
-#                    Small: 1 (the two hours' budget, scripts/recipe_small.sh; reproduce_
-#                    paper.sh asks for 2); tiny and paper: 2.
-#   --epochs:        small scale: how many epochs the LSTMs train (default: the recipe's 7,
-#                    scripts/recipe_small.sh; the lr stays fixed, so more only add).
+# docs/scripts.md describes the scales and options; what it leaves to this header:
+#   tiny and small train as many models, then test perplexities and decodes, at a time as
+#   the machine has cores (SUTSKEVER_CORES overrides the count), one thread each, so the
+#   cores change the job's time, never its numbers. Each training's end of epoch prints a
+#   progress line: the epoch, its pace here, and about how long the trainings have left.
+#   paper: --raw-dir DIR holds the WMT'14 archives (or their unpacked directories)
+#   already fetched (sutskever_plugin/data/wmt14.py); --cpu trains on the CPU, --gpus N
+#   then meaning N CPU worker processes (gloo); the size overrides (--nwords-src/
+#   --nwords-tgt, --layers, --dim, --max-update) run the same pipeline at a size a CPU
+#   finishes, e.g. on a stand-in corpus (docs/paper_scale_cpu.md), and send the table to
+#   WORK/results. --decode-jobs N: on one GPU with the memory for N models at once, the
+#   decodes' tail shrinks N-fold (each step took 19-25 s on an H200 at stand-in sizes,
+#   most of it a process starting: results/gpu/).
+#   --precision bf16 trains the LSTMs and the attention analogue (--arch lstm_autocast:
+#   fairseq's lstm with the flag) with --autocast-bf16 (which alone means the same); on a
+#   CPU without native bf16, fp32 is the faster one. --forward-seeds N: forward LSTMs of seeds 1..N (forward,
+#   forward2, ...), as the reversal gain is read against the spread between seeds (small:
+#   1, the two hours' budget, scripts/recipe_small.sh; tiny and paper: 2).
 # Rerunning skips finished steps; an interrupted training resumes from its last
 # checkpoint (fairseq-train restores SAVE_DIR/checkpoint_last.pt by itself).
 TAG=table1

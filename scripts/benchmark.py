@@ -17,8 +17,7 @@ if str(REPO) not in sys.path:
 warnings.filterwarnings("ignore", category=UserWarning)  # hydra / omegaconf deprecations
 warnings.filterwarnings("ignore", category=FutureWarning)  # torch.cuda.amp in fairseq
 logging.basicConfig(level=logging.WARNING)
-for name in ("fairseq", "fairseq.tasks", "fairseq.tasks.text_to_speech", "fairseq.utils"):
-    logging.getLogger(name).setLevel(logging.ERROR)
+logging.getLogger("fairseq").setLevel(logging.ERROR)  # and every fairseq.* logger below it
 
 from sutskever_plugin.benchmark.cli import main  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Table 1's report from a work directory: every seed's row, the reversal verdict read
 against the spread between seeds, the ensemble's beams on valid and test, the learning
-curves, and the bf16 decision's rule."""
+curves, and the bf16 and fp32 matmul rates."""
 import json
 
 import pandas as pd
@@ -71,13 +71,9 @@ def test_curves_and_beam_table(tmp_path):
     assert list(csv[csv["model"] == "reversed1"]["val_ppl"]) == [p for _, p in curves["reversed1"]]
 
 
-def test_bf16_choice_follows_its_rule():
+def test_bf16_choice_measures_both_sizes():
     res = bf16_choice.measure(seconds=0.3)
-    ratios = [res["bf16_over_fp32_512"], res["bf16_over_fp32_2048"]]
-    assert all(r > 0 for r in ratios)
-    assert res["use_bf16"] == (min(ratios) >= bf16_choice.MIN_RATIO)
-    line = bf16_choice.describe(res)
-    assert line.startswith("bf16 autocast" if res["use_bf16"] else "fp32") and str(ratios[0]) in line
+    assert all(res[f"bf16_over_fp32_{n}"] > 0 for n in (512, 2048))
 
 
 def test_notes_are_linked_not_copied(tmp_path):

@@ -7,7 +7,7 @@ import torch
 
 from .config import AB_KINDS, MAIN_JOB_AB, MAIN_JOB_FLAGS, MAIN_JOB_RECIPE, MODELS
 from .fairseq_setup import Setup
-from .timing import (RssSampler, base_row, current_rss, load1, matmul_peak, mean_step_flops, rates,
+from .timing import (base_row, current_rss, load1, matmul_peak, mean_step_flops, rates, rss_peak,
                      time_generate, time_train, train_flops)
 
 
@@ -52,9 +52,9 @@ def measure_training(kind, size_name, size, setup, samples, log, bf16=False, var
         gc.collect()
         rss0 = current_rss()
         trainers = {v: setup.trainer(variants[v][1], size["batch"], bf16, **variants[v][2]) for v in group}
-        with RssSampler() as sampler:
+        with rss_peak() as peak_rss:
             stats.update(time_train(trainers, samples, size["rounds"], size["steps"]))
-        mem.update({v: (sampler.peak, sampler.peak - rss0) for v in group})
+        mem.update({v: (peak_rss[0], peak_rss[0] - rss0) for v in group})
         models.update({v: tr.model for v, tr in trainers.items()})
         if not together:  # keep the model only, without its gradients
             for p in models[group[0]].parameters():

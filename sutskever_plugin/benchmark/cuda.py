@@ -85,13 +85,8 @@ def sparse_update_check(setup, batch, sample):
     return dict(sparse_dense_max_abs_diff=diff, update_max_abs=change)
 
 
-def environment():
-    """The versions and the device this machine runs with (gpu_check.sh's gpu_env.txt)."""
+if __name__ == "__main__":  # the versions and the device, for gpu_check.sh's gpu_env.txt
     import fairseq
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return (f"torch {torch.__version__} cuda {torch.version.cuda} cudnn {torch.backends.cudnn.version()} "
-            f"device {device} fairseq {fairseq.__version__}\nhost {describe()} commit {commit()}")
-
-
-if __name__ == "__main__":
-    print(environment())
+    print(f"torch {torch.__version__} cuda {torch.version.cuda} cudnn {torch.backends.cudnn.version()} "
+          f"device {device} fairseq {fairseq.__version__}\nhost {describe()} commit {commit()}")

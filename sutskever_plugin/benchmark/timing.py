@@ -4,6 +4,7 @@ rate (the two terms of model FLOP utilisation), and the CSV row every measuremen
 import os
 import threading
 import time
+from contextlib import contextmanager
 
 import torch
 from fairseq.sequence_generator import SequenceGenerator
@@ -84,11 +85,9 @@ def time_generate(models, tgt_dict, sample, beam, length, reps, warmup=True):
 
 
 def base_row(kind, size_name, model, size, **kw):
-    row = dict(kind=kind, size=size_name, model=model, layers=size["layers"],
-               hidden=size["hidden"], src_vocab=size["src_vocab"], tgt_vocab=size["tgt_vocab"])
-    row.update(kw)
-    row["load1"] = round(load1(), 2)
-    return row
+    return dict(kind=kind, size=size_name, model=model, layers=size["layers"],
+                hidden=size["hidden"], src_vocab=size["src_vocab"], tgt_vocab=size["tgt_vocab"],
+                **kw, load1=round(load1(), 2))
 
 
 def matmul_peak(n=2048, seconds=1.5, dtype=torch.float32):
@@ -126,10 +125,8 @@ def cuda_matmul_peak(dtype, n=8192, reps=20):
 
 
 def train_flops(model_name, size, sample, pad):
-    """Matmul FLOPs of one training step (forward + backward = 3x forward), counted
-    on real (non-pad) tokens: per token and layer 4 gates x (in + hid) x hid x 2, plus
-    the softmax projection hid x V x 2 per target token. Embedding look-ups, element-wise
-    gate math and the optimizer are not counted."""
+    """Matmul FLOPs of one training step (forward + backward = 3x forward) on real (non-pad)
+    tokens; embedding look-ups, element-wise gate math and the optimizer are not counted."""
     L, H, V = size["layers"], size["hidden"], size["tgt_vocab"]
     E = size.get("embed", H)
     src_tok = int(sample["net_input"]["src_tokens"].ne(pad).sum())
@@ -152,25 +149,20 @@ def current_rss():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-class RssSampler:
-    """The peak of this process' resident set size, sampled every few ms in a background
-    thread while in the ``with`` block: torch's CPU allocator keeps no statistics."""
+@contextmanager
+def rss_peak(interval=0.005):
+    """The peak of this process' resident set size (``[bytes]``), sampled every few ms in a
+    background thread while in the ``with`` block: torch's CPU allocator keeps no statistics."""
+    peak, stop = [current_rss()], threading.Event()
 
-    def __init__(self, interval=0.005):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, current_rss())
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self.peak = current_rss()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, current_rss())
+    def sample():
+        while not stop.wait(interval):
+            peak[0] = max(peak[0], current_rss())
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+        peak[0] = max(peak[0], current_rss())

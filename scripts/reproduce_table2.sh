@@ -120,7 +120,7 @@ step "oracle" "$T/oracle.json" --inputs "$TEST_NBEST" "$DATA/tok/test.en" "$DATA
   --out-1best "$T/oracle.1best" --summary-json "$T/oracle.json"
 
 # ---- 4. the table -------------------------------------------------------------------
-table=("$PY" -m sutskever_plugin.reporting.table2 --work "$WORK" --data "$DATA" --scale "$SCALE"
+table=("$PY" -m sutskever_plugin.reporting.table2 --work "$WORK" --scale "$SCALE"
        --baseline-nbest "$TEST_NBEST" --nbest-size "$NBEST" --out "$RESULTS")
 [ "$SCALE" = paper ] && table+=(--write-baseline-json)
 "${table[@]}" || die "step 'table' (see the error above)"

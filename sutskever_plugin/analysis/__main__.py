@@ -154,18 +154,14 @@ def run(args) -> dict:
     return report
 
 
-def get_parser():
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m sutskever_plugin.analysis", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", required=True, help="the work directory of reproduce_table1.sh")
     p.add_argument("--out", required=True, help="output directory (e.g. results)")
     p.add_argument("--groups", type=int, default=10, help="equal-size groups (rank, sorted length)")
     p.add_argument("--table3", type=int, default=5, help="longest sentences in Table 3")
-    return p
-
-
-def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
+    args = p.parse_args(argv)
     # fairseq's imports leave the root logger at DEBUG (matplotlib then logs every font)
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("sacrebleu").setLevel(logging.ERROR)

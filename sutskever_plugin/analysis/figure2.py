@@ -24,8 +24,6 @@ def pca(x: np.ndarray, k: int = 2):
     that reruns give the same picture.
     """
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"PCA needs an n x d matrix with n >= 2, got shape {x.shape}")
     centered = x - x.mean(axis=0, keepdims=True)
     _, s, vt = np.linalg.svd(centered, full_matrices=False)
     vt = vt[:k]
@@ -62,22 +60,17 @@ def cluster_stats(x: np.ndarray, meanings: Sequence[str], phrases: Sequence[str]
 
 
 @torch.no_grad()
-def sentence_vectors(model, task, phrases: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """n_phrases x (2 * layers * hidden): ``model.encode`` of each (tokenized) phrase."""
+def sentence_vectors(model, task, phrases: Sequence[str]) -> np.ndarray:
+    """n_phrases x (2 * layers * hidden): ``model.encode`` of each (tokenized) phrase, in
+    one batch (a panel has a few phrases)."""
     model.eval()
     encoded = [encode(task.source_dictionary, p)[0] for p in phrases]
-    out = []
-    for start in range(0, len(encoded), batch_size):
-        chunk = encoded[start:start + batch_size]
-        lengths = [t.numel() for t in chunk]
-        dataset = task.build_dataset_for_inference(chunk, lengths)
-        batch = dataset.collater([dataset[i] for i in range(len(chunk))])
-        vec = model.encode(batch["net_input"]["src_tokens"], batch["net_input"]["src_lengths"])
-        order = batch["id"].tolist()  # the collater sorts by length
-        rows = torch.empty_like(vec)
-        rows[order] = vec
-        out.append(rows)
-    return torch.cat(out).cpu().numpy().astype(np.float64)
+    dataset = task.build_dataset_for_inference(encoded, [t.numel() for t in encoded])
+    batch = dataset.collater([dataset[i] for i in range(len(encoded))])
+    vec = model.encode(batch["net_input"]["src_tokens"], batch["net_input"]["src_lengths"])
+    rows = torch.empty_like(vec)
+    rows[batch["id"].tolist()] = vec  # the collater sorts by length
+    return rows.cpu().numpy().astype(np.float64)
 
 
 def passive_check(vectors: np.ndarray, phrases: List[str], meanings: List[str]):
@@ -169,15 +162,14 @@ def figure2(work: str, summary: dict, data_dir: str, out: str, report: dict):
     fig["unknown_in_caption_panels"] = sorted({w for p in panels for u in p["unknown"] for w in u})
 
     # the paper's phrases: only panels whose every word the model knows
-    known = {}
+    paper = []
     for title_p, entries in PAPER_PANELS.items():
         probe = analyse_panels(model, task, {title_p: entries}, src, spm_model)[0]
         unk = sorted({w for u in probe["unknown"] for w in u})
         if unk:
             fig["paper_skipped"].append({"title": title_p, "unknown": unk})
         else:
-            known[title_p] = probe
-    paper = list(known.values())
+            paper.append(probe)
     if paper:
         pca_figure(paper, os.path.join(out, "figure2_paper.png"),
                    f"The paper's Figure 2 phrases, {os.path.basename(ckpt)}")

@@ -44,8 +44,7 @@ def figure2_section(report: dict) -> List[str]:
                     "Mean distance within / between meanings", "Passive nearer its own meaning",
                     "Cross-meaning pairs with identical bags of words", "PC1+PC2 share of variance"),
     ]
-    allp = panels + fig.get("paper_panels", [])
-    for p in allp:
+    for p in panels + fig.get("paper_panels", []):
         out.append(table_row(p["title"], p["n"], f"{p['nn_same']}/{p['n']}",
                              f"{100 * _chance(p['meanings']):.0f}%", _f(p["ratio"], 2),
                              f"{p['passive_closer']}/{p['passive']}", p["bow_twins"],
@@ -169,7 +168,6 @@ def figure3_section(report: dict) -> List[str]:
     first, lastr = vals[0], vals[-1]
     r_rank = _trend(rows, lstm)
     fall = first[1] - lastr[1]
-    tol = _tol(overall[lstm])
     if fall > tol and (r_rank is None or r_rank < -0.5):
         verdict = "as in the paper, BLEU falls as the words get rarer"
     elif fall < -tol and (r_rank is None or r_rank > 0.5):

@@ -11,6 +11,7 @@ LSTM-alone 1-bests are derived here from the columns (``KEY.avg.1best``,
 ``KEY.lstm_alone.1best``).
 """
 import argparse
+import functools
 import json
 import os
 import sys
@@ -69,8 +70,9 @@ def write_average_1best(rescored_nbest: str, num_sentences: int, out_prefix: str
     return score_spread(base, lstm)
 
 
-def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
+def build_table(work: str, scale: str, baseline_nbest: str,
                 src: str = "en", tgt: str = "fr", nbest_size: Optional[int] = None):
+    data_dir = os.path.join(work, "data")
     refs = read_text_lines(os.path.join(data_dir, "tok", f"test.{tgt}"))
     raw_path = find_raw_reference(data_dir, "test", tgt)
     raw = read_text_lines(raw_path) if raw_path else None
@@ -87,15 +89,12 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
             raise SystemExit(f"{path}: {len(hyps)} lines for {len(refs)} test sentences")
         return bleu_summary(hyps, refs, tgt, raw)
 
-    done = {}
-
+    @functools.cache
     def rescored(key: str) -> Tuple[Dict, Optional[Dict], Optional[Dict]]:
         """A rescoring's spread and its even-average and tuned 1-best scores, once per model."""
-        if key not in done:
-            prefix = os.path.join(t2, key)
-            spread = write_average_1best(prefix + ".nbest", n_src, prefix)
-            done[key] = spread, score(prefix + ".avg.1best"), score(prefix + ".tuned.1best")
-        return done[key]
+        prefix = os.path.join(t2, key)
+        spread = write_average_1best(prefix + ".nbest", n_src, prefix)
+        return spread, score(prefix + ".avg.1best"), score(prefix + ".tuned.1best")
 
     blocks = load_nbest(baseline_nbest, n_src)
     # the baseline's own 1-best: the first hypothesis of every block (Moses order)
@@ -120,9 +119,8 @@ def build_table(work: str, data_dir: str, scale: str, baseline_nbest: str,
             spread, avg, tuned = rescored(key)
             alone = score(os.path.join(t2, f"{key}.lstm_alone.1best"))
             src_unk, hyp_unk = meta.get("source_unk", {}), meta.get("hypothesis_unk", {})
-            row.update({c: spread[c] for c in SPREAD_COLUMNS if c in spread},
-                       ours_lstm_alone=alone["bleu_tokenized"])
-            row.update(_bleu_cells(avg), models=MODELS[key],
+            row.update({c: spread[c] for c in SPREAD_COLUMNS if c in spread}, **_bleu_cells(avg),
+                       ours_lstm_alone=alone["bleu_tokenized"], models=MODELS[key],
                        ours_tuned_lambda=tuned["bleu_tokenized"] if tuned else None,
                        lambda_tuned=meta.get("weight"),
                        # its models' scoring passes (rescore --token-scores) included
@@ -264,7 +262,6 @@ def spread_markdown(df: pd.DataFrame) -> List[str]:
 def main(argv=None):
     p = argparse.ArgumentParser(description="Write table2.csv and table2.md")
     p.add_argument("--work", required=True)
-    p.add_argument("--data", help="prepared data dir (default: WORK/data)")
     p.add_argument("--scale", required=True)
     p.add_argument("--baseline-nbest", required=True, help="the baseline's test n-best list")
     p.add_argument("--nbest-size", type=int, help="nominal n-best size (default: largest block)")
@@ -273,8 +270,7 @@ def main(argv=None):
                    help="also write WORK/smt/baseline_bleu.json from the n-best's 1-best "
                         "(for an external baseline, e.g. the paper's lists)")
     args = p.parse_args(argv)
-    data = args.data or os.path.join(args.work, "data")
-    df, base = build_table(args.work, data, args.scale, args.baseline_nbest,
+    df, base = build_table(args.work, args.scale, args.baseline_nbest,
                            nbest_size=args.nbest_size)
     write_csv(os.path.join(args.out, "table2.csv"), df)
     if df.attrs["seeds"]:

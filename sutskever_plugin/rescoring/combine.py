@@ -35,9 +35,6 @@ def rerank(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.ndarray]
     """
     out = []
     for block, lstm in zip(blocks, lstm_scores):
-        if len(block) != len(lstm):
-            raise ValueError(f"sentence {block[0].sent_id}: {len(block)} hypotheses, "
-                             f"{len(lstm)} LSTM scores")
         base = np.array([e.score for e in block])
         total = combined(base, lstm, weight)
         entries = []
@@ -61,8 +58,6 @@ def tune_weight(blocks: Sequence[List[NbestEntry]], lstm_scores: Sequence[np.nda
     BLEU is the project's tokenized corpus BLEU (exact, from sacreBLEU statistics). On
     ties the value closest to the paper's 0.5 wins.
     """
-    if len(blocks) != len(refs):
-        raise ValueError(f"{len(blocks)} dev n-best blocks but {len(refs)} references")
     stats = [sentence_stats([e.hyp for e in b], [r] * len(b)) for b, r in zip(blocks, refs)]
     base = [np.array([e.score for e in b]) for b in blocks]
     table = []
@@ -83,8 +78,6 @@ def score_spread(base_scores: Sequence[np.ndarray], lstm_scores: Sequence[np.nda
     sd_b, sd_l, same_l, same_b = [], [], [], []
     for b, l in zip(base_scores, lstm_scores):
         b, l = np.asarray(b, dtype=float), np.asarray(l, dtype=float)
-        if len(b) != len(l):
-            raise ValueError(f"{len(b)} baseline scores but {len(l)} LSTM scores in a list")
         if len(b) < 2:
             continue
         sd_b.append(b.std())

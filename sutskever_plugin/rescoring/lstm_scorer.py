@@ -79,9 +79,6 @@ def load_models(paths: Sequence[str], data_bin: Optional[str] = None):
     from fairseq import checkpoint_utils
 
     import sutskever_plugin  # noqa: F401  (registers its models and tasks, as --user-dir)
-    for p in paths:
-        if not os.path.exists(p):
-            raise FileNotFoundError(f"model checkpoint not found: {p}")
     models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task(
         list(paths), arg_overrides={"data": data_bin} if data_bin else {})
     return [m.eval() for m in models], task
@@ -142,8 +139,6 @@ class LstmScorer:
         from fairseq import utils
         from fairseq.sequence_scorer import SequenceScorer
 
-        if not pairs:
-            return np.zeros(0), []
         if self.src_encode is not None:
             sources = self.src_encode(list(sources))
         src_ids = self._encode(sources, self.src_dict, self.src_unk)
@@ -157,8 +152,6 @@ class LstmScorer:
             self._write_split(tmp, self.src_lang, self.src_dict, [src_ids[s] for s, _ in pairs])
             self._write_split(tmp, self.tgt_lang, self.tgt_dict, [hyp_ids[uniq[h]] for _, h in pairs])
             dataset = self._load_split(tmp)
-            if len(dataset) != len(pairs):
-                raise RuntimeError(f"task loaded {len(dataset)} pairs of {len(pairs)}")
             max_positions = utils.resolve_max_positions(
                 self.task.max_positions(), *[m.max_positions() for m in self.models])
             itr = self.task.get_batch_iterator(

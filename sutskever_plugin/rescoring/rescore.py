@@ -71,13 +71,12 @@ def _run_models(args, lists):
                         src_encode=src_encode, tgt_encode=tgt_encode)
     summary = {"models": paths, "task": type(scorer.task).__name__,
                "reversed_source": scorer.reverses_source, "nbest": args.nbest}
-    save = bool(args.save_token_scores)
     scores, saved, inputs, unk, t0 = {}, {}, {}, {}, time.time()
     for name, (sources, blocks) in lists.items():
         pairs, keys = distinct_pairs(blocks)
         flat, positional = scorer.score(sources, pairs)
         scores[name] = per_block(flat, keys, blocks)
-        if save:
+        if args.save_token_scores:
             saved[name] = ListScores.from_positional(pairs, positional)
             # what these scores are of: a later --token-scores run checks it is the same
             source_file, nbest_file = {"test": (args.source, args.nbest),
@@ -88,7 +87,7 @@ def _run_models(args, lists):
         scorer.reset_counts()
     for name, counts in unk.items():
         summary.update(zip(UNK_KEYS[name], counts))
-    if save:
+    if args.save_token_scores:
         token_scores.save(args.save_token_scores, saved, {
             "model": paths[0], "task": summary["task"],
             "reversed_source": scorer.reverses_source, "nbest": args.nbest,
@@ -116,7 +115,7 @@ def _from_token_scores(args, lists):
     return scores, summary
 
 
-def build_parser():
+def main(argv=None):
     p = argparse.ArgumentParser(
         description="Rescore a Moses n-best list with fairseq LSTM models (Table 2)",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -141,11 +140,7 @@ def build_parser():
     p.add_argument("--ref", help="test references: report BLEU of the new 1-best")
     p.add_argument("--cpu", action="store_true", help="do not use a GPU even if present")
     p.add_argument("--summary-json", help="write counts, weight and BLEU here")
-    return p
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+    args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     t0 = time.time()
     if bool(args.path) == bool(args.token_scores):

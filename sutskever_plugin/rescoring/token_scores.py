@@ -38,12 +38,7 @@ def distinct_pairs(blocks) -> Tuple[List[Pair], np.ndarray]:
 
 def per_block(flat: np.ndarray, keys: np.ndarray, blocks) -> List[np.ndarray]:
     """Pair scores ``flat`` laid out as one array per n-best block."""
-    scores = flat[keys]
-    out, k = [], 0
-    for block in blocks:
-        out.append(scores[k:k + len(block)])
-        k += len(block)
-    return out
+    return np.split(flat[keys], np.cumsum([len(b) for b in blocks])[:-1])
 
 
 @dataclass
@@ -56,16 +51,14 @@ class ListScores:
 
     @classmethod
     def from_positional(cls, pairs: Sequence[Pair], positional: Sequence[np.ndarray]):
-        lengths = np.fromiter((len(p) for p in positional), dtype=np.int64, count=len(pairs))
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        tokens = (np.concatenate([np.asarray(p, dtype=np.float32) for p in positional])
-                  if len(positional) else np.zeros(0, dtype=np.float32))
-        return cls(list(pairs), tokens, offsets)
+        lengths = [len(p) for p in positional]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return cls(list(pairs), np.concatenate(positional).astype(np.float32), offsets)
 
 
 def _sums(tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per-pair sums (every pair has at least its </s>, so no range is empty)."""
-    return np.add.reduceat(tokens, offsets[:-1]) if len(offsets) > 1 else np.zeros(0)
+    return np.add.reduceat(tokens, offsets[:-1])
 
 
 def save(path: str, lists: Dict[str, ListScores], meta: Dict, seconds: float):
@@ -141,23 +134,21 @@ def load(path: str) -> Tuple[Dict, Dict[str, ListScores]]:
 
 
 def check_inputs(path: str, meta: Dict, name: str, digests: Dict[str, str]):
-    """Refuse a file's list ``name`` unless it was computed for the source and n-best list
-    whose :func:`list_digests` are ``digests``."""
+    """Refuse a file's list ``name`` unless it was computed for the source whose
+    :func:`list_digests` are ``digests`` (its hypotheses :func:`ensemble_scores` compares
+    as they are)."""
     recorded = (meta.get("inputs") or {}).get(name)
     if not recorded:
         raise TokenScoresError(
             f"{path}: records no digest of the source and n-best list its '{name}' scores were "
             f"computed for (written before they were recorded), so it cannot be checked "
             f"against these: {_REDO}")
-    for key, what, of, why in (
-            ("nbest", "n-best list", "hypotheses", ""),
-            ("source", "source", "sentences",
-             ", so they would score these hypotheses as translations of other sentences")):
-        if recorded.get(key) != digests[key]:
-            raise TokenScoresError(
-                f"{path}: its '{name}' scores were computed for another {what} "
-                f"({recorded.get(key + '_file', '?')}; sha256 of its {of} "
-                f"{str(recorded.get(key))[:12]}, of these {digests[key][:12]}){why}: {_REDO}")
+    if recorded.get("source") != digests["source"]:
+        raise TokenScoresError(
+            f"{path}: its '{name}' scores were computed for another source "
+            f"({recorded.get('source_file', '?')}; sha256 of its sentences "
+            f"{str(recorded.get('source'))[:12]}, of these {digests['source'][:12]}), so they "
+            f"would score these hypotheses as translations of other sentences: {_REDO}")
 
 
 def ensemble_scores(files: Sequence[Tuple[str, Dict, Dict[str, ListScores]]], name: str,

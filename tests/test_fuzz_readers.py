@@ -4,7 +4,7 @@ reader and the Moses n-best reader.
 For both: a random valid file round-trips; a random corruption of the file on disk
 either still parses into valid records or raises the reader's own error naming
 ``file:line`` (or ``file`` for what is only seen at the end), never any other exception.
-tests/test_nbest.py already fuzzes the n-best reader on text streams; here it is fed
+tests/test_nbest.py already fuzzes the n-best reader on text; here it is fed
 bytes from files (plain and .gz): invalid UTF-8, truncated gzip streams, random byte
 edits, and whole missing sentences.
 """
@@ -24,8 +24,7 @@ from sutskever_plugin.data.nbest import (
     NbestEntry,
     NbestFormatError,
     format_entry,
-    read_nbest,
-    read_nbest_blocks,
+    load_nbest,
 )
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -231,8 +230,7 @@ def test_nbest_file_round_trip(data, gz):
     n_sent, entries = data
     path = write(encode(entries, gz), ".nbest.gz" if gz else ".nbest")
     try:
-        assert list(read_nbest(path, n_sent)) == entries
-        assert [e for b in read_nbest_blocks(path, n_sent) for e in b] == entries
+        assert [e for b in load_nbest(path, n_sent) for e in b] == entries
     finally:
         cleanup(path)
 
@@ -244,12 +242,12 @@ def _check_nbest_error(err: NbestFormatError, path: str):
         assert msg.startswith(f"{path}:{err.lineno}: ") and err.lineno >= 1
 
 
-def _nbest_error(data: bytes, suffix: str, reader, n_sent: int) -> NbestFormatError:
+def _nbest_error(data: bytes, suffix: str, n_sent: int) -> NbestFormatError:
     """Write data to a temporary file, read it, and return the (checked) NbestFormatError."""
     path = write(data, suffix)
     try:
         with pytest.raises(NbestFormatError) as err:
-            list(reader(path, n_sent))
+            load_nbest(path, n_sent)
     finally:
         cleanup(path)
     _check_nbest_error(err.value, path)
@@ -276,7 +274,7 @@ def test_nbest_random_byte_corruption_parses_or_names_file_and_line(data, draw):
             raw = raw[:i]
     path = write(bytes(raw), ".nbest")
     try:
-        blocks = list(read_nbest_blocks(path, n_sent))
+        blocks = load_nbest(path, n_sent)
     except NbestFormatError as e:
         _check_nbest_error(e, path)
         return
@@ -296,12 +294,12 @@ def test_nbest_invalid_utf8_and_truncated_gzip_name_file_and_line(data, draw):
     lines = [format_entry(e).encode("utf-8") for e in entries]
     k = draw.draw(st.integers(0, len(lines) - 1))
     bad = lines[:k] + [lines[k].replace(b" ||| ", b" \xe9 ||| ", 1)] + lines[k + 1:]
-    err = _nbest_error(b"".join(l + b"\n" for l in bad), ".nbest", read_nbest, n_sent)
+    err = _nbest_error(b"".join(l + b"\n" for l in bad), ".nbest", n_sent)
     assert err.lineno == k + 1 and "not valid UTF-8 (byte 0xe9" in str(err)
 
     gz = encode(entries, gz=True)
     cut = draw.draw(st.integers(0, len(gz) - 1))
-    _nbest_error(gz[:cut], ".nbest.gz", read_nbest_blocks, n_sent)
+    _nbest_error(gz[:cut], ".nbest.gz", n_sent)
 
 
 @settings(max_examples=100, **SETTINGS)
@@ -311,7 +309,7 @@ def test_nbest_missing_sentence_is_named(data, draw):
     assume(n_sent >= 2)
     gone = draw.draw(st.integers(0, n_sent - 1))
     kept = [e for e in entries if e.sent_id != gone]
-    err = _nbest_error(encode(kept, gz=False), ".nbest", read_nbest_blocks, n_sent)
+    err = _nbest_error(encode(kept, gz=False), ".nbest", n_sent)
     assert f"sentence {gone} has no hypothesis" in str(err)
     if gone < n_sent - 1:  # seen at the line where the ids jump over it
         first_after = next(i for i, e in enumerate(kept) if e.sent_id > gone)

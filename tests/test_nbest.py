@@ -1,6 +1,8 @@
 """Moses n-best lists: round trips, property-based fuzzing, and errors naming file:line."""
 import io
 import math
+import os
+import tempfile
 
 import pytest
 from hypothesis import given, settings
@@ -13,8 +15,6 @@ from sutskever_plugin.data.nbest import (
     load_nbest,
     parse_features,
     parse_line,
-    read_nbest,
-    read_nbest_blocks,
     write_nbest,
 )
 
@@ -31,21 +31,32 @@ def _write(tmp_path, text, name="list.nbest"):
     return str(path)
 
 
+def _read(text, n_sent):
+    """The entries of ``text`` read from a temporary file (hypothesis tests cannot take tmp_path)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".nbest", encoding="utf-8", delete=False) as f:
+        f.write(text)
+    try:
+        return [e for block in load_nbest(f.name, n_sent) for e in block]
+    finally:
+        os.remove(f.name)
+
+
 def test_parse_moses_line():
-    e = parse_line(MOSES_LINES.splitlines()[0])
+    e = parse_line(MOSES_LINES.splitlines()[0], "<nbest>", 1)
     assert e.sent_id == 0 and e.hyp == "un chien ."
     assert e.feature("LM0") == [-12.3]
-    assert e.feature("TranslationModel0=") == [-1, -2.5, -0.25, -3]
+    assert e.feature("TranslationModel0") == [-1, -2.5, -0.25, -3]
     assert e.score == -4.1 and e.extra == []
-    assert parse_line(MOSES_LINES.splitlines()[2]).extra == ["0-0 1-1 2-2"]
+    assert parse_line(MOSES_LINES.splitlines()[2], "<nbest>", 3).extra == ["0-0 1-1 2-2"]
 
 
 def test_round_trip_file(tmp_path):
     path = _write(tmp_path, MOSES_LINES)
-    entries = list(read_nbest(path, 2))
+    entries = [e for b in load_nbest(path, 2) for e in b]
     buf = io.StringIO()
-    assert write_nbest(entries, buf) == 3
-    again = list(read_nbest(io.StringIO(buf.getvalue()), 2))
+    write_nbest(entries, buf)
+    assert buf.getvalue().count("\n") == 3
+    again = [e for b in load_nbest(_write(tmp_path, buf.getvalue(), "again.nbest"), 2) for e in b]
     assert again == entries
     # writing is canonical: a second round trip is byte-identical
     buf2 = io.StringIO()
@@ -73,7 +84,8 @@ def test_blocks_one_per_sentence(tmp_path):
         ("0 |||    ||| LM0= -1 ||| -1\n", 1, "empty hypothesis"),
         ("x ||| a ||| LM0= -1 ||| -1\n", 1, "sentence id 'x' is not an integer"),
         ("-1 ||| a ||| LM0= -1 ||| -1\n", 1, "negative"),
-        ("1 ||| a ||| LM0= -1 ||| -1\n0 ||| b ||| LM0= -1 ||| -1\n", 2, "non-decreasing"),
+        ("0 ||| a ||| LM0= -1 ||| -1\n1 ||| a ||| LM0= -1 ||| -1\n0 ||| b ||| LM0= -1 ||| -1\n", 3,
+         "non-decreasing"),
         ("0 ||| a ||| LM0= -1 ||| -1\n5 ||| b ||| LM0= -1 ||| -1\n", 2, "out of range"),
         ("0 ||| a ||| LM0= -1 ||| -1\n\n1 ||| b ||| LM0= -1 ||| -1\n", 2, "blank line"),
     ],
@@ -81,7 +93,7 @@ def test_blocks_one_per_sentence(tmp_path):
 def test_malformed_lines_name_file_and_line(tmp_path, text, line, message):
     path = _write(tmp_path, text, "bad.nbest")
     with pytest.raises(NbestFormatError) as err:
-        list(read_nbest(path, num_sentences=3))
+        load_nbest(path, num_sentences=3)
     assert str(err.value).startswith(f"{path}:{line}: ")
     assert message in str(err.value)
     assert err.value.lineno == line
@@ -108,8 +120,6 @@ def test_ids_beyond_source_length(tmp_path):
 
 def test_empty_file(tmp_path):
     path = _write(tmp_path, "")
-    with pytest.raises(NbestFormatError, match="empty n-best list"):
-        load_nbest(path)
     with pytest.raises(NbestFormatError, match="sentence 0 has no hypothesis"):
         load_nbest(path, 2)
 
@@ -120,7 +130,7 @@ def test_writer_refuses_empty_hypothesis():
 
 
 def test_features_without_spaces_around_separator():
-    e = parse_line("3|||a  b|||LM0= -1.5e-3|||2")
+    e = parse_line("3|||a  b|||LM0= -1.5e-3|||2", "<nbest>", 1)
     assert (e.sent_id, e.hyp, e.feature("LM0"), e.score) == (3, "a b", [-0.0015], 2.0)
     assert parse_features("") == []
 
@@ -158,11 +168,7 @@ def test_property_write_then_read_is_identity(data):
     n_sent, entries = data
     buf = io.StringIO()
     write_nbest(entries, buf)
-    back = list(read_nbest(io.StringIO(buf.getvalue()), n_sent))
-    assert back == entries
-    blocks = list(read_nbest_blocks(io.StringIO(buf.getvalue()), n_sent))
-    assert len(blocks) == n_sent
-    assert sum(len(b) for b in blocks) == len(entries)
+    assert _read(buf.getvalue(), n_sent) == entries
 
 
 @settings(max_examples=200, deadline=None)
@@ -170,9 +176,9 @@ def test_property_write_then_read_is_identity(data):
 def test_property_reader_never_crashes_unexpectedly(text):
     """Any input either parses into valid entries or raises NbestFormatError."""
     try:
-        entries = list(read_nbest(io.StringIO(text), 10))
+        entries = _read(text, 10)
     except NbestFormatError as e:
-        assert str(e).startswith("<nbest>:")
+        assert str(e).startswith(e.path + ":")
         return
     for e in entries:
         assert e.hyp.strip() and 0 <= e.sent_id < 10 and math.isfinite(e.score)
@@ -194,5 +200,5 @@ def test_property_corrupted_line_is_reported_at_its_line(data, draw):
         fields[1] = " "
     lines[k] = " ||| ".join(fields)
     with pytest.raises(NbestFormatError) as err:
-        list(read_nbest(io.StringIO("\n".join(lines) + "\n"), n_sent))
+        _read("\n".join(lines) + "\n", n_sent)
     assert err.value.lineno == k + 1

@@ -3,7 +3,6 @@ SentencePiece variant, and user test sets prepared with a data dir's preprocessi
 import gzip
 import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -191,22 +190,22 @@ def test_eval_set_prepared_like_training_data(tiny, tmp_path):
         src.write_text("".join(f.readlines()[:30]), encoding="utf-8")
     with gzip.open(RAW / "test_2016_flickr.fr.gz", "rt", encoding="utf-8") as f:
         ref.write_text("".join(f.readlines()[:30]), encoding="utf-8")
-    es = prepare_eval_set(str(src), str(ref), str(out), str(tmp_path / "ev"))
-    assert es.lines == 30
+    ev = tmp_path / "ev"
+    assert prepare_eval_set(str(src), str(ref), str(out), str(ev))["lines"] == 30
     # the same tokens and ids as the data dir's own test split (same 30 first lines)
-    assert lines(es.tok_ref) == lines(out / "tok" / "test.fr")[:30]
-    assert lines(es.raw_src) == lines(out / "raw" / "test.en")[:30]
+    assert lines(ev / "tok" / "test.fr") == lines(out / "tok" / "test.fr")[:30]
+    assert lines(ev / "raw" / "test.en") == lines(out / "raw" / "test.en")[:30]
     for lang in ("en", "fr"):
-        assert (Path(es.bin_dir) / f"dict.{lang}.txt").read_bytes() == (out / "bin" / f"dict.{lang}.txt").read_bytes()
-        _, mine = load_bin(es.bin_dir, "test", lang)
+        assert (ev / "bin" / f"dict.{lang}.txt").read_bytes() == (out / "bin" / f"dict.{lang}.txt").read_bytes()
+        _, mine = load_bin(ev / "bin", "test", lang)
         _, theirs = load_bin(out / "bin", "test", lang)
         assert [t.tolist() for t in mine] == [t.tolist() for t in theirs[:30]]
     # fairseq's translation task (what fairseq-generate uses) loads it, with or without reference
     from fairseq.tasks.translation import TranslationConfig, TranslationTask
 
-    only = prepare_eval_set(str(src), None, str(out), str(tmp_path / "ev-src"))
-    for bin_dir, has_tgt in ((es.bin_dir, True), (only.bin_dir, False)):
-        task = TranslationTask.setup_task(TranslationConfig(data=bin_dir, source_lang="en", target_lang="fr", dataset_impl="mmap"))
+    prepare_eval_set(str(src), None, str(out), str(tmp_path / "ev-src"))
+    for bin_dir, has_tgt in ((ev / "bin", True), (tmp_path / "ev-src" / "bin", False)):
+        task = TranslationTask.setup_task(TranslationConfig(data=str(bin_dir), source_lang="en", target_lang="fr", dataset_impl="mmap"))
         task.load_dataset("test")
         ds = task.dataset("test")
         assert len(ds) == 30 and (ds.tgt is not None) == has_tgt

@@ -5,7 +5,6 @@ import gzip
 import re
 import shutil
 import tarfile
-from pathlib import Path
 
 import pytest
 
@@ -192,13 +191,13 @@ def test_paper_pipeline_on_local_archives(fake_wmt14):
 
 def test_newstest2014_as_extra_test_set(fake_wmt14, tmp_path):
     _, data_dir, _ = fake_wmt14
-    es = prepare_newstest2014(str(data_dir), str(tmp_path / "ntst14"), sgml_dir=str(WMT))
-    assert es.lines == SEGMENTS
+    nt = tmp_path / "ntst14"
+    assert prepare_newstest2014(str(data_dir), str(nt), sgml_dir=str(WMT))["lines"] == SEGMENTS
     # prepared exactly as that data dir's own test split (also newstest2014 here)
-    assert lines(es.tok_src) == lines(data_dir / "tok" / "test.en")
-    assert lines(es.tok_ref) == lines(data_dir / "tok" / "test.fr")
-    assert lines(es.raw_ref)[0] == 'Spectaculaire saut en "wingsuit" au-dessus de Bogota'
-    assert (Path(es.bin_dir) / "test.en-fr.en.bin").read_bytes() == (data_dir / "bin" / "test.en-fr.en.bin").read_bytes()
+    assert lines(nt / "tok" / "test.en") == lines(data_dir / "tok" / "test.en")
+    assert lines(nt / "tok" / "test.fr") == lines(data_dir / "tok" / "test.fr")
+    assert lines(nt / "raw" / "test.fr")[0] == 'Spectaculaire saut en "wingsuit" au-dessus de Bogota'
+    assert (nt / "bin" / "test.en-fr.en.bin").read_bytes() == (data_dir / "bin" / "test.en-fr.en.bin").read_bytes()
 
 
 def test_offline_download_error_is_clear(tmp_path):

@@ -38,11 +38,7 @@ def format_command(args: List[str], exe: str = "fairseq-preprocess") -> str:
 
 
 def run_preprocess(destdir: str, quiet: bool = False, **kwargs) -> None:
-    """Run fairseq-preprocess into ``destdir`` (built in a temp dir, renamed when complete).
-
-    fairseq's own progress output stays visible unless ``quiet``; on failure the error
-    names the command and shows the end of fairseq's output.
-    """
+    """Run fairseq-preprocess into ``destdir`` (built in a temp dir, renamed when complete)."""
     with atomic_dir(destdir) as tmp:
         args = preprocess_args(tmp, **kwargs)
         cmd = [sys.executable, "-m", "fairseq_cli.preprocess"] + args  # this environment's

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from typing import Iterable, List, Optional
 
 from ..steps import Step
@@ -17,34 +16,24 @@ from .pipeline import SplitSpec, load_summary, tokenize_split
 from .textio import DataPrepError, write_text
 
 
-@dataclass
-class EvalSet:
-    bin_dir: str  # give this to fairseq-generate, with --gen-subset <subset>
-    lines: int
-    raw_src: str
-    tok_src: str
-    raw_ref: Optional[str]
-    tok_ref: Optional[str]
-
-
 def prepare_eval_set(
     src_path: str,
     ref_path: Optional[str],
     data_dir: str,
     out_dir: str,
-    subset: str = "test",
     quiet: bool = True,
-) -> EvalSet:
+) -> dict:
     """Tokenize (+ SentencePiece-encode) and binarize a raw test set (plain text or .gz,
-    UTF-8, a sentence a line) with ``data_dir``'s preparation and dictionaries;
-    ``ref_path=None``: the source only."""
+    UTF-8, a sentence a line) with ``data_dir``'s preparation and dictionaries into
+    ``out_dir`` (``bin/`` for fairseq-generate); ``ref_path=None``: the source only.
+    Returns the line count and OOV rates (also in ``out_dir/summary.json``)."""
     t0 = time.time()
     data_dir, out_dir = os.path.abspath(data_dir), os.path.abspath(out_dir)
     summary = load_summary(data_dir)
     src, tgt = summary["src"], summary["tgt"]
     if os.path.abspath(out_dir) == data_dir:
         raise DataPrepError("out_dir must differ from data_dir (it would overwrite its test split)")
-    split = SplitSpec(subset, [src_path], [ref_path] if ref_path else [], keep_raw=True)
+    split = SplitSpec("test", [src_path], [ref_path] if ref_path else [], keep_raw=True)
     dicts = {l: os.path.join(data_dir, "bin", f"dict.{l}.txt") for l in (src, tgt)}
     models = spm.models_of(summary, data_dir) if summary.get("bpe") else {}
     # keyed on what it takes of the data dir: its preparation, dictionaries and models
@@ -58,29 +47,25 @@ def prepare_eval_set(
         text_dir = os.path.join(out_dir, "tok")
         if models:
             for lang in langs:
-                spm.encode_file(models[lang], os.path.join(out_dir, "tok", f"{subset}.{lang}"),
-                                os.path.join(out_dir, "spm", f"{subset}.{lang}"))
+                spm.encode_file(models[lang], os.path.join(out_dir, "tok", f"test.{lang}"),
+                                os.path.join(out_dir, "spm", f"test.{lang}"))
             text_dir = os.path.join(out_dir, "spm")
         bin_dir = os.path.join(out_dir, "bin")
         run_preprocess(
-            bin_dir, quiet=quiet, src=src, tgt=tgt, testpref=os.path.join(text_dir, subset),
+            bin_dir, quiet=quiet, src=src, tgt=tgt, testpref=os.path.join(text_dir, "test"),
             srcdict=dicts[src], tgtdict=dicts[tgt] if ref_path else None,
             only_source=not ref_path, workers=1,
         )
         if not ref_path:  # fairseq-generate still needs the target dictionary
             shutil.copyfile(dicts[tgt], os.path.join(bin_dir, f"dict.{tgt}.txt"))
-        if subset != "test":  # fairseq-preprocess names it "test"; rename
-            for name in os.listdir(bin_dir):
-                if name.startswith("test."):
-                    os.replace(os.path.join(bin_dir, name), os.path.join(bin_dir, subset + name[4:]))
         oov = {}
         for lang in langs:
             words = vocab.read_fairseq_dict(dicts[lang])
-            c = vocab.count_words(os.path.join(text_dir, f"{subset}.{lang}"))
+            c = vocab.count_words(os.path.join(text_dir, f"test.{lang}"))
             oov[f"oov_{lang}"] = round(vocab.oov_rate(c, words), 5)
         info = {"lines": stats["lines"], "empty_lines_kept": stats["empty_lines_kept"], **oov}
         write_text(os.path.join(out_dir, "summary.json"), json.dumps(
-            {"kind": "eval_set", "subset": subset, "data_dir": data_dir, "src": src,
+            {"kind": "eval_set", "subset": "test", "data_dir": data_dir, "src": src,
              "tgt": tgt, "source": os.path.abspath(src_path),
              "reference": ref_path and os.path.abspath(ref_path), "bpe": summary.get("bpe"),
              "tokenizer": summary.get("tokenizer"), **info,
@@ -91,25 +76,16 @@ def prepare_eval_set(
     info, ran = Step(os.path.join(out_dir, ".steps", "eval.json"), options, inputs).run(make)
     done = "" if ran else " already done, skipped;"
     oovs = " ".join(f"{l} {100 * info[f'oov_{l}']:.2f}%" for l in langs)
-    print(f"| eval set {subset}:{done} {info['lines']} lines | OOV {oovs} | "
+    print(f"| eval set test:{done} {info['lines']} lines | OOV {oovs} | "
           f"{round(time.time() - t0, 1)}s -> {os.path.join(out_dir, 'bin')}", flush=True)
-    return EvalSet(
-        bin_dir=os.path.join(out_dir, "bin"),
-        lines=info["lines"],
-        raw_src=os.path.join(out_dir, "raw", f"{subset}.{src}"),
-        tok_src=os.path.join(out_dir, "tok", f"{subset}.{src}"),
-        raw_ref=os.path.join(out_dir, "raw", f"{subset}.{tgt}") if ref_path else None,
-        tok_ref=os.path.join(out_dir, "tok", f"{subset}.{tgt}") if ref_path else None,
-    )
+    return info
 
 
-def postprocess_hypotheses(lines: Iterable[str], data_dir: str, lang: Optional[str] = None) -> List[str]:
+def postprocess_hypotheses(lines: Iterable[str], data_dir: str) -> List[str]:
     """fairseq-generate hypotheses (``H-`` text, no ``--post-process``) -> Moses-tokenized
     text, the paper's BLEU input (SentencePiece pieces decoded, byte pieces included)."""
     summary = load_summary(data_dir)
-    lang = lang or summary["tgt"]
-    lines = list(lines)
     if summary.get("bpe"):
-        return spm.decode_pieces(lines, spm.models_of(summary, data_dir)[lang])
+        return spm.decode_pieces(lines, spm.models_of(summary, data_dir)[summary["tgt"]])
     return [" ".join(line.split()) for line in lines]
 

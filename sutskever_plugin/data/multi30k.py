@@ -20,9 +20,9 @@ LANGS = ("en", "fr")
 
 SCALES = {
     # tiny: a few-minute end-to-end run for tests; the vocabulary follows from the data
-    "tiny": {"train": 2000, "valid": 200, "test": 200, "min_count": 2, "sp_vocab": 1000},
+    "tiny": {"train": 2000, "valid": 200, "test": 200, "sp_vocab": 1000},
     # small: all of Multi30k
-    "small": {"train": None, "valid": None, "test": None, "min_count": 2, "sp_vocab": 4000},
+    "small": {"train": None, "valid": None, "test": None, "sp_vocab": 4000},
 }
 
 
@@ -48,13 +48,8 @@ def prepare_multi30k(
     raw_dir: Optional[str] = None,
     scale: str = "small",
     bpe: Optional[str] = None,
-    sp_vocab: Optional[int] = None,
-    min_count: Optional[int] = None,
-    nwordssrc: Optional[int] = None,
-    nwordstgt: Optional[int] = None,
     workers: int = 2,
     quiet: bool = False,
-    sp_model_type: str = "bpe",
 ) -> dict:
     """Prepare Multi30k En->Fr into ``out_dir`` (see :mod:`.pipeline` for the layout)."""
     cfg = SCALES[scale]
@@ -74,12 +69,8 @@ def prepare_multi30k(
         dataset="multi30k",
         scale=scale,
         splits=splits,
-        min_count=min_count or cfg["min_count"],
-        nwordssrc=nwordssrc,
-        nwordstgt=nwordstgt,
         bpe=bpe,
-        sp_vocab=sp_vocab or cfg["sp_vocab"],
-        sp_model_type=sp_model_type,
+        sp_vocab=cfg["sp_vocab"],
         workers=workers,
         notes={
             "source": f"{BASE_URL}/<file>.gz (multi30k/dataset, task1 raw)",

@@ -7,11 +7,10 @@ Rescoring needs exactly one 1-best per source sentence, so the reader is strict:
 problem is an :class:`NbestFormatError` naming ``file:line``, and every sentence
 ``0..N-1`` must have a hypothesis.
 """
-import contextlib
 import gzip
 import math
 from dataclasses import dataclass, field
-from typing import IO, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import user_facing
 from .textio import numbered_lines
@@ -38,16 +37,11 @@ class NbestEntry:
     extra: List[str] = field(default_factory=list)  # fields after the score, verbatim
 
     def feature(self, name: str) -> List[float]:
-        """Values of feature ``name`` (accepts ``LM0`` or ``LM0=``); KeyError if absent."""
-        name = name.rstrip("=")
-        for n, values in self.features:
-            if n == name:
-                return values
-        raise KeyError(name)
+        """Values of feature ``name`` (``LM0``, without the ``=``); KeyError if absent."""
+        return dict(self.features)[name]
 
     def with_feature(self, name: str, values: Sequence[float]) -> "NbestEntry":
         """Copy with feature ``name`` appended (or replaced if already present)."""
-        name = name.rstrip("=")
         feats = [(n, list(v)) for n, v in self.features if n != name]
         feats.append((name, [float(v) for v in values]))
         return NbestEntry(self.sent_id, self.hyp, feats, self.score, list(self.extra))
@@ -88,7 +82,7 @@ def parse_features(text: str) -> Features:
     return feats
 
 
-def parse_line(line: str, path: str = "<nbest>", lineno: Optional[int] = None) -> NbestEntry:
+def parse_line(line: str, path: str, lineno: int) -> NbestEntry:
     """Parse one n-best line; raises :class:`NbestFormatError` naming ``path:lineno``."""
     fields = [f.strip() for f in line.rstrip("\r\n").split("|||")]
     if len(fields) < 4:
@@ -120,77 +114,46 @@ def parse_line(line: str, path: str = "<nbest>", lineno: Optional[int] = None) -
     return NbestEntry(sent_id, hyp, features, total, fields[4:])
 
 
-def _path(path_or_file: Union[str, IO[str]]) -> str:
-    return path_or_file if isinstance(path_or_file, str) else getattr(path_or_file, "name", "<nbest>")
-
-
-def read_nbest(
-    path_or_file: Union[str, IO[str]], num_sentences: Optional[int] = None
-) -> Iterator[NbestEntry]:
-    """Stream the entries of an n-best list, checking ids are non-decreasing and in range.
-    Blank lines are an error too (Moses never writes them)."""
-    path = _path(path_or_file)
-    with contextlib.ExitStack() as stack:
-        fh = path_or_file
-        if isinstance(path_or_file, str):
-            # read as bytes, decoded line by line: a bad byte is an error naming its line
-            fh = stack.enter_context((gzip.open if path.endswith(".gz") else open)(path, "rb"))
-        prev = -1
+def load_nbest(path: str, num_sentences: int) -> List[List[NbestEntry]]:
+    """One list of hypotheses per source sentence ``0..num_sentences-1``: ids must be
+    non-decreasing and in range, and every sentence needs a hypothesis.  Blank lines are an
+    error too (Moses never writes them)."""
+    blocks: List[List[NbestEntry]] = []
+    lineno = 0
+    # read as bytes, decoded line by line: a bad byte is an error naming its line
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as fh:
         for lineno, line in numbered_lines(fh, path, lambda n, what: NbestFormatError(path, n, what)):
             if not line.strip():
                 raise NbestFormatError(path, lineno, "blank line")
             entry = parse_line(line, path, lineno)
+            prev = blocks[-1][0].sent_id if blocks else -1
             if entry.sent_id < prev:
                 raise NbestFormatError(
                     path, lineno,
                     f"sentence id {entry.sent_id} after {prev}: ids must be non-decreasing",
                 )
-            if num_sentences is not None and entry.sent_id >= num_sentences:
+            if entry.sent_id >= num_sentences:
                 raise NbestFormatError(
                     path, lineno,
                     f"sentence id {entry.sent_id} out of range: the source has "
                     f"{num_sentences} sentence(s) (ids 0..{num_sentences - 1})",
                 )
-            prev = entry.sent_id
-            yield entry
-
-
-def read_nbest_blocks(
-    path_or_file: Union[str, IO[str]], num_sentences: Optional[int] = None
-) -> Iterator[List[NbestEntry]]:
-    """One list of hypotheses per source sentence, for ids ``0..num_sentences-1`` (None:
-    up to the last id); a sentence without a hypothesis is an error."""
-    path = _path(path_or_file)
-    expected = 0
-    block: List[NbestEntry] = []
-    lineno = 0
-    for lineno, entry in enumerate(read_nbest(path_or_file, num_sentences), 1):
-        if block and entry.sent_id != block[0].sent_id:
-            yield block
-            block = []
-            expected += 1
-        if not block and entry.sent_id != expected:
-            raise NbestFormatError(
-                path, lineno,
-                f"sentence {expected} has no hypothesis (ids jump to {entry.sent_id})",
-            )
-        block.append(entry)
-    if block:
-        yield block
-        expected += 1
-    if num_sentences is not None and expected < num_sentences:
+            if entry.sent_id == prev:
+                blocks[-1].append(entry)
+            elif entry.sent_id == len(blocks):
+                blocks.append([entry])
+            else:
+                raise NbestFormatError(
+                    path, lineno,
+                    f"sentence {len(blocks)} has no hypothesis (ids jump to {entry.sent_id})",
+                )
+    if len(blocks) < num_sentences:
         raise NbestFormatError(
             path, None,
-            f"ends after sentence {expected - 1} ({lineno} lines), but the source has "
-            f"{num_sentences} sentences: sentence {expected} has no hypothesis",
+            f"ends after sentence {len(blocks) - 1} ({lineno} lines), but the source has "
+            f"{num_sentences} sentences: sentence {len(blocks)} has no hypothesis",
         )
-    if num_sentences is None and expected == 0:
-        raise NbestFormatError(path, None, "empty n-best list")
-
-
-def load_nbest(path: str, num_sentences: Optional[int] = None) -> List[List[NbestEntry]]:
-    """All blocks of an n-best list in memory (see :func:`read_nbest_blocks`)."""
-    return list(read_nbest_blocks(path, num_sentences))
+    return blocks
 
 
 # ---------------------------------------------------------------------------- writing
@@ -216,10 +179,6 @@ def format_entry(entry: NbestEntry) -> str:
     return " ||| ".join(fields)
 
 
-def write_nbest(entries: Iterable[NbestEntry], out: IO[str]) -> int:
-    """Write entries as Moses lines; returns their count."""
-    n = 0
+def write_nbest(entries: Iterable[NbestEntry], out: IO[str]):
     for e in entries:
         out.write(format_entry(e) + "\n")
-        n += 1
-    return n

@@ -83,8 +83,7 @@ class CorpusSpec:
     nwordssrc: Optional[int] = None  # ... unless sizes are given (paper: 160k / 80k)
     nwordstgt: Optional[int] = None
     bpe: Optional[str] = None  # None or "sentencepiece"
-    sp_vocab: int = 8000
-    sp_model_type: str = "bpe"
+    sp_vocab: Optional[int] = None
     workers: int = 2
     notes: Dict[str, str] = field(default_factory=dict)
 
@@ -207,13 +206,13 @@ def _choose_vocab(spec: CorpusSpec, data_dir: str) -> dict:
 
 def _train_spm(spec: CorpusSpec, data_dir: str) -> dict:
     out = {"type": "sentencepiece", "vocab_size": spec.sp_vocab, **spm.SP_DEFAULTS,
-           "model_type": spec.sp_model_type, "models": {}, "dict_size": {}}
+           "models": {}, "dict_size": {}}
     for lang in (spec.src, spec.tgt):
         prefix = os.path.join(data_dir, "spm", f"spm.{lang}")
         os.makedirs(os.path.dirname(prefix), exist_ok=True)
         model = spm.train_model(
             os.path.join(data_dir, "tok", f"train.{lang}"), prefix, spec.sp_vocab,
-            spec.sp_model_type, threads=spec.workers,
+            threads=spec.workers,
         )
         counts = None
         for s in spec.splits:
@@ -275,7 +274,7 @@ def prepare_corpus(spec: CorpusSpec, data_dir: str, quiet: bool = False) -> dict
 
     # 2. vocabulary choice / SentencePiece
     if spec.bpe:
-        bpe_info = step("spm", {"vocab_size": spec.sp_vocab, "model_type": spec.sp_model_type,
+        bpe_info = step("spm", {"vocab_size": spec.sp_vocab, "model_type": spm.SP_DEFAULTS["model_type"],
                                 "defaults": spm.SP_DEFAULTS}, tok, lambda: _train_spm(spec, data_dir))
         vocab_info = None
     else:

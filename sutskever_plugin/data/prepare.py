@@ -7,7 +7,7 @@ Examples::
         --raw-dir ../shared/data/multi30k --out work/data
     # ... SentencePiece variant (subword vocabulary, no <unk>)
     python -m sutskever_plugin.data.prepare --dataset multi30k --scale small \\
-        --bpe sentencepiece --sp-vocab 4000 --out work/data-spm
+        --bpe sentencepiece --out work/data-spm
     # WMT'14 En->Fr at the paper's scale (downloads ~GBs); --dry-run prints every step
     python -m sutskever_plugin.data.prepare --dataset wmt14 --scale paper --out work/wmt14 --dry-run
     # newstest2014 prepared with an existing data dir's tokenizer and dictionaries
@@ -46,16 +46,10 @@ def get_parser() -> argparse.ArgumentParser:
                         "bitexts/, dev/, test-full/ they unpack to); missing files are downloaded")
     p.add_argument("--bpe", choices=["sentencepiece"], default=None,
                    help="subword vocabulary instead of words + <unk> (not in the paper)")
-    p.add_argument("--sp-vocab", type=int, default=None,
-                   help="SentencePiece pieces per language (multi30k: tiny 1000, small 4000)")
-    p.add_argument("--sp-model-type", choices=["bpe", "unigram"], default="bpe",
-                   help="SentencePiece algorithm (default bpe)")
-    p.add_argument("--min-count", type=int, default=None,
-                   help="word-level: keep the words seen at least this often (default 2)")
     p.add_argument("--nwords-src", type=int, default=None,
-                   help="source dictionary size incl. 4 specials (wmt14 paper: 160000)")
+                   help="wmt14: source dictionary size incl. 4 specials (default 160000)")
     p.add_argument("--nwords-tgt", type=int, default=None,
-                   help="target dictionary size incl. 4 specials (wmt14 paper: 80000)")
+                   help="wmt14: target dictionary size incl. 4 specials (default 80000)")
     p.add_argument("--workers", type=int, default=None,
                    help="processes for tokenization and fairseq-preprocess "
                         "(default 2; wmt14: all CPUs)")
@@ -65,7 +59,6 @@ def get_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-dir", default=None, help="a prepared data directory (its summary.json)")
     g.add_argument("--src", default=None, help="eval: raw source file")
     g.add_argument("--ref", default=None, help="eval: raw reference file (optional)")
-    g.add_argument("--subset", default="test", help="eval: fairseq split name (default test)")
     return p
 
 
@@ -109,12 +102,12 @@ def run(args):
         if scale not in multi30k.SCALES:
             raise DataPrepError(f"--dataset multi30k has --scale {' | '.join(multi30k.SCALES)}, "
                                 f"not {scale!r} (the paper's scale is --dataset wmt14 --scale paper)")
-        if args.dry_run:
-            raise DataPrepError("--dry-run is for --dataset wmt14 (multi30k runs in seconds)")
+        if args.dry_run or args.nwords_src or args.nwords_tgt:
+            raise DataPrepError("--dry-run, --nwords-src and --nwords-tgt are for --dataset wmt14 "
+                                "(multi30k runs in seconds and sizes its vocabulary from the data)")
         return multi30k.prepare_multi30k(
-            args.out, raw_dir=args.raw_dir, scale=scale, bpe=args.bpe, sp_vocab=args.sp_vocab,
-            min_count=args.min_count, nwordssrc=args.nwords_src, nwordstgt=args.nwords_tgt,
-            workers=args.workers or 2, quiet=args.quiet, sp_model_type=args.sp_model_type,
+            args.out, raw_dir=args.raw_dir, scale=scale, bpe=args.bpe,
+            workers=args.workers or 2, quiet=args.quiet,
         )
     if args.dataset == "wmt14":
         if (args.scale or "paper") != "paper":
@@ -132,11 +125,11 @@ def run(args):
         raise DataPrepError(f"--dataset {args.dataset} needs --data-dir (a prepared data directory)")
     if args.dataset == "newstest2014":
         return wmt14.prepare_newstest2014(
-            args.data_dir, args.out, sgml_dir=args.raw_dir, subset=args.subset,
+            args.data_dir, args.out, sgml_dir=args.raw_dir,
         )
     if not args.src:
         raise DataPrepError("--dataset eval needs --src (and usually --ref)")
-    return prepare_eval_set(args.src, args.ref, args.data_dir, args.out, subset=args.subset,
+    return prepare_eval_set(args.src, args.ref, args.data_dir, args.out,
                             quiet=args.quiet)
 
 

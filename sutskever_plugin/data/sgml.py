@@ -1,12 +1,9 @@
 """Reader for the official WMT test-set SGML (``<srcset>``/``<refset>``, ``<doc docid=..>``,
 one ``<seg id=..>`` a line; ``<p>``/``<hl>`` ignored).  Anything else is an error naming
 file and line, so a damaged test set never silently shifts hypotheses against references.
-
-Command line: ``python -m sutskever_plugin.data.sgml FILE.sgm > FILE.txt``.
 """
 import re
-import sys
-from typing import List, NamedTuple, Sequence
+from typing import List, NamedTuple
 
 from .textio import DataPrepError, read_lines
 
@@ -139,14 +136,3 @@ def parse_sgml_pair(src_path: str, ref_path: str):
             )
     return src, ref
 
-
-def main(argv: Sequence[str] = None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        sys.exit("usage: python -m sutskever_plugin.data.sgml FILE.sgm > FILE.txt")
-    for seg in parse_sgml(argv[0]):
-        sys.stdout.write(seg.text + "\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -24,8 +24,7 @@ SP_DEFAULTS = {
 }
 
 
-def train_model(text_path: str, model_prefix: str, vocab_size: int, model_type: str = "bpe",
-                threads: int = 2, max_sentences: int = 5_000_000) -> str:
+def train_model(text_path: str, model_prefix: str, vocab_size: int, threads: int) -> str:
     """Train a SentencePiece model; returns the .model path (written atomically)."""
     import sentencepiece as spm
 
@@ -36,12 +35,12 @@ def train_model(text_path: str, model_prefix: str, vocab_size: int, model_type: 
             input=text_path,
             model_prefix=tmp_prefix,
             vocab_size=vocab_size,
-            model_type=model_type,
+            model_type=SP_DEFAULTS["model_type"],
             character_coverage=SP_DEFAULTS["character_coverage"],
             byte_fallback=SP_DEFAULTS["byte_fallback"],
             # a vocabulary a bit short of vocab_size on a small corpus is fine
             hard_vocab_limit=False,
-            input_sentence_size=max_sentences,
+            input_sentence_size=5_000_000,
             shuffle_input_sentence=True,
             num_threads=threads,
             minloglevel=2,

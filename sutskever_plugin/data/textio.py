@@ -67,7 +67,7 @@ def count_lines(path: str) -> int:
     return sum(1 for _ in read_lines(path))
 
 
-def check_parallel(src_path: str, tgt_path: str) -> int:
+def check_parallel(src_path: str, tgt_path: str):
     """Both sides of a parallel corpus must have the same number of lines."""
     n_src, n_tgt = count_lines(src_path), count_lines(tgt_path)
     if n_src != n_tgt:
@@ -75,7 +75,6 @@ def check_parallel(src_path: str, tgt_path: str) -> int:
             f"line counts differ: {src_path} has {n_src} lines but {tgt_path} has "
             f"{n_tgt}; a parallel corpus needs one translation per line"
         )
-    return n_src
 
 
 def normalize_space(line: str) -> str:

@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple
 from . import vocab
 from .binarize import format_command, preprocess_args
 from .download import download, extract_tar
-from .evalset import EvalSet, prepare_eval_set
+from .evalset import prepare_eval_set
 from .pipeline import CorpusSpec, SplitSpec, binarize_args, prepare_corpus
 from .sgml import parse_sgml_pair
 from .textio import DataPrepError, write_lines
@@ -75,8 +75,8 @@ def dev_prefixes(out_dir: str, unpacked_dev: str, dry_run: bool = False, say=pri
         else:
             src, ref = (_find(unpacked_dev, f"{n}-{side}", required=False) for side in ("src.en.sgm", "ref.fr.sgm"))
         if src and ref:
-            say(f"    {n}: python -m sutskever_plugin.data.sgml {src} > {prefix}.en; same for {ref} "
-                f"> {prefix}.fr (or dev.tgz's plain {n}.en/.fr when it has no SGML)")
+            say(f"    {n}: {src} -> {prefix}.en, {ref} -> {prefix}.fr "
+                f"(or dev.tgz's plain {n}.en/.fr when it has no SGML)")
             if not dry_run:
                 sgml_to_text(src, ref, prefix)
         else:
@@ -152,8 +152,8 @@ def prepare_wmt14_paper(
 
     test_prefix = os.path.join(out_dir, "sgml", "newstest2014")
     say(f"[{next(step)}] newstest2014 SGML -> text (seg order and ids kept): "
-        f"python -m sutskever_plugin.data.sgml {unpacked['test-full']}/test-full/{NEWSTEST2014[0]} > {test_prefix}.en; "
-        f"same for {NEWSTEST2014[1]} > {test_prefix}.fr; ids in {test_prefix}.ids")
+        f"{unpacked['test-full']}/test-full/{NEWSTEST2014[0]} -> {test_prefix}.en, "
+        f"{NEWSTEST2014[1]} -> {test_prefix}.fr; ids in {test_prefix}.ids")
     if not dry_run:
         sgml_to_text(_find(unpacked["test-full"], NEWSTEST2014[0]),
                      _find(unpacked["test-full"], NEWSTEST2014[1]), test_prefix)
@@ -183,8 +183,7 @@ def prepare_newstest2014(
     out_dir: str,
     sgml_dir: Optional[str] = None,
     statmt_url: str = STATMT_URL,
-    subset: str = "test",
-) -> EvalSet:
+) -> dict:
     """newstest2014 (ntst14) prepared with ``data_dir``'s preparation and dictionaries, from
     the two official .sgm files in ``sgml_dir``, else from WMT'14's ``test-full.tgz``."""
     out_dir = os.path.abspath(out_dir)
@@ -196,4 +195,4 @@ def prepare_newstest2014(
         names = [_find(unpacked, n) for n in NEWSTEST2014]
     prefix = os.path.join(out_dir, "sgml", "newstest2014")
     sgml_to_text(names[0], names[1], prefix)
-    return prepare_eval_set(prefix + ".en", prefix + ".fr", data_dir, out_dir, subset=subset)
+    return prepare_eval_set(prefix + ".en", prefix + ".fr", data_dir, out_dir)

@@ -67,16 +67,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="the directory to lay the stand-in out in")
-    p.add_argument("--train-lines", type=int, default=1500,
-                   help="training pairs (at most the 3000 of tests/data/multi30k)")
-    p.add_argument("--test-docs", type=int, default=2, help="newstest2014 documents in the test set")
-    a = p.parse_args(argv)
-    if not 2 <= a.train_lines <= 3000:
-        p.error(f"--train-lines {a.train_lines}: tests/data/multi30k holds 3000 pairs (give 2-3000)")
-    try:
-        print(build(a.out, a.train_lines, a.test_docs))
-    except ValueError as e:
-        p.error(f"--test-docs {a.test_docs}: {e}")
+    print(build(p.parse_args(argv).out))
 
 
 if __name__ == "__main__":

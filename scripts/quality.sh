@@ -63,8 +63,8 @@ command -v taskset > /dev/null || die "taskset not found (util-linux): it pins e
 [ -z "$RAW" ] || [ -d "$RAW" ] || die "--raw-dir $RAW: no such directory"
 WORK=${WORK:-work/quality_$SCALE}
 if [ "$SCALE" = tiny ]; then RESULTS=${RESULTS:-$WORK/results}; else RESULTS=${RESULTS:-results}; fi
-out_dir_ok --work "$WORK"; out_dir_ok --results "$RESULTS"
-lock_work "$WORK"   # one comparison at a time in a work dir (lib.sh)
+out_dir_ok --results "$RESULTS"
+lock_work "$WORK"   # one comparison at a time in a work dir; checks --work (lib.sh)
 VALID_EVERY=${VALID_EVERY:-$(awk "BEGIN { v = int($BUDGET * 5 + 0.5); print (v < 10 ? 10 : v) }")}
 STOP_HOURS=$(awk "BEGIN { printf \"%.6f\", $BUDGET / 60 }")
 if [ -z "$RAW" ] && [ -d ../shared/data/multi30k ]; then
@@ -110,9 +110,8 @@ OURS=(--arch sutskever_lstm "${SIZE[@]}" --optimizer fused_adam "${RECIPE[@]}" -
 BUILTIN=(--arch lstm "${SIZE[@]}" --decoder-attention 0 --decoder-out-embed-dim "$HIDDEN" --optimizer adam "${RECIPE[@]}"
          --criterion label_smoothed_cross_entropy)
 
-# train_pair CORE_OURS CORE_BUILTIN: both fairseq-trains from scratch (a timed run cannot
-# resume: --stop-time-hours would count the earlier run's time), each on its core, its
-# log in RUNS/NAME/train.log; the models of record are copied to WORK/models.
+# train_pair CORE_OURS CORE_BUILTIN: both fairseq-trains from scratch (--stop-time-hours
+# would count a resumed run's earlier time), each on its core; models of record to WORK/models.
 train_pair() {
   local pids=() name status=0
   rm -rf "$RUNS" && mkdir -p "$RUNS/ours" "$RUNS/builtin"

@@ -67,12 +67,6 @@ def train(cpu_jsonl, fairseq_args):
 
 
 # ---- record: one CSV row per candidate, README from the CSV ----------------------------
-FIELDS = ["name", "flags", "epochs", "updates", "val_ppl_per_epoch", "best_val_ppl",
-          "valid_bleu_beam12", "valid_sacrebleu_beam12", "valid_len_ratio",
-          "train_cpu_s_per_epoch", "valid_cpu_s_per_epoch", "cpu_s_total", "decode_cpu_s",
-          "bf16", "mm_bf16_over_fp32", "hardware", "commit", "utc"]
-
-
 def events_of(cpu_jsonl):
     with open(cpu_jsonl) as f:
         return [json.loads(x) for x in f if x.strip()]
@@ -119,7 +113,7 @@ def record(a):
         "commit": trained_at(a.cpu_jsonl),
         "utc": _utc_now(),
     }
-    append_csv(os.path.join(a.out_dir, "candidates.csv"), row, FIELDS)
+    append_csv(os.path.join(a.out_dir, "candidates.csv"), row, list(row))
     write_readme(a.out_dir)
     print(f"| {a.name}: best val ppl {row['best_val_ppl']}, valid BLEU {row['valid_bleu_beam12']}, "
           f"{row['train_cpu_s_per_epoch']} CPU s/epoch train + {row['valid_cpu_s_per_epoch']} valid")
@@ -145,11 +139,6 @@ def record_probe(a):
     print(f"| probe {a.name}: {per:.4f} CPU s/update, {row['train_cpu_s_per_epoch']} CPU s/epoch of {upe} updates")
 
 
-ENSEMBLE_FIELDS = ["name", "direction", "members", "members_best_val_ppl", "valid_bleu_beam1",
-                   "valid_bleu_beam2", "valid_bleu_beam12", "valid_sacrebleu_beam12",
-                   "valid_len_ratio_beam12", "hardware", "commit", "utc"]
-
-
 def _utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
@@ -165,7 +154,7 @@ def record_ensemble(a):
         "valid_len_ratio_beam12": _len_ratio(bleu[12]),
         "hardware": hardware(), "commit": git_commit(), "utc": _utc_now(),
     }
-    append_csv(os.path.join(a.out_dir, "ensembles.csv"), row, ENSEMBLE_FIELDS)
+    append_csv(os.path.join(a.out_dir, "ensembles.csv"), row, list(row))
     write_readme(a.out_dir)
     print(f"| {a.name}: valid BLEU beam 1 / 2 / 12: {row['valid_bleu_beam1']} / "
           f"{row['valid_bleu_beam2']} / {row['valid_bleu_beam12']}")
@@ -183,9 +172,9 @@ def _len_ratio(bleu):
     return m.group(1) if m else ""
 
 
-def _rows(csv_path, keys):
-    """The markdown rows of a CSV's ``keys`` (the flags as code)."""
-    return [table_row(*(f"`{r[k]}`" if k == "flags" else r[k] for k in keys))
+def _rows(csv_path, drop=()):
+    """The markdown rows of a CSV, less its columns ``drop`` (the flags as code)."""
+    return [table_row(*(f"`{v}`" if k == "flags" else v for k, v in r.items() if k not in drop))
             for r in read_csv_rows(csv_path)]
 
 
@@ -211,7 +200,7 @@ def write_readme(out_dir):
                         "len ratio", "train CPU s/epoch", "valid CPU s/epoch", "total CPU s", "bf16",
                         "bf16/fp32 mm", "hardware", "commit", "UTC", right=(2, 4, 5, 6, 7, 8, 9))
     lines += _rows(os.path.join(out_dir, "candidates.csv"),
-                   [f for f in FIELDS if f not in ("updates", "valid_sacrebleu_beam12", "decode_cpu_s")])
+                   ("updates", "valid_sacrebleu_beam12", "decode_cpu_s"))
     probes = os.path.join(out_dir, "probes.csv")
     if os.path.exists(probes):
         lines += ["", "## Speed probes", "",
@@ -219,8 +208,7 @@ def write_readme(out_dir):
                   "CPU s per update from update 50 on, times the updates of one epoch.", "",
                   *table_head("probe", "flags", "updates timed", "CPU s/update", "train CPU s/epoch", "bf16",
                               "bf16/fp32 mm", "hardware", "commit", right=(2, 3, 4))]
-        lines += _rows(probes, ["name", "flags", "updates_measured", "cpu_s_per_update",
-                                "train_cpu_s_per_epoch", "bf16", "mm_bf16_over_fp32", "hardware", "commit"])
+        lines += _rows(probes, ("updates_per_epoch",))
     ensembles = os.path.join(out_dir, "ensembles.csv")
     if os.path.exists(ensembles):
         lines += ["", "## Ensembles of candidates", "",
@@ -230,7 +218,7 @@ def write_readme(out_dir):
                   *table_head("ensemble", "direction", "members", "members' best val ppl", "valid BLEU b1", "b2",
                               "b12", "detok. sacreBLEU b12", "len ratio b12", "hardware", "commit", "UTC",
                               right=(4, 5, 6, 7, 8))]
-        lines += _rows(ensembles, ENSEMBLE_FIELDS)
+        lines += _rows(ensembles)
     if os.path.exists(os.path.join(out_dir, "notes.md")):
         lines += ["", "The reading of these rows: [`notes.md`](notes.md)."]
     write_text(os.path.join(out_dir, "README.md"), "\n".join(lines) + "\n")

@@ -20,7 +20,6 @@ from sutskever_plugin.scoring.fairseq_output import read_log, train_runs
 from sutskever_plugin.tables import load_json, report_head, table_head, table_row, write_csv
 
 STATUSES = ("done", "skipped", "failed")
-STEP_COLUMNS = ["start", "end", "wall_s", "status", "name"]
 # no step and no training for this long: the script was not running (stopped, rerun later)
 IDLE_GAP_S = 600
 PHASES = ["data preparation", "training", "test perplexity", "decoding", "table", "other"]
@@ -42,9 +41,8 @@ def phase_of(step_name: str) -> str:
     return "table" if "table" in step_name else "other"
 
 
-def read_steps(path) -> pd.DataFrame:
-    """steps.tsv as rows (start, end, wall_s, status, name, line); a malformed line is an
-    error naming it."""
+def read_steps(path) -> list:
+    """steps.tsv as items; a malformed line is an error naming it."""
     rows = []
     with open(path, encoding="utf-8") as f:
         for i, raw in enumerate(f, 1):
@@ -53,8 +51,8 @@ def read_steps(path) -> pd.DataFrame:
                 continue
             fields = line.split("\t")
             try:
-                if len(fields) != len(STEP_COLUMNS):
-                    raise ValueError(f"{len(fields)} tab-separated fields, expected {len(STEP_COLUMNS)} "
+                if len(fields) != 5:
+                    raise ValueError(f"{len(fields)} tab-separated fields, expected 5 "
                                      "(UTC start, UTC end, wall seconds, status, step name)")
                 start, end = (pd.Timestamp(x) for x in fields[:2])
                 wall = float(fields[2])
@@ -62,8 +60,9 @@ def read_steps(path) -> pd.DataFrame:
                     raise ValueError(f"status {fields[3]!r} is not one of {', '.join(STATUSES)}")
             except ValueError as e:
                 raise ValueError(f"{path}:{i}: not a step line ({e}): {line!r}") from None
-            rows.append((start, end, wall, fields[3], fields[4], i))
-    return pd.DataFrame(rows, columns=STEP_COLUMNS + ["line"])
+            rows.append(dict(phase=phase_of(fields[4]), name=fields[4], status=fields[3], start=start,
+                             end=end, wall_s=wall, source=f"logs/steps.tsv:{i}"))
+    return rows
 
 
 def training_items(work) -> list:
@@ -118,14 +117,8 @@ def job_time(work):
         raise ValueError(f"{steps_path}: no such file (the steps of bash scripts/reproduce_table1.sh)")
     trainings = training_items(work)
     logged = {t["name"].split(" (")[0] for t in trainings}
-    items = []
-    for _, s in read_steps(steps_path).iterrows():
-        phase = phase_of(s["name"])
-        if phase == "training" and s["name"] in logged:
-            continue  # its fairseq-train processes, from its log, stand for it
-        items.append(dict(phase=phase, name=s["name"], status=s["status"], start=s["start"],
-                          end=s["end"], wall_s=s["wall_s"], recorded_wall_s=None,
-                          source=f"logs/steps.tsv:{s['line']}"))
+    # a training's fairseq-train processes, from its log, stand for its step
+    items = [s for s in read_steps(steps_path) if not (s["phase"] == "training" and s["name"] in logged)]
     if not items + trainings:
         raise ValueError(f"{work} holds no steps: run bash scripts/reproduce_table1.sh first")
     df = pd.DataFrame(items + trainings, columns=["phase", "name", "status", "start", "end", "wall_s",

@@ -45,14 +45,6 @@ def curve(work, system):
     return c
 
 
-def reached(c, target):
-    """Wall seconds of the first validation at or below ``target`` (None: never). The
-    curve crossed it between that validation and the one before, so this is an upper
-    bound, as fine as the validation interval."""
-    hit = c[c["ppl"] <= target]
-    return None if hit.empty else float(hit["wall_s"].iloc[0])
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m sutskever_plugin.reporting.quality", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,7 +68,9 @@ def main(argv=None):
     hardware, commit = describe(), commit_of_code()
     best = {s: float(c["ppl"].min()) for s, c in curves.items()}
     target = best["builtin"]
-    t_reach = reached(curves["ours"], target)
+    # the first validation at or below it: an upper bound, as fine as the validation interval
+    hit = curves["ours"][curves["ours"]["ppl"] <= target]
+    t_reach = None if hit.empty else float(hit["wall_s"].iloc[0])
     share = None if t_reach is None else t_reach / (a.budget_minutes * 60)
 
     base = dict(budget_minutes=a.budget_minutes, ours_bf16="on" if autocast else "off", scale=a.scale,

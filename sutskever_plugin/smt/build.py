@@ -103,8 +103,6 @@ def main(argv=None):
     timings = {}
 
     def step(name, outputs, params, fn, inputs):
-        """Run ``fn`` (it returns a one-line summary) unless its outputs exist and it ran
-        with the same ``params`` on the same ``inputs``."""
         record = Step(os.path.join(out, ".steps", f"{name}.json"), params, inputs)
         if not all(os.path.exists(os.path.join(out, o)) for o in outputs):
             record.start()
@@ -180,7 +178,7 @@ def main(argv=None):
 
     def decode(sents, weights, nbest, stack_size, split):
         dec = decoder()
-        dec.set_weights(weights)
+        dec.w = [float(x) for x in weights]
         dec.cfg.nbest = nbest
         dec.cfg.stack_size = stack_size
         return decode_nbest(dec, sents, args.workers, f"{split}.{SRC}")

@@ -74,9 +74,6 @@ class PhraseDecoder:
     def __init__(self, phrase_table: Dict[str, list], lm: NgramLM, weights: Sequence[float],
                  config: DecoderConfig):
         self.pt, self.lm, self.cfg = phrase_table, lm, config
-        self.set_weights(weights)
-
-    def set_weights(self, weights: Sequence[float]):
         self.w = [float(x) for x in weights]
 
     def _options(self, src: List[str]):

@@ -1,15 +1,17 @@
 """sutskever-seq2seq: Sutskever, Vinyals & Le (2014) as a fairseq user-dir plugin.
 
-``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) registers the
-``sutskever_lstm`` architectures, fairseq's ``lstm`` with bf16 autocast
-(``lstm_autocast``), the ``translation_reversed`` task, the ``sutskever_halving`` lr
-scheduler, the ``sutskever_sgd`` and ``fused_adam`` optimizers and the
-``sutskever_cross_entropy`` criterion, lets torch >= 2.6 load fairseq checkpoints, and
-keeps fairseq from dropping the last partial batch, makes resumed trainings exact and
-checks every checkpoint it loads against the task and dictionaries (see
-:mod:`.fairseq_patches`; the checks: checkpoint_check), and prints user-facing errors as
-one line (errors).
+``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) registers the models,
+task, criteria, optimizers and lr scheduler below, patches fairseq (fairseq_patches) and
+prints user-facing errors as one line (errors).
 """
+import torch
+
+# the fused softmax's autocast APIs exist from torch 2.4; on 2.3 every CPU training step
+# would stop with "TypeError: torch.is_autocast_enabled() takes no arguments"
+if torch.__version__ < "2.4":
+    raise ImportError(f"sutskever_plugin needs torch >= 2.4 (found {torch.__version__}): "
+                      "pip install 'torch>=2.4'")
+
 from . import errors
 
 errors.install()  # user-facing errors as one line (SUTSKEVER_DEBUG=1: with the traceback)

@@ -1,33 +1,8 @@
-"""Every check on a checkpoint, in one place: a clear error for a truncated or corrupt
-file, and for a checkpoint used with the wrong task direction, other dictionaries or a
-model of another shape.  Each error has one message, wherever it is caught.
-
-The fairseq functions through which they run are wrapped in :mod:`.fairseq_patches`:
-``corrupt_checkpoint`` (every checkpoint read), ``checked_ensemble`` (every model loaded
-for decoding or scoring) and ``dictionary_record`` (what fairseq-train records);
-``SutskeverLSTMModel.load_state_dict`` runs :func:`check_weights`.
-
-**Direction and dictionaries** (ours and fairseq's own models, e.g. the attention
-analogue ``--arch lstm_autocast``).  Every checkpoint stores the task it was trained with
-(``cfg.task._name``, or ``args.task`` in older ones).  A model trained under
-``translation_reversed`` has only ever seen reversed sources, one trained under
-``translation`` forward ones: decoding either under the other task, or mixing them in
-one ensemble (``--path reversed1.pt:attention.pt``), gives fluent-looking garbage with
-exit status 0.  Checkpoints written while this plugin is imported also record the
-sha256 of their source and target dictionaries' entries; a checkpoint decoded with
-dictionaries of other contents (even of the same size) is refused.  Older checkpoints
-are compared with the dictionaries of the data directory they were trained on
-(``cfg.task.data``) when it still exists, else by size.  The checks run before any
-weight is copied, so a mismatch never ends in a tensor-size traceback.
-
-**Our model's weights** (:func:`check_weights`): another architecture or size, and the
-``source_reversed`` flag every sutskever_lstm checkpoint holds (also where no task name
-is checked: a resumed fairseq-train, a direct ``load_state_dict``), including the
-fractional flag of an average of reversed and forward models.
-
-**Corrupt files** (:func:`diagnose`, :func:`message`): a checkpoint that fails to load is
-examined; a truncated, empty or foreign file becomes :class:`CorruptCheckpointError`
-naming it, what is wrong with it and what to do.
+"""Every check on a checkpoint, each error with one message wherever it is caught
+(docs/reliability.md, docs/errors.md): a truncated or corrupt file (:func:`diagnose`), the
+other source direction or other dictionaries than the task's (:func:`check`), and weights
+a sutskever_lstm model cannot take (:func:`check_weights`). The fairseq functions they
+run through are wrapped in :mod:`.fairseq_patches`.
 """
 import hashlib
 import os
@@ -55,11 +30,8 @@ _LEGACY_MAGIC = b"\x80"  # pickle protocol >= 2: torch's legacy (pre-1.6) format
 
 
 def diagnose(path: str, error: Optional[BaseException] = None) -> Optional[str]:
-    """What is wrong with the file at ``path`` as a checkpoint, or None if it looks intact.
-
-    ``error`` is the exception loading it raised (used for legacy-format files, which
-    carry no checksums).
-    """
+    """What is wrong with the file at ``path`` as a checkpoint, or None if it looks intact;
+    ``error``, the exception loading it raised, judges legacy files (no checksums)."""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
@@ -122,10 +94,8 @@ def dictionary_digest(dictionary) -> str:
 
 
 def checkpoint_task(state) -> Optional[str]:
-    """The --task a checkpoint was trained with, as stored in it."""
-    args = state.get("args")
-    if args is not None and getattr(args, "task", None):
-        return args.task
+    """The --task a checkpoint was trained with (fairseq's loader puts legacy ``args``
+    into ``cfg``)."""
     cfg = state.get("cfg")
     if cfg is None:
         return None
@@ -134,16 +104,6 @@ def checkpoint_task(state) -> Optional[str]:
         return None
     name = task.get("_name") if hasattr(task, "get") else getattr(task, "_name", None)
     return name or None
-
-
-def _trained_data_dir(state) -> Optional[str]:
-    args = state.get("args")
-    if args is not None and getattr(args, "data", None):
-        return args.data
-    cfg = state.get("cfg")
-    task = cfg["task"] if cfg is not None and "task" in cfg else None
-    data = task.get("data") if task is not None and hasattr(task, "get") else None
-    return str(data) if data else None
 
 
 def task_reverses(name: Optional[str]) -> Optional[bool]:
@@ -180,43 +140,21 @@ def _vocabulary_error(path, side: str, rows: int, given: int):
         "(dict.*.txt) the model was trained with")
 
 
-def check_task(path: str, state, task, ensemble: bool = False) -> None:
-    """Refuse a checkpoint trained with the other source direction than ``task`` reads
-    (``ensemble``: it is one of several models loaded together)."""
+def check(path: str, state, task, ensemble: bool = False) -> None:
+    """Refuse a loaded checkpoint ``state`` trained with the other source direction than
+    ``task`` reads (``ensemble``: one of several models loaded together) or with other
+    dictionaries than the task's (sizes, then entries)."""
     trained_task = checkpoint_task(state)
     trained = task_reverses(trained_task)
     now = bool(getattr(task, "reverses_source", False))
     if trained is not None and trained != now:
         raise _direction_error(path, trained_task, trained, now, ensemble)
-
-
-def _dictionaries_of(data_dir: str, task):
-    from fairseq.data import Dictionary
-
-    out = {}
-    for side, lang in (("source", getattr(task.cfg, "source_lang", None)),
-                       ("target", getattr(task.cfg, "target_lang", None))):
-        f = os.path.join(data_dir, f"dict.{lang}.txt")
-        if lang is None or not os.path.isfile(f):
-            return None
-        out[side] = dictionary_digest(Dictionary.load(f))
-    return out
-
-
-def check_dictionaries(path: str, state, task) -> None:
-    """Refuse a checkpoint whose dictionaries differ from the task's (entries, not sizes)."""
     src_dict = getattr(task, "source_dictionary", None)
     tgt_dict = getattr(task, "target_dictionary", None)
     if src_dict is None or tgt_dict is None:
         return
     now = {"source": dictionary_digest(src_dict), "target": dictionary_digest(tgt_dict)}
     recorded = state.get(RECORD_KEY)
-    how = "recorded in the checkpoint"
-    if not recorded:
-        data = _trained_data_dir(state)
-        data = data.split(os.pathsep)[0] if data else None
-        recorded = _dictionaries_of(data, task) if data and os.path.isdir(data) else None
-        how = f"of its training data {data}"
     for side, d in (("source", src_dict), ("target", tgt_dict)):
         rows = _embedding_rows(state.get("model") or {}, side)
         if rows is not None and rows != len(d):
@@ -224,20 +162,14 @@ def check_dictionaries(path: str, state, task) -> None:
         if recorded and recorded.get(side) and recorded[side] != now[side]:
             raise CheckpointMismatchError(
                 f"checkpoint {path} was trained with another {side} dictionary than the one "
-                f"given now (the same {len(d)} entries in number, but the dictionary {how} "
-                "holds other words or another order): decode with the data directory "
+                f"given now (the same {len(d)} entries in number, but the dictionary recorded in "
+                "the checkpoint holds other words or another order): decode with the data directory "
                 "(dict.*.txt) the model was trained with")
 
 
 def _embedding_rows(weights, side) -> Optional[int]:
     w = weights.get(("encoder" if side == "source" else "decoder") + ".embed_tokens.weight")
     return int(w.shape[0]) if w is not None and hasattr(w, "shape") else None
-
-
-def check(path: str, state, task, ensemble: bool = False) -> None:
-    """Every check of a loaded checkpoint ``state`` against the task it is used with."""
-    check_task(path, state, task, ensemble)
-    check_dictionaries(path, state, task)
 
 
 # ------------------------------------------------------------ our model's weights

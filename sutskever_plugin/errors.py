@@ -1,15 +1,9 @@
 """User-facing errors print as one line, without a Python traceback.
 
-A bad input (a corrupt or mismatched checkpoint, a malformed corpus or n-best list, a
-wrong option) is the user's to fix, and the 25-60 lines of a traceback through fairseq
-hide the one line that says what to do.  Classes marked :func:`user_facing` are printed
-as ``error: MESSAGE`` on stderr (exit status 1) by the hook that ``import
-sutskever_plugin`` (and so ``--user-dir sutskever_plugin``) installs, in our own commands
-and inside fairseq's.  So are the operating system's refusals to write or read a path
-(no permission, a read-only file system, a full disk), whichever command met them:
-``error: cannot write in DIR (Permission denied): ...`` names the directory (a report
-written to a read-only results directory, issue 40).  ``SUTSKEVER_DEBUG=1`` restores the
-full traceback.  Every other exception (a bug, an interrupted run) keeps Python's
+Exceptions of classes marked :func:`user_facing` (a corrupt or mismatched checkpoint, a
+malformed input, a wrong option) and the operating system's refusals to read or write a
+path print as ``error: MESSAGE`` on stderr (exit status 1) through the hook that ``import
+sutskever_plugin`` installs, in fairseq's commands too; ``SUTSKEVER_DEBUG=1`` restores the
 traceback.
 """
 import errno

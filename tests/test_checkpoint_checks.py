@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from conftest import PLUGIN, cli, run
 
@@ -104,19 +103,6 @@ def test_same_size_dictionary_with_other_entries_is_refused(tiny_checkpoints, at
     proc = run([sys.executable, "-c", code, attention_ckpt.parent, attention_ckpt.name, permuted_bin],
                check=False)
     one_line_error(proc, "another source dictionary")
-
-
-def test_checkpoint_without_a_record_is_compared_with_its_training_data(tiny_checkpoints,
-                                                                       permuted_bin, tmp_path):
-    from sutskever_plugin.checkpoint_check import RECORD_KEY
-
-    state = torch.load(tiny_checkpoints["forward"], weights_only=False)
-    assert RECORD_KEY in state  # written by fairseq-train under the plugin
-    del state[RECORD_KEY]       # as in checkpoints made before the record existed
-    old = tmp_path / "old.pt"
-    torch.save(state, old)
-    one_line_error(generate(permuted_bin, old, "translation"), "another source dictionary",
-                   "of its training data")
 
 
 def test_debug_flag_shows_the_traceback(attention_ckpt, multi30k_bin):

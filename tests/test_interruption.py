@@ -188,14 +188,14 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
     # writes the output of the last decoding step; the main job decodes two at a time, so
     # the decode beside it may be cut as well
     kill_when(first, lambda: (dec / "ens5_beam12.json").exists()
-              and (dec / "reversed5_beam12.gen.tmp").exists(), "the last decoding step",
+              and (dec / "valid_ens5_beam1.gen.tmp").exists(), "the last decoding step",
               timeout=900)  # seven test perplexities and the other decodes come first
     log1 = (tmp_path / "first.log").read_text()
     assert "train reversed5: already done, skipped" in log1
     assert "decode ensemble 5 beam 12: done in" in log1
     # no result a rerun would trust: the step's JSON (its done-file) and .gen are absent
-    assert not (dec / "reversed5_beam12.json").exists()
-    assert not (dec / "reversed5_beam12.gen").exists()
+    assert not (dec / "valid_ens5_beam1.json").exists()
+    assert not (dec / "valid_ens5_beam1.gen").exists()
     # a step is finished once its key is recorded, after its JSON (lib.sh step): a kill
     # between the two leaves a JSON without a key, which the rerun redoes (the decode
     # beside the watched one may be caught there)
@@ -210,19 +210,20 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
                  "reversed5"):
         assert f"train {name}: already done, skipped" in log2
     for step in ("prepare data", "test perplexity forward", "test perplexity reversed1",
-                 "decode forward beam 12", "decode reversed beam 12", "decode ensemble 5 beam 1",
+                 "decode forward beam 12", "decode reversed beam 12", "decode reversed5 beam 12",
+                 "decode ensemble 5 beam 1",
                  "decode ensemble 2 beam 12", "decode ensemble 5 beam 2", "decode ensemble 5 beam 12"):
         assert f"{step}: already done, skipped" in log2
     # only the decodes cut by the kill are redone: the one watched, and the one beside it
     redone = re.findall(r"^\[table1\] (decode .*): done in \d+ s", log2, re.M)
-    assert "decode reversed5 beam 12" in redone and 1 <= len(redone) <= 2, redone
+    assert "decode ensemble 5 beam 1 (valid)" in redone and 1 <= len(redone) <= 2, redone
     assert len(re.findall(r"^\[table1\] decode .*: already done, skipped", log2, re.M)) == len(finished)
     assert "all done" in log2
     assert (dec / "ens5_beam12.json").stat().st_mtime_ns == done_first
     assert {p: p.read_bytes() for p in earlier} == earlier
-    n = json.loads((work / "data" / "summary.json").read_text())["splits"]["test"]["lines"]
-    assert json.loads((dec / "reversed5_beam12.json").read_text())["sentences"] == n
-    assert len(re.findall(r"^H-\d+\t", (dec / "reversed5_beam12.gen").read_text(), re.M)) == n
+    n = json.loads((work / "data" / "summary.json").read_text())["splits"]["valid"]["lines"]
+    assert json.loads((dec / "valid_ens5_beam1.json").read_text())["sentences"] == n
+    assert len(re.findall(r"^H-\d+\t", (dec / "valid_ens5_beam1.gen").read_text(), re.M)) == n
     assert not list(dec.glob("*.tmp"))
     assert "Single forward LSTM, beam size 12" in (work / "results" / "table1.md").read_text()
 

@@ -83,8 +83,6 @@ def test_flags_override_presets_like_builtin_lstm():
 @pytest.mark.parametrize("flags, message", [
     (dict(encoder_layers=2, decoder_layers=3), "--encoder-layers"),
     (dict(encoder_hidden_size=32, decoder_hidden_size=64), "--encoder-hidden-size"),
-    (dict(share_decoder_input_output_embed=True, decoder_embed_dim=16, decoder_hidden_size=32,
-          encoder_hidden_size=32), "--share-decoder-input-output-embed"),
     (dict(sparse_embedding_grads=True, optimizer="sgd"), "needs --optimizer sutskever_sgd"),
     (dict(sparse_embedding_grads=True, optimizer="adam"), "needs --optimizer sutskever_sgd"),
     (dict(sparse_embedding_grads=True, optimizer="sutskever_sgd", distributed_world_size=2),
@@ -117,9 +115,6 @@ def test_sparse_grads_refuse_every_precision_flag(flag):
 def test_sparse_embedding_grads_make_the_look_up_gradients_sparse():
     model = build(sparse_embedding_grads=True, optimizer="sutskever_sgd")
     assert model.encoder.embed_tokens.sparse and model.decoder.embed_tokens.sparse
-    shared = build(sparse_embedding_grads=True, share_decoder_input_output_embed=True)
-    # the decoder's table is also the output projection, whose gradient is dense
-    assert shared.encoder.embed_tokens.sparse and not shared.decoder.embed_tokens.sparse
     assert not build().encoder.embed_tokens.sparse  # off by default
 
 

@@ -1,18 +1,12 @@
-"""Check every checkpoint loaded for decoding or scoring against the task, before its
-weights are copied: the source direction and the dictionaries
-(:func:`sutskever_plugin.checkpoint_check.check`).
+"""Check every checkpoint loaded for decoding or scoring against the task before its
+weights are copied (:func:`sutskever_plugin.checkpoint_check.check`).
 
-Upstream: ``fairseq/checkpoint_utils.py``, ``load_model_ensemble_and_task(filenames,
-arg_overrides=None, task=None, strict=True, suffix="", num_shards=1, state=None)`` (line
-419 of ``ve-fairseq==0.12.3``; the same function and signature in the 0.12.2 release),
-through which fairseq-generate, -interactive, -validate, ``from_pretrained`` and our
-rescoring load their models, sets the task up from the first checkpoint and builds every
-model with it whatever task each was trained with, and copies the weights without
-comparing the dictionaries (a vocabulary of another size ends in a tensor-size
-traceback, one of the same size in silently wrong translations).  fairseq has no check
-of its own; we cannot name an upstream issue for it.  We load one checkpoint at a time
-through the original, each checked first; sharded loads (``num_shards``, ``suffix``) are
-passed through unchanged.
+Upstream: ``fairseq/checkpoint_utils.py``, ``load_model_ensemble_and_task`` (line 419 of
+``ve-fairseq==0.12.3``, the same in 0.12.2), through which fairseq-generate, -validate,
+-interactive, ``from_pretrained`` and our rescoring load models, builds every model with
+the first checkpoint's task and copies weights without comparing dictionaries; fairseq
+has no check of its own (no upstream issue we can name). We load one checkpoint at a
+time through the original, each checked first; sharded loads pass through unchanged.
 
 Applies to: fairseq 0.12.2 and ve-fairseq 0.12.3.
 """

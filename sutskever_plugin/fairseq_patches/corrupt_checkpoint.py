@@ -1,17 +1,11 @@
 """Name a truncated or corrupt checkpoint file, and say what to do, instead of a
 ``torch.load`` traceback that never names it.
 
-Upstream: ``fairseq/checkpoint_utils.py``, ``load_checkpoint_to_cpu(path,
-arg_overrides=None, load_on_all_ranks=False)`` (line 306 of ``ve-fairseq==0.12.3``; the
-same function and signature in the 0.12.2 release), through which fairseq-generate,
--interactive, -validate, -train (resuming) and ``from_pretrained`` read every
-checkpoint, calls ``torch.load`` and lets its error through: ``PytorchStreamReader
-failed reading zip archive`` (a truncated file), a bare ``EOFError`` (an empty one),
-``Unsupported operand`` (not a checkpoint).  fairseq has no check of its own; we cannot
-name an upstream issue for it.  When the call fails, the file is examined
-(:func:`sutskever_plugin.checkpoint_check.diagnose`); a damaged one becomes
-:class:`~sutskever_plugin.checkpoint_check.CorruptCheckpointError`, any other failure is
-re-raised unchanged, and an intact checkpoint is never examined.
+Upstream: ``fairseq/checkpoint_utils.py``, ``load_checkpoint_to_cpu`` (line 306 of
+``ve-fairseq==0.12.3``, the same in 0.12.2), through which every fairseq command reads
+checkpoints, lets ``torch.load``'s error through (no upstream issue we can name). A file
+that failed to load is examined (:func:`~sutskever_plugin.checkpoint_check.diagnose`);
+other failures are re-raised unchanged.
 
 Applies to: fairseq 0.12.2 and ve-fairseq 0.12.3.
 """

@@ -1,13 +1,11 @@
 """Record in every checkpoint fairseq-train writes the sha256 of its source and target
-dictionaries' entries (under ``checkpoint_check.RECORD_KEY``), so that decoding with
-dictionaries of the same size but other contents is refused
-(:func:`sutskever_plugin.checkpoint_check.check_dictionaries`).
+dictionaries' entries (``checkpoint_check.RECORD_KEY``), so that decoding with other
+dictionaries of the same size is refused.
 
 Upstream: ``fairseq/trainer.py``, ``Trainer.state_dict`` (line 401 of
-``ve-fairseq==0.12.3``; the same method in the 0.12.2 release) stores the config (with
-the data directory's path, not its contents), the model and the training state, nothing
-that identifies the dictionaries' entries.  We add one top-level key; fairseq ignores
-keys it does not know when loading.  We cannot name an upstream issue for it.
+``ve-fairseq==0.12.3``, the same in 0.12.2) stores the data directory's path, nothing
+that identifies the dictionaries' entries (no upstream issue we can name); fairseq
+ignores the extra key when loading.
 
 Applies to: fairseq 0.12.2 and ve-fairseq 0.12.3.
 """

@@ -1,56 +1,25 @@
-"""Make a killed fairseq-train resume safely and continue exactly where it stopped.
+"""Make a killed fairseq-train resume safely and continue exactly where it stopped: on
+CPU a resumed run retraces the uninterrupted one bit for bit. Three upstream gaps (the
+0.12.2 release and ``ve-fairseq==0.12.3``, a build of main, compared source to source; no
+upstream issues or commits we can name):
 
-fairseq restores the model, the optimizer, our lr scheduler, the position in the epoch
-and the per-update seed from ``checkpoint_last.pt``, so on CPU a resumed run should
-retrace the uninterrupted run bit for bit.  Three things in upstream fairseq main (and
-so ``ve-fairseq==0.12.3``, our build on Python >= 3.11) break that promise:
-
-1. **Batch composition.**  ``FairseqTask.get_batch_iterator`` orders the sentences by
-   length with ties broken by ``numpy_seed(seed + epoch)`` and caches the iterator, so
-   an uninterrupted run keeps the batches built for its first epoch (seed + 1) in every
-   epoch, while a run resumed in epoch k >= 2 builds them with seed + k: the same
-   number of batches of the same lengths, but other sentences in them, and so another
-   model (measured on the tiny recipe resumed at update 30 of 50: every parameter and the
-   final validation loss differ).
-   fairseq 0.12.2 used ``numpy_seed(seed)`` and had no such problem.  We build a cached
-   iterator that starts at epoch k > 1 the way the first epoch of a fresh run builds
-   it; uncached iterators (sharded data, ``rebuild_batches``) and every iterator that
-   starts at epoch 1 (fresh runs, validation, generation) are left untouched.
-
-2. **Non-atomic copies.**  ``checkpoint_utils.save_checkpoint`` writes the first
-   checkpoint atomically (``.tmp`` + rename) but *copies* it to ``checkpoint_best.pt``
-   and ``checkpoint_last.pt`` with ``PathManager.copy`` (``shutil.copyfile``); a kill
-   during that copy (seconds for a paper-scale model) leaves a truncated
-   ``checkpoint_last.pt`` that the rerun fails to load.  Local copies now go to a
-   temporary file renamed over the destination.
-
-3. **One update too many.**  Rerunning fairseq-train on a save directory whose
-   ``checkpoint_last.pt`` already reached ``--max-update`` trains one more update (the
-   stop test comes after the update), then overwrites ``checkpoint_last.pt`` and maybe
-   ``checkpoint_best.pt``: a pipeline killed after training but before it took its model
-   would change that model on the rerun.  Training that is already finished now exits
-   at once (status 0) with a log line saying so.
-
-``--user-dir sutskever_plugin`` (or ``import sutskever_plugin``) installs all three.
-
-Upstream, and the fairseq versions each part applies to (the 0.12.2 release and
-``ve-fairseq==0.12.3``, a build of upstream main, compared source to source; we cannot
-name upstream issues or commits for them with confidence):
-
-1. ``fairseq/tasks/fairseq_task.py``, ``FairseqTask.get_batch_iterator``: 0.12.2 orders
-   the indices under ``data_utils.numpy_seed(seed)`` (line 285); main builds the batches
-   in a nested ``make_batches(dataset, epoch)`` under ``numpy_seed(seed + epoch)`` (line
-   290 of 0.12.3), the same change that added the ``rebuild_batches`` and
-   ``persistent_workers`` options.  Applies to ve-fairseq 0.12.3 / main; on 0.12.2 the
-   batches do not depend on the epoch and the patch builds the same ones.
-2. ``fairseq/checkpoint_utils.py``, ``save_checkpoint``: the first checkpoint goes
-   through ``torch_persistent_save`` (``.tmp`` + rename), the others through
-   ``PathManager.copy(..., overwrite=True)`` (line 125 of 0.12.2, line 139 of 0.12.3).
-   Applies to both versions.
-3. ``fairseq_cli/train.py``: ``train`` runs ``trainer.train_step`` and only then
-   ``validate_and_save`` tests ``num_updates >= max_update`` (lines 316/374 of 0.12.2,
-   331/389 of 0.12.3), and ``main`` enters ``train`` without testing it first.  Applies
-   to both versions.
+1. **Batch composition.** ``fairseq/tasks/fairseq_task.py``,
+   ``FairseqTask.get_batch_iterator``: main builds the batches under ``numpy_seed(seed +
+   epoch)`` (line 290 of 0.12.3; 0.12.2 used ``numpy_seed(seed)``, line 285) and caches
+   the iterator, so an uninterrupted run keeps its first epoch's batches while a run
+   resumed in epoch k >= 2 builds other ones (measured: another model). A cached
+   iterator starting at epoch k > 1 is now built as the first epoch builds it; uncached
+   ones (sharded data, ``rebuild_batches``) and epoch 1 are untouched. Applies to 0.12.3
+   / main; on 0.12.2 it builds the same batches.
+2. **Non-atomic copies.** ``fairseq/checkpoint_utils.py``, ``save_checkpoint`` copies the
+   first checkpoint to ``checkpoint_best.pt`` / ``checkpoint_last.pt`` with
+   ``PathManager.copy`` (line 125 of 0.12.2, 139 of 0.12.3): a kill during the copy
+   leaves a truncated ``checkpoint_last.pt``. Local copies now go to a temporary file
+   renamed over the destination. Both versions.
+3. **One update too many.** ``fairseq_cli/train.py`` tests ``num_updates >= max_update``
+   only after an update (lines 316/374 of 0.12.2, 331/389 of 0.12.3): a rerun on a
+   finished save directory trains once more and overwrites its checkpoints. Finished
+   training now exits at once (status 0) with a log line. Both versions.
 """
 import inspect
 import logging

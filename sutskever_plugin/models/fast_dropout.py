@@ -1,14 +1,11 @@
 """Dropout whose CPU mask costs a quarter of a random number per element.
 
-Profiling a bf16 training step of the small-scale recipe found a good share of it in
-``aten::bernoulli_``: torch's CPU dropout draws one mt19937 number per element. Here each
-64-bit draw gives four 15-bit uniforms (``random_`` on int64 fills [0, 2^63): the 16-bit chunks'
-low 15 bits are all uniform), and an element is kept when its uniform is below
-``round((1 - p) * 2^15)``: the keep probability is p rounded to a multiple of 2^-15,
-and kept elements are scaled by the inverse of that probability, so the expected output
-is the input, as with ``F.dropout``. Elsewhere (GPUs, evaluation) it is fairseq's
-``FairseqDropout`` and ``nn.LSTM``'s own dropout. What it gives a training step is
-measured side by side in results/benchmark.md ("The small-scale main job's recipe").
+torch's CPU dropout draws one mt19937 number per element (``aten::bernoulli_``, a good
+share of a bf16 training step of the small recipe). Here each 64-bit draw gives four
+15-bit uniforms; the keep probability is 1 - p rounded to a multiple of 2^-15 and kept
+elements are scaled by its inverse, so the expected output is the input. Elsewhere (GPUs,
+evaluation) it is fairseq's ``FairseqDropout`` and ``nn.LSTM``'s own dropout. Measured in
+results/benchmark.md ("The small-scale main job's recipe").
 """
 import torch
 import torch.nn as nn

@@ -1,38 +1,19 @@
 """The output softmax of a CPU training step, with its [tokens x vocab] memory reused.
 
-Profiling a CPU training step (results/benchmark.md) showed that a good part of the
-softmax's time is not arithmetic: every step allocates fresh [tokens x V] tensors (the
-logits, their log-softmax, the log-softmax gradient), which glibc maps from the OS and
-unmaps again on free, so every page is faulted in and zeroed anew at every step. Here the
-projection and the log-softmax write into two buffers kept between steps, and the
-backward pass reuses the logits buffer for the gradient. Results are bit-for-bit those of
-``log_softmax(addmm(b, x, W^T))``, and under bf16 autocast those of autocast's bf16
-``addmm`` followed by fairseq's float log-softmax (tested).
-
-The returned log-probabilities live in a buffer that the next training forward
-overwrites, so this path is used only where nobody keeps the output across steps: in
-training mode, with gradients enabled, on CPU, in fp32 or under bf16 autocast (see
-``fused_dtype``; with ``--autocast-bf16`` the matmuls run in bf16 and the log-softmax in
-fp32, as autocast and fairseq's float log_softmax would do them). A graph whose
-buffer was overwritten before its backward raises autograd's "modified by an inplace
-operation" error instead of producing wrong gradients.
-
-Told the targets (criteria ``sutskever_cross_entropy`` and
-``sutskever_label_smoothed_cross_entropy``), the decoder uses ``ProjectNLL`` instead: the
-summed loss itself, with no [tokens x V] tensor leaving the function, so the
-log-probabilities and then their gradient live in place in the one logits buffer.
+Profiling a CPU training step (results/benchmark.md) showed much of the softmax's time
+spent faulting in and zeroing fresh [tokens x V] tensors at every step. Here the
+projection and the log-softmax write into buffers kept between steps, bit-for-bit
+``log_softmax(addmm(b, x, W^T))`` (under bf16 autocast: autocast's bf16 ``addmm``, then
+fairseq's float log-softmax; tested). The next training forward overwrites the output,
+so this path is used only in CPU training with gradients (``fused_dtype``); a graph
+whose buffer was overwritten before its backward raises autograd's "modified by an
+inplace operation" error. Told the targets, the decoder uses ``ProjectNLL``: the summed
+loss, with no [tokens x V] tensor leaving the function.
 """
 from typing import Dict, Optional
 
 import torch
 from torch import Tensor
-
-# torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype (fused_dtype below)
-# exist from torch 2.4; on 2.3 every CPU training step would stop with "TypeError:
-# torch.is_autocast_enabled() takes no arguments" (measured with torch 2.3.1)
-if torch.__version__ < "2.4":
-    raise ImportError(f"sutskever_plugin needs torch >= 2.4 (found {torch.__version__}): "
-                      "pip install 'torch>=2.4'")
 
 aten = torch.ops.aten
 
@@ -59,9 +40,8 @@ class ReusedBuffers:
 
 
 def fused_dtype(x: Tensor, training: bool) -> Optional[torch.dtype]:
-    """The dtype the fused path computes its matmuls in, or None where it does not apply:
-    CPU training with gradients, fp32 features (fp32), or bf16 features under CPU
-    autocast (``--autocast-bf16``: bf16 matmuls, fp32 log-softmax, as autocast would)."""
+    """The dtype of the fused path's matmuls (fp32, or bf16 under CPU autocast), or None
+    where it does not apply."""
     if not (training and torch.is_grad_enabled() and x.device.type == "cpu"):
         return None
     if x.dtype == torch.float32 and not torch.is_autocast_enabled("cpu"):
@@ -132,20 +112,11 @@ class ProjectLogSoftmax(torch.autograd.Function):
 
 
 class ProjectNLL(torch.autograd.Function):
-    """The summed negative log-likelihood of ``target`` under log_softmax(x @ W^T + b):
-    ``F.nll_loss(ProjectLogSoftmax(...), target, reduction="sum")`` without its [N x V]
-    gradient tensor. Every row counts: the caller leaves padding out beforehand.
-
-    With ``epsilon`` > 0 the loss is fairseq's label-smoothed one
-    (``label_smoothed_nll_loss``: ``(1 - eps - eps_i) * nll + eps_i * sum_v -log p_v``,
-    ``eps_i = eps / (V - 1)``), summed the same way. Returns the loss and the plain summed
-    NLL (no gradient; fairseq logs the perplexity from it); with ``epsilon`` 0 they are equal.
-
-    The log-probabilities never leave this function, so they are computed in place in
-    the logits buffer (fp32), and the backward turns them into the logits' gradient
-    ``softmax - q`` in place as well, q the smoothed target distribution
-    (``(1 - eps - eps_i) * onehot(target) + eps_i``, which sums to one): one [N x V]
-    buffer in all."""
+    """``F.nll_loss(ProjectLogSoftmax(...), target, reduction="sum")`` (every row counts:
+    the caller leaves padding out), or with ``epsilon`` > 0 fairseq's
+    ``label_smoothed_nll_loss`` (``eps_i = eps / (V - 1)``), and the plain summed NLL (for
+    the log). The log-probabilities live in the logits buffer, and the backward turns
+    them in place into ``softmax - q``, q the smoothed target distribution."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, target: Tensor,

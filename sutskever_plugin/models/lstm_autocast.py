@@ -1,13 +1,7 @@
-"""fairseq's built-in ``lstm`` with sutskever_lstm's ``--autocast-bf16`` flag.
-
-Table 1's "Bahdanau et al." analogue is fairseq's attention LSTM trained beside our
-LSTMs. Trained in fp32 it cost the small-scale main job about three times the CPU time
-of one of our bf16 LSTMs (results/job_time_small.md), time the budget would rather spend
-on the paper's own models. ``--arch lstm_autocast`` is fairseq's ``LSTMModel``
-unchanged (same flags, defaults and parameters) whose training forward (and so its
-backward) runs in CPU bf16 autocast when ``--autocast-bf16`` is given, exactly as
-sutskever_lstm does: parameters, gradients, optimizer and loss stay fp32; validation,
-scoring and beam search (which call the model in eval mode) stay fp32.
+"""fairseq's built-in ``lstm`` (unchanged flags, defaults and parameters) with
+sutskever_lstm's ``--autocast-bf16``: Table 1's attention analogue trained in fp32 cost
+the small-scale main job about three times the CPU time of one of our bf16 LSTMs
+(results/job_time_small.md).
 """
 from fairseq.models import register_model, register_model_architecture
 from fairseq.models.lstm import LSTMModel, base_architecture

@@ -34,16 +34,9 @@ DEFAULT_MAX_POSITIONS = int(1e5)  # an LSTM has no positional limit; as fairseq'
 NORMALIZED = "log_probs_normalized"
 
 
-def _embedding(num_embeddings, embed_dim, padding_idx, sparse=False):
-    return nn.Embedding(num_embeddings, embed_dim, padding_idx=padding_idx, sparse=sparse)
-
-
 def _right_padded(src_tokens: Tensor, pad_mask: Tensor, lengths: Tensor) -> Tensor:
-    """The batch with every sentence's padding moved to its right end, computed on the
-    tokens' device: fairseq left-pads sources by default, and its
-    ``utils.convert_padding_direction`` first asks the device whether there is padding
-    and on which side (two synchronisations). A row padded on the left has padding in
-    its first column; it is rotated left by its number of pads, other rows stay."""
+    """Padding moved to the right end on the device (fairseq's
+    ``utils.convert_padding_direction`` costs two host synchronisations)."""
     max_len = src_tokens.size(1)
     shift = torch.where(pad_mask[:, 0], max_len - lengths, torch.zeros_like(lengths))
     index = torch.arange(max_len, device=src_tokens.device).unsqueeze(0) + shift.unsqueeze(1)
@@ -65,7 +58,8 @@ class SutskeverEncoder(FairseqEncoder):
         self.num_layers = num_layers
         self.hidden_size = hidden_size
         self.max_source_positions = max_source_positions
-        self.embed_tokens = _embedding(len(dictionary), embed_dim, self.padding_idx, sparse_grads)
+        self.embed_tokens = nn.Embedding(len(dictionary), embed_dim, self.padding_idx,
+                                         sparse=sparse_grads)
         self.dropout_in_module = FastDropout(dropout_in, module_name=self.__class__.__name__)
         self.lstm = DropoutLSTM(
             input_size=embed_dim,
@@ -75,12 +69,8 @@ class SutskeverEncoder(FairseqEncoder):
         )
 
     def forward(self, src_tokens: Tensor, src_lengths: Optional[Tensor] = None, **kwargs):
-        # One host-device synchronisation per batch, the copy of the lengths to the host:
-        # pack_padded_sequence takes its lengths on the CPU, and the split into a fused
-        # head and a packed tail needs the shortest and longest length as Python ints
-        # (tensor shapes). Everything else is decided from that copy or computed on the
-        # device: no .item(), bool(tensor), nonzero() or equal() on a device tensor
-        # (tests/test_model.py counts them).
+        # one host-device synchronisation per batch, the copy of the lengths to the host
+        # (tests/test_model.py counts them)
         pad_mask = src_tokens.eq(self.padding_idx)
         lengths = (~pad_mask).sum(dim=1)
         lengths_host = lengths.cpu()
@@ -95,20 +85,10 @@ class SutskeverEncoder(FairseqEncoder):
         return {"final_hidden": final_h, "final_cell": final_c}  # each L x B x H
 
     def _run_by_length(self, src_tokens: Tensor, lengths: Tensor, lengths_host: Tensor):
-        """The multi-layer LSTM over a right-padded batch without ever feeding it padding.
-
-        Sentences are sorted longest first. Up to the shortest sentence's length there is no
-        padding, so that head runs through the fused ``nn.LSTM`` (oneDNN on CPU, cuDNN on
-        GPU) for the whole batch at once; only the few steps after it (the sentences still
-        running) go through a packed sequence, starting from the head's final state. A batch
-        of similar lengths (fairseq's and the paper's batching) so runs almost all of its
-        steps fused: on CPU a packed sequence costs a per-step loop whose backward zeroes
-        and accumulates a whole-batch gradient buffer at every step.
-
-        ``lengths`` is on the tokens' device, ``lengths_host`` its copy on the CPU: every
-        decision is taken on the copy; the permutation is sorted on the device (the same
-        stable sort of the same values), so nothing is copied back and forth.
-        """
+        """The LSTM over a right-padded batch, never fed padding: the steps up to the
+        shortest length run fused for the whole batch, only the rest as a packed sequence
+        (on CPU a packed sequence is a per-step loop). Decisions are taken on
+        ``lengths_host``; the permutation is sorted on the device."""
         lengths_sorted, order = lengths_host.sort(descending=True, stable=True)
         longest, shortest = int(lengths_sorted[0]), int(lengths_sorted[-1])
         bsz = lengths_sorted.numel()
@@ -148,13 +128,11 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
     initial state, which is the encoder's final (h, c) of every layer."""
 
     def __init__(self, dictionary, embed_dim, hidden_size, num_layers, dropout_in,
-                 dropout_out, share_input_output_embed=False,
-                 max_target_positions=DEFAULT_MAX_POSITIONS, sparse_grads=False):
+                 dropout_out, max_target_positions=DEFAULT_MAX_POSITIONS, sparse_grads=False):
         super().__init__(dictionary)
         self.max_target_positions = max_target_positions
-        # a table shared with the output projection gets a dense gradient from it anyway
-        self.embed_tokens = _embedding(len(dictionary), embed_dim, dictionary.pad(),
-                                       sparse_grads and not share_input_output_embed)
+        self.embed_tokens = nn.Embedding(len(dictionary), embed_dim, dictionary.pad(),
+                                         sparse=sparse_grads)
         self.dropout_in_module = FastDropout(dropout_in, module_name=self.__class__.__name__)
         self.dropout_out_module = FastDropout(dropout_out, module_name=self.__class__.__name__)
         self.lstm = DropoutLSTM(
@@ -163,19 +141,15 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
             num_layers=num_layers,
             dropout=dropout_out if num_layers > 1 else 0.0,
         )
-        self.share_input_output_embed = share_input_output_embed
-        if share_input_output_embed:
-            self.output_projection = None
-        else:
-            # the paper's softmax over the whole target vocabulary
-            self.output_projection = nn.Linear(hidden_size, len(dictionary))
+        # the paper's softmax over the whole target vocabulary
+        self.output_projection = nn.Linear(hidden_size, len(dictionary))
         self._softmax_buffers = ReusedBuffers()
 
     def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None,
                 loss_target=None, label_smoothing=0.0, **kwargs):
         x = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
         proj = self.output_projection
-        dtype = fused_dtype(x, self.training) if proj is not None and x.dim() == 3 else None
+        dtype = fused_dtype(x, self.training) if x.dim() == 3 else None
         if dtype is not None:
             # CPU training: projection and log-softmax in one step over reused memory
             # (fused_softmax.py); the output is already normalised, and says so
@@ -223,12 +197,8 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
         return self.dropout_out_module(x).transpose(0, 1)  # B x T x H
 
     def _one_step(self, x, state):
-        """One decoder step (beam search) as a cell per layer, with the LSTM's own weights.
-
-        Same function as ``self.lstm`` on a length-1 input; on CPU the fused oneDNN LSTM
-        re-lays out every weight matrix on each call, which for a single time step costs
-        about as much as the step itself at the paper's size (4 x 1000).
-        """
+        """``self.lstm`` on one step (beam search) as a cell per layer: on CPU the fused
+        oneDNN LSTM re-lays out every weight matrix on each call, as costly as the step."""
         inp, hs, cs = x[0], [], []
         weights = self.lstm._flat_weights
         for layer in range(self.lstm.num_layers):
@@ -240,8 +210,6 @@ class SutskeverDecoder(FairseqIncrementalDecoder):
         return inp.unsqueeze(0), (torch.stack(hs), torch.stack(cs))
 
     def output_layer(self, features):
-        if self.output_projection is None:
-            return nn.functional.linear(features, self.embed_tokens.weight)
         proj = self.output_projection
         if features.dim() == 3:
             # one (B*T) x H matmul with the bias folded in (addmm) instead of a 3-D linear,
@@ -271,13 +239,9 @@ class SutskeverLSTMModel(TrainingAutocast, FairseqEncoderDecoderModel):
     def __init__(self, encoder, decoder, source_reversed=False, autocast_bf16=False):
         super().__init__(encoder, decoder)
         self.autocast_bf16 = autocast_bf16
-        # Recorded in every checkpoint so that a model trained on reversed sources is
-        # never silently decoded with forward sources (or the other way round). A float
-        # 1.0 / 0.0, not a bool: fairseq's scripts/average_checkpoints.py divides every
-        # tensor of the state dict by the number of checkpoints (a bool cannot be
-        # divided), and the mean of equal flags is the flag itself, while a mean of
-        # reversed and forward models comes out fractional and is refused on loading.
-        # Checkpoints written with the earlier bool buffer load unchanged.
+        # Checked on loading (checkpoint_check.py). A float, not a bool: fairseq's
+        # average_checkpoints.py divides every tensor, and a mean of reversed and forward
+        # models comes out fractional and is refused.
         self.register_buffer("source_reversed", torch.tensor(float(bool(source_reversed))))
 
     @staticmethod
@@ -306,8 +270,6 @@ class SutskeverLSTMModel(TrainingAutocast, FairseqEncoderDecoderModel):
                             help='dropout probability for decoder input embedding')
         parser.add_argument('--decoder-dropout-out', type=float, metavar='D',
                             help='dropout probability between decoder layers and before the softmax')
-        parser.add_argument('--share-decoder-input-output-embed', action='store_true',
-                            help='share decoder input and output embeddings (not in the paper)')
         parser.add_argument('--init-range', type=float, metavar='R',
                             help='initialise every parameter uniformly in [-R, R] (paper: 0.08)')
         add_autocast_arg(parser)
@@ -335,7 +297,6 @@ class SutskeverLSTMModel(TrainingAutocast, FairseqEncoderDecoderModel):
         decoder = SutskeverDecoder(
             task.target_dictionary, args.decoder_embed_dim, args.decoder_hidden_size,
             args.decoder_layers, args.decoder_dropout_in, args.decoder_dropout_out,
-            share_input_output_embed=args.share_decoder_input_output_embed,
             max_target_positions=max_tgt, sparse_grads=args.sparse_embedding_grads,
         )
         model = cls(encoder, decoder, source_reversed=getattr(task, "reverses_source", False),
@@ -375,11 +336,6 @@ def _check_sizes(args):
             f"--encoder-hidden-size ({args.encoder_hidden_size}) must equal "
             f"--decoder-hidden-size ({args.decoder_hidden_size}): the decoder starts from "
             "the encoder's final (h, c)"
-        )
-    if args.share_decoder_input_output_embed and args.decoder_embed_dim != args.decoder_hidden_size:
-        raise ConfigError(
-            "--share-decoder-input-output-embed needs --decoder-embed-dim == "
-            f"--decoder-hidden-size (got {args.decoder_embed_dim} and {args.decoder_hidden_size})"
         )
 
 
@@ -443,7 +399,6 @@ def base_architecture(args):
     args.decoder_layers = getattr(args, "decoder_layers", args.encoder_layers)
     args.decoder_dropout_in = getattr(args, "decoder_dropout_in", args.dropout)
     args.decoder_dropout_out = getattr(args, "decoder_dropout_out", args.dropout)
-    args.share_decoder_input_output_embed = getattr(args, "share_decoder_input_output_embed", False)
     args.init_range = getattr(args, "init_range", 0.08)
     args.autocast_bf16 = getattr(args, "autocast_bf16", False)
     args.sparse_embedding_grads = getattr(args, "sparse_embedding_grads", False)

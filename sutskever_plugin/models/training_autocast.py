@@ -1,11 +1,6 @@
-"""``--autocast-bf16``: the training forward (and so its backward) in CPU bf16 autocast.
-
-One home for the flag and the forward of both models that take it: sutskever_lstm and
-lstm_autocast (fairseq's built-in ``lstm`` with the flag). On a CPU whose bf16 matmul is
-several times its fp32 one, most of a training step's time (its matrix multiplies) runs
-at the bf16 rate while parameters, gradients, the optimizer and the loss stay fp32.
-Validation, scoring and beam search call the model in eval mode (or call its encoder and
-decoder directly) and so stay fp32; a GPU uses fairseq's --fp16 / --amp instead.
+"""``--autocast-bf16``: the training forward (and so its backward) in CPU bf16 autocast,
+for sutskever_lstm and lstm_autocast. Parameters, gradients, the optimizer and the loss
+stay fp32; evaluation, scoring and beam search (eval mode) stay fp32.
 """
 import torch
 
@@ -20,9 +15,8 @@ def add_autocast_arg(parser):
 
 
 class TrainingAutocast:
-    """Mixin before a FairseqEncoderDecoderModel: ``self.autocast_bf16`` (set by the
-    model's constructor from ``--autocast-bf16``) puts forward() under bf16 autocast
-    while training on CPU. The criterion calls forward(), so training comes through here."""
+    """Mixin before a FairseqEncoderDecoderModel: ``self.autocast_bf16`` puts forward()
+    (which the criterion calls) under bf16 autocast while training on CPU."""
 
     autocast_bf16 = False
 

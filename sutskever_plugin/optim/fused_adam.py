@@ -1,19 +1,9 @@
-"""fairseq's ``adam``, stepped by torch's fused Adam kernel (``--optimizer fused_adam``).
-
-Not the paper's optimizer: the small-scale recipe departs to Adam (scripts/
-reproduce_table1.sh says why). fairseq's ``adam`` already steps through a fused kernel
-on GPUs (apex's FusedAdam); on a CPU it falls back to a Python loop of about ten tensor
-operations per parameter (fairseq/optim/adam.py), a visible share of a bf16 training
-step of the small recipe (results/benchmark_profile.md). torch's fused CPU kernel
-(``torch.optim.AdamW(fused=True)``, torch >= 2.4) does the same in one pass; what it
-gives a training step is measured side by side in results/benchmark.md ("The small-scale
-main job's recipe").
-
-Same flags, defaults and algorithm as fairseq's ``adam`` (its weight decay is AdamW's,
-decoupled from the gradient, as fairseq's docstring says). One difference, within
-rounding of fp32 in practice: torch adds ``--adam-eps`` to sqrt(v) after the bias
-correction, fairseq before it (an eps effectively 1/sqrt(1 - beta2^t) times larger in
-the first updates; tests/test_optim.py bounds the difference).
+"""fairseq's ``adam`` stepped by torch's fused CPU kernel (``torch.optim.AdamW(fused=True)``)
+instead of fairseq's Python loop of about ten tensor operations per parameter
+(results/benchmark.md). Not the paper's optimizer (scripts/reproduce_table1.sh says why
+the small recipe uses Adam). Same flags, defaults and algorithm (decoupled weight decay),
+except that torch adds ``--adam-eps`` after the bias correction, fairseq before it
+(tests/test_optim.py bounds the difference).
 """
 import torch
 

@@ -4,16 +4,10 @@
 0.7. After 5 epochs, we begun halving the learning rate every half epoch. We trained
 our models for a total of 7.5 epochs."
 
-Epochs are counted in updates.  The number of updates per epoch is fixed for a given
-dataset and --batch-size (fairseq builds the batches once); it is given with
---updates-per-epoch or, by default, learned when the first epoch ends, long before the
-first halving.  It is saved with the scheduler state so that a resumed run halves at
-exactly the same update as an uninterrupted one.
-
-Not in the paper: ``--warmup-updates N`` raises the lr linearly over the first N updates
-(update j is made with j/N of it), exactly as fairseq's ``fixed`` scheduler does, for
-Adam at small scale: its first updates, made before the second-moment average has seen
-many gradients, are the ones that set a seed behind (results/tuning_small/).
+Epochs are counted in updates: --updates-per-epoch, or learned when the first epoch ends,
+and saved with the scheduler state so that a resumed run halves at the same update. Not
+in the paper: ``--warmup-updates N`` raises the lr linearly over the first N updates, as
+fairseq's ``fixed`` scheduler does, for Adam at small scale (results/tuning_small/).
 """
 from dataclasses import dataclass, field
 from typing import List

@@ -1,23 +1,14 @@
 """The paper's optimizer (section 3.4), able to take sparse embedding gradients.
 
 "We used stochastic gradient descent without momentum ... the gradient divided by 128
-... if s > 5, we set g = 5g/s": plain SGD, which fairseq's trainer drives as for its own
-``sgd`` (``--sentence-avg`` divides the gradient, ``--clip-norm 5`` clips it).
-
-What ``--optimizer sgd`` cannot do is take the sparse gradients of ``sutskever_lstm
---sparse-embedding-grads``: fairseq's ``utils.clip_grad_norm_`` calls ``torch.norm(g,
-dtype=float32)``, which torch refuses for sparse tensors. At the paper's size the two
-embedding tables are 240M of the 384M parameters, and a batch touches a few thousand of
-their 240k rows; as dense gradients every update zero-fills, scales, clips and applies
-960 MB of zeros (a quarter of a CPU training step at that size, benchmark.md). This
-optimizer clips sparse and dense gradients together, to the same global norm fairseq
-would compute from the dense ones, and torch's SGD applies a sparse gradient to the
-touched rows only. SGD without momentum or weight decay is exact under sparsity: a row no
-sentence used gets no update either way.
-
-fairseq's ``multiply_grads`` (how ``--sentence-avg`` divides by the batch's sentences)
-would also go wrong on them without an error: it scales ``p.grad.data``, which for a
-sparse tensor is a detached alias whose in-place product never reaches ``p.grad``.
+... if s > 5, we set g = 5g/s": plain SGD, driven by fairseq's trainer as its own ``sgd``
+(``--sentence-avg``, ``--clip-norm 5``). Unlike ``--optimizer sgd`` it takes the sparse
+gradients of ``--sparse-embedding-grads`` (at the paper's size the embeddings are 240M of
+the 384M parameters, and a batch touches a few thousand rows): it clips sparse and dense
+gradients to the global norm fairseq computes from dense ones (fairseq's
+``clip_grad_norm_`` refuses sparse tensors), and scales them for ``--sentence-avg``
+(fairseq's ``multiply_grads`` scales ``p.grad.data``, a detached alias for a sparse
+tensor). SGD without momentum or weight decay is exact under sparsity.
 """
 from collections import defaultdict
 

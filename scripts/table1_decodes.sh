@@ -35,7 +35,7 @@ decode_one() {
   mv "$gen.tmp" "$gen"
   "$PY" -m sutskever_plugin.scoring.score --generate-output "$gen" --data-dir "$DATA_DIR" \
       --ref-dir "$REF_DIR" --subset "$subset" --out "$OUT_DIR/$id.json" \
-      --extra "{\"beam\": $beam, \"models\": \"$*\", \"wall_s\": $((SECONDS - t0))}"
+      --beam "$beam" --models "$*" --wall-s $((SECONDS - t0))
 }
 
 # decode_step NAME ID TASK BEAM MODEL...: decode_one as a step keyed on the models' files,

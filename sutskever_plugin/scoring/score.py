@@ -42,14 +42,18 @@ def main(argv=None):
     p.add_argument("--ref-dir", default=None, help="prepared test set directory (default: --data-dir)")
     p.add_argument("--subset", default="test")
     p.add_argument("--out", required=True, help="JSON to write (hypotheses go beside it)")
-    p.add_argument("--extra", default="{}", help="JSON object merged into the output (beam, models, ...)")
+    # recorded in the output, for the tables: the decode's beam, models and wall seconds
+    p.add_argument("--beam", type=int)
+    p.add_argument("--models", help="the decode's models, space-separated")
+    p.add_argument("--wall-s", type=int)
     args = p.parse_args(argv)
     try:
         hyps, detok, result = score(args.generate_output, args.data_dir, args.subset, args.ref_dir)
     except (FairseqOutputError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    result.update(json.loads(args.extra))
+    result.update({k: v for k, v in (("beam", args.beam), ("models", args.models), ("wall_s", args.wall_s))
+                   if v is not None})
     stem = os.path.splitext(args.out)[0]
     write_lines(stem + ".tok", hyps)
     write_lines(stem + ".detok", detok)

@@ -25,9 +25,10 @@
 #   most of it a process starting: results/gpu/).
 #   --precision bf16 trains the LSTMs and the attention analogue (--arch lstm_autocast:
 #   fairseq's lstm with the flag) with --autocast-bf16 (which alone means the same); on a
-#   CPU without native bf16, fp32 is the faster one. --forward-seeds N: forward LSTMs of seeds 1..N (forward,
-#   forward2, ...), as the reversal gain is read against the spread between seeds (small:
-#   1, the two hours' budget, scripts/recipe_small.sh; tiny and paper: 2).
+#   CPU without native bf16, fp32 is the faster one. --forward-seeds N: forward LSTMs of
+#   seeds 1..N (forward, forward2, ...), as the reversal gain is read against the spread
+#   between seeds (small: 1, the two hours' budget, scripts/recipe_small.sh; tiny and
+#   paper: 2).
 # Rerunning skips finished steps; an interrupted training resumes from its last
 # checkpoint (fairseq-train restores SAVE_DIR/checkpoint_last.pt by itself).
 TAG=table1
@@ -271,7 +272,7 @@ train_one() {
   train_cmd "$@"
   local cmd=("$FS/fairseq-train" "${TRAIN_ARGS[@]}")
   if [ "$DRY_RUN" = 1 ]; then launch "${cmd[@]}"; return 0; fi
-  say "train $name: started"
+  say "train $name: started (its log: $log; a rerun after a failure resumes it from its last checkpoint)"
   # fairseq's progress stays visible (prefixed with the model, with the job's progress at
   # each epoch's end: sutskever_plugin/progress.py), the full log is kept
   local epochs=$EPOCHS; [ "$name" = attention ] && epochs=$ATT_EPOCHS
@@ -315,9 +316,7 @@ decode_set "$DATA/bin" "$DATA" "$WORK/decode"
 # the longest), not idling until the last ends.
 model_job() {
   local POOL_JOBS=0   # its steps run in this job, one after the other
-  if [ "${TRAINED[$1]:-}" != 1 ]; then
-    train_one "$@" || { say "train $1: its log is $WORK/logs/train_$1.log; a rerun resumes it from its last checkpoint"; return 1; }
-  fi
+  if [ "${TRAINED[$1]:-}" != 1 ]; then train_one "$@"; fi
   [ "$1" = attention ] || ppl_step "$1" "$2"
   decode_single "$1"
 }

@@ -228,6 +228,25 @@ def test_script_killed_while_decoding_redoes_only_that_step(work_after_training,
     assert "Single forward LSTM, beam size 12" in (work / "results" / "table1.md").read_text()
 
 
+@pytest.mark.slow
+def test_failed_training_is_never_recorded_as_the_model(work_after_training, tmp_path):
+    """A training that fails (here: resuming from a truncated checkpoint_last.pt) stops the
+    job, and its save dir's older checkpoint_best.pt never becomes models/NAME.pt."""
+    work = work_after_training
+    model = work / "models" / "forward.pt"
+    model.unlink()
+    model.with_name("forward.pt.key").unlink()
+    last = work / "checkpoints" / "forward" / "checkpoint_last.pt"
+    last.write_bytes(last.read_bytes()[:1000])
+    assert (work / "checkpoints" / "forward" / "checkpoint_best.pt").exists()
+    proc = subprocess.run(["bash", *map(str, TINY), str(work)], cwd=REPO, capture_output=True,
+                          text=True, env=ENV, timeout=900)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "FAILED: step 'train forward' failed" in proc.stderr, proc.stderr[-3000:]
+    assert not model.exists() and not model.with_name("forward.pt.key").exists()
+    assert not (work / "results" / "table1.md").exists()
+
+
 def test_failed_pooled_decode_stops_the_one_beside_it(tmp_path):
     """The main job decodes two at a time: when one fails, the pipeline stops and takes
     the decode beside it down too, rather than leaving a fairseq-generate writing into the
